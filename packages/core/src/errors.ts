@@ -1,0 +1,41 @@
+/**
+ * The one registry of error codes. Every HTTP error body and every fatal start-up line
+ * carries one of these codes; docs/errors.md documents each, and a test keeps the two in step.
+ */
+export const ERROR_CODES = {
+  FLOW_NOT_FOUND: { status: 404, summary: 'No flow with that name is loaded.' },
+  BODY_TOO_LARGE: { status: 413, summary: "The request body is larger than the flow's source.maxBodyBytes." },
+  SIGNATURE_INVALID: { status: 401, summary: 'The inbound signature did not verify.' },
+  REDIS_UNAVAILABLE: { status: 503, summary: 'Redis did not answer in time; retry after the Retry-After delay.' },
+  SHUTTING_DOWN: { status: 503, summary: 'The process is draining after SIGTERM and takes no new webhooks.' },
+  UNAUTHORIZED: { status: 401, summary: 'The admin token is missing or wrong, or no FANOUT_ADMIN_TOKEN is configured.' },
+  EVENT_NOT_FOUND: { status: 404, summary: 'No event with that id is known (never accepted, or past retention).' },
+  DESTINATION_NOT_FOUND: { status: 404, summary: 'The flow has no destination with that name.' },
+  ROUTE_NOT_FOUND: { status: 404, summary: 'No route matches the method and path.' },
+  REQUEST_INVALID: { status: 400, summary: 'The request is malformed; the message says which part.' },
+  FLOW_INVALID: { status: 500, summary: 'A DeliveryFlow document failed to load; the message names file, document and path.' },
+  CONFIG_INVALID: { status: 500, summary: 'A process environment variable has a bad value.' },
+  INTERNAL: { status: 500, summary: 'An unexpected error; the log has the stack.' },
+} as const satisfies Record<string, { status: number; summary: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class FanoutError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'FanoutError';
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+  }
+
+  toJSON(): { error: { code: ErrorCode; message: string } } {
+    return { error: { code: this.code, message: this.message } };
+  }
+}
+
+export function isFanoutError(value: unknown): value is FanoutError {
+  return value instanceof FanoutError;
+}

@@ -1,0 +1,4 @@
+export { computeRetryDelay, type BackoffPolicy, type RetryDelayInput } from './backoff.js';
+export { ERROR_CODES, FanoutError, isFanoutError, type ErrorCode } from './errors.js';
+export { isEventId, newEventId } from './ids.js';
+export { parseDuration, parseSize, type DurationInput, type SizeInput } from './units.js';

@@ -1,0 +1,63 @@
+import type { BackoffPolicy } from '@fanout/core';
+
+/**
+ * A loaded flow: the DeliveryFlow document validated, `${env:…}` substituted, units turned
+ * into numbers and `spec.defaults` merged into every destination. Everything downstream
+ * (ingress, dispatcher, workers, admin) reads these types, never the raw document.
+ * All durations are milliseconds, all sizes bytes.
+ */
+export interface Flow {
+  readonly name: string;
+  readonly source: SourcePolicy;
+  readonly destinations: readonly Destination[];
+}
+
+export interface SourcePolicy {
+  /** Larger bodies are refused with 413. Default 1mb. */
+  readonly maxBodyBytes: number;
+}
+
+export interface RetryPolicy {
+  /** Total attempts, the first included. Default 8. */
+  readonly attempts: number;
+  /** Default exponential, 1s, maxDelay 1h, jitter full. */
+  readonly backoff: BackoffPolicy;
+}
+
+export interface RateLimit {
+  /** At most `max` attempts start per `perMs` window. */
+  readonly max: number;
+  readonly perMs: number;
+}
+
+export interface EventTypeFilter {
+  /** The event types this destination receives. */
+  readonly eventTypes: readonly string[];
+  /** Where the event type is read from a JSON body, as property names: `$.type` → ['type']. Default `$.type`. */
+  readonly path: readonly string[];
+}
+
+/** The policy every destination has once `spec.defaults` is merged in. */
+export interface DestinationPolicy {
+  /** Per attempt. Default 10s. */
+  readonly timeoutMs: number;
+  readonly retry: RetryPolicy;
+  /** Attempts in flight at once for this destination, per worker process. Default 10. */
+  readonly concurrency: number;
+  /** Absent: no limit. */
+  readonly rateLimit?: RateLimit;
+  readonly ordering: 'none';
+  /** How long dead letters are kept. Default 7d. */
+  readonly deadLetter: { readonly retentionMs: number };
+  /** Absent: every event matches. */
+  readonly filter?: EventTypeFilter;
+}
+
+export interface HttpDestination extends DestinationPolicy {
+  readonly type: 'http';
+  readonly name: string;
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+export type Destination = HttpDestination;
