@@ -19,6 +19,7 @@ const shared = {
   testEnvironment: 'node',
 } satisfies ProjectConfig;
 
+// Global setup runs outside Jest's module system, so it is loaded from the build (npm test builds first).
 const config: Config = {
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{packages,apps}/*/src/**/*.test.ts'] },
@@ -26,8 +27,8 @@ const config: Config = {
       ...shared,
       displayName: 'integration',
       testMatch: ['<rootDir>/{packages,apps}/*/test/**/*.test.ts'],
-      globalSetup: '<rootDir>/packages/testkit/src/global-setup.ts',
-      globalTeardown: '<rootDir>/packages/testkit/src/global-teardown.ts',
+      globalSetup: '<rootDir>/packages/testkit/dist/global-setup.js',
+      globalTeardown: '<rootDir>/packages/testkit/dist/global-teardown.js',
     },
   ],
 };

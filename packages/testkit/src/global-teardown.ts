@@ -1,1 +1,5 @@
-export default async function globalTeardown(): Promise<void> {}
+import './global-setup.js';
+
+export default async function globalTeardown(): Promise<void> {
+  await globalThis.fanoutTestRedis?.release();
+}

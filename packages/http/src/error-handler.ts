@@ -1,0 +1,46 @@
+import { FanoutError } from '@fanout/core';
+import type { Logger } from '@fanout/observability';
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+
+/** body-parser's errors carry a `type` and an HTTP `status`; they are the client's fault, not ours. */
+interface BodyParserError {
+  type: string;
+  status: number;
+  message: string;
+}
+
+function isBodyParserError(error: unknown): error is BodyParserError {
+  return typeof error === 'object' && error !== null && typeof (error as BodyParserError).type === 'string' && typeof (error as BodyParserError).status === 'number';
+}
+
+function toFanoutError(error: unknown): FanoutError | undefined {
+  if (error instanceof FanoutError) return error;
+  if (!isBodyParserError(error)) return undefined;
+  if (error.type === 'entity.too.large') return new FanoutError('BODY_TOO_LARGE', error.message, { cause: error });
+  if (error.status >= 400 && error.status < 500) return new FanoutError('REQUEST_INVALID', error.message, { cause: error });
+  return undefined;
+}
+
+/**
+ * The one error middleware of a fanout Express app: a FanoutError becomes
+ * `{"error": {"code", "message"}}` with its status; anything else is logged with its stack
+ * and answered 500 without details.
+ */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, next) => {
+    if (res.headersSent) return next(error);
+    const known = toFanoutError(error);
+    if (known) {
+      if (known.code === 'REDIS_UNAVAILABLE' || known.code === 'SHUTTING_DOWN') res.setHeader('Retry-After', '1');
+      res.status(known.status).json(known.toJSON());
+      return;
+    }
+    logger.error({ err: error, method: req.method, path: req.path }, 'request failed');
+    res.status(500).json(new FanoutError('INTERNAL', 'internal error').toJSON());
+  };
+}
+
+/** The last route of an app: any unmatched request gets a JSON 404. */
+export const notFoundHandler: RequestHandler = (req, _res, next) => {
+  next(new FanoutError('ROUTE_NOT_FOUND', `no route for ${req.method} ${req.path}`));
+};

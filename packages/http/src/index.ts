@@ -1,0 +1,1 @@
+export { errorHandler, notFoundHandler } from './error-handler.js';

@@ -1,0 +1,3 @@
+export { DELIVERY_JOB_NAME, deliveryJobSchema, type DeliveryJob } from './delivery-job.js';
+export { COMPLETED_JOBS_KEPT, DELIVERY_BACKOFF, deliveryJobOptions } from './job-options.js';
+export { deliveryQueueName, destinationQueues, type DestinationQueue } from './queue-names.js';

@@ -1,0 +1,37 @@
+import { Redis, type RedisOptions } from 'ioredis';
+
+/**
+ * What a connection is for decides how it behaves while Redis is away:
+ * - `request`: answers an HTTP request; fails at once when disconnected and after
+ *   `commandTimeoutMs` when Redis hangs, so the ingress can say 503 within a second
+ *   instead of queueing without bound.
+ * - `background`: dispatcher loops and BullMQ; waits and reconnects forever
+ *   (BullMQ requires `maxRetriesPerRequest: null`).
+ */
+export type ConnectionPurpose = 'request' | 'background';
+
+export interface ConnectionOptions {
+  purpose: ConnectionPurpose;
+  /** Connection name shown by CLIENT LIST. */
+  name?: string;
+  /** `request` connections only. Default 1000 ms. */
+  commandTimeoutMs?: number;
+}
+
+/** Reconnect quickly at first, then every 2 s at most, forever. */
+function reconnectDelay(times: number): number {
+  return Math.min(50 * 2 ** Math.min(times, 6), 2_000);
+}
+
+export function redisOptionsFor({ purpose, name, commandTimeoutMs = 1_000 }: ConnectionOptions): RedisOptions {
+  const common: RedisOptions = { retryStrategy: reconnectDelay, lazyConnect: true, ...(name ? { connectionName: name } : {}) };
+  if (purpose === 'request') {
+    return { ...common, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: commandTimeoutMs, connectTimeout: commandTimeoutMs };
+  }
+  return { ...common, maxRetriesPerRequest: null, enableReadyCheck: true };
+}
+
+/** A connection that is not yet connected; call `connect()` (or let the first command do it). */
+export function createRedisConnection(url: string, options: ConnectionOptions): Redis {
+  return new Redis(url, redisOptionsFor(options));
+}

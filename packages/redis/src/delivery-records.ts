@@ -1,0 +1,91 @@
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { FanoutKeys } from './keys.js';
+
+/**
+ * Where each delivery of an event stands. `pending`: queued, not yet attempted;
+ * `retrying`: attempted and failed, another attempt is scheduled; `delivered`; `dead`:
+ * dead-lettered; `filtered`: the destination's filter did not match, no job exists.
+ */
+export const DELIVERY_STATUSES = ['pending', 'delivered', 'retrying', 'dead', 'filtered'] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+const deliveryRecordSchema = z.object({
+  status: z.enum(DELIVERY_STATUSES),
+  attempts: z.number().int().nonnegative(),
+  lastError: z.string().optional(),
+  lastStatusCode: z.number().int().optional(),
+  deliveredAt: z.number().optional(),
+  updatedAt: z.number(),
+});
+export type DeliveryRecord = z.infer<typeof deliveryRecordSchema>;
+
+const attemptRecordSchema = z.object({
+  attempt: z.number().int().positive(),
+  /** Unix ms when the attempt started. */
+  at: z.number(),
+  durationMs: z.number().nonnegative(),
+  outcome: z.enum(['delivered', 'retry', 'dead']),
+  statusCode: z.number().int().optional(),
+  error: z.string().optional(),
+});
+export type AttemptRecord = z.infer<typeof attemptRecordSchema>;
+
+export interface EventRecord {
+  readonly id: string;
+  readonly flow: string;
+  readonly receivedAt: number;
+  readonly streamId: string;
+  readonly deliveries: readonly ({ destination: string } & DeliveryRecord)[];
+}
+
+/** Attempt logs keep the newest this many attempts of a delivery. */
+export const ATTEMPT_LOG_LENGTH = 50;
+
+const DELIVERY_FIELD = 'd:';
+
+/** The Redis commands that set delivery records, to be queued on a pipeline or MULTI of the caller's. */
+export interface RecordWriter {
+  hset(key: string, ...fieldsAndValues: string[]): unknown;
+  rpush(key: string, value: string): unknown;
+  ltrim(key: string, start: number, stop: number): unknown;
+  pexpire(key: string, ms: number): unknown;
+}
+
+export function writeDeliveryRecords(writer: RecordWriter, keys: FanoutKeys, eventId: string, records: ReadonlyMap<string, DeliveryRecord>): void {
+  if (records.size === 0) return;
+  const fieldsAndValues: string[] = [];
+  for (const [destination, record] of records) fieldsAndValues.push(DELIVERY_FIELD + destination, JSON.stringify(record));
+  writer.hset(keys.event(eventId), ...fieldsAndValues);
+}
+
+/** Appends one attempt to the delivery's log and sets its record, both kept for `ttlMs`. */
+export function writeAttempt(writer: RecordWriter, keys: FanoutKeys, eventId: string, destination: string, attempt: AttemptRecord, record: DeliveryRecord, ttlMs: number): void {
+  const log = keys.attempts(eventId, destination);
+  writer.hset(keys.event(eventId), DELIVERY_FIELD + destination, JSON.stringify(record));
+  writer.rpush(log, JSON.stringify(attempt));
+  writer.ltrim(log, -ATTEMPT_LOG_LENGTH, -1);
+  writer.pexpire(log, ttlMs);
+}
+
+export async function readEventRecord(redis: Redis, keys: FanoutKeys, eventId: string): Promise<EventRecord | undefined> {
+  const hash = await redis.hgetall(keys.event(eventId));
+  if (!hash['flow'] || !hash['streamId']) return undefined;
+  const deliveries: ({ destination: string } & DeliveryRecord)[] = [];
+  for (const [field, value] of Object.entries(hash)) {
+    if (!field.startsWith(DELIVERY_FIELD)) continue;
+    deliveries.push({ destination: field.slice(DELIVERY_FIELD.length), ...deliveryRecordSchema.parse(JSON.parse(value)) });
+  }
+  deliveries.sort((a, b) => a.destination.localeCompare(b.destination));
+  return { id: eventId, flow: hash['flow'], receivedAt: Number(hash['receivedAt']), streamId: hash['streamId'], deliveries };
+}
+
+export async function readDeliveryRecord(redis: Redis, keys: FanoutKeys, eventId: string, destination: string): Promise<DeliveryRecord | undefined> {
+  const value = await redis.hget(keys.event(eventId), DELIVERY_FIELD + destination);
+  return value === null ? undefined : deliveryRecordSchema.parse(JSON.parse(value));
+}
+
+export async function readAttempts(redis: Redis, keys: FanoutKeys, eventId: string, destination: string): Promise<AttemptRecord[]> {
+  const values = await redis.lrange(keys.attempts(eventId, destination), 0, -1);
+  return values.map((value) => attemptRecordSchema.parse(JSON.parse(value)));
+}

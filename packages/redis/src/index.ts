@@ -1,0 +1,30 @@
+export { createRedisConnection, redisOptionsFor, type ConnectionOptions, type ConnectionPurpose } from './connection.js';
+export {
+  ATTEMPT_LOG_LENGTH,
+  DELIVERY_STATUSES,
+  readAttempts,
+  readDeliveryRecord,
+  readEventRecord,
+  writeAttempt,
+  writeDeliveryRecords,
+  type AttemptRecord,
+  type DeliveryRecord,
+  type DeliveryStatus,
+  type EventRecord,
+  type RecordWriter,
+} from './delivery-records.js';
+export { decodeEventEntry, encodeEventEntry, type EventEntry } from './event-entry.js';
+export {
+  ackEvents,
+  appendEvent,
+  claimStaleEvents,
+  ensureDispatcherGroup,
+  readEvent,
+  readNewEvents,
+  type ClaimResult,
+  type MalformedStreamEntry,
+  type StreamBatch,
+  type StreamEvent,
+} from './event-stream.js';
+export { createKeys, DISPATCHER_GROUP, type FanoutKeys } from './keys.js';
+export { findFreePort, startRedisServer, type RedisServer, type RedisServerOptions } from './redis-server.js';

@@ -1,0 +1,37 @@
+/**
+ * Every Redis key fanout writes is built here.
+ *
+ * The `{events}` hash tag puts the event stream and the event records in one Cluster slot,
+ * so the ingest script can write both atomically. A partitioned deployment swaps `{events}`
+ * for `{events-<n>}` per stream partition; nothing else in a key's shape changes.
+ *
+ * BullMQ builds its own keys under `bullPrefix` (`<prefix>:q:<queue>:…`); its job ids are
+ * the event id, which makes them deterministic per (event, destination) because every
+ * destination has its own queue.
+ */
+export interface FanoutKeys {
+  /** Namespace of every key, `fanout` by default; tests give each test its own. */
+  readonly prefix: string;
+  /** The event stream: one entry per accepted event, the only copy of its body. */
+  readonly eventStream: string;
+  /** The event record hash: flow, receivedAt, stream entry id and one delivery record per destination. */
+  event(eventId: string): string;
+  /** The attempt log of one delivery, a capped list, oldest first. */
+  attempts(eventId: string, destination: string): string;
+  /** BullMQ's `prefix` option for every delivery queue. */
+  readonly bullPrefix: string;
+}
+
+/** The consumer group every dispatcher reads the event stream through. */
+export const DISPATCHER_GROUP = 'dispatchers';
+
+export function createKeys(prefix = 'fanout'): FanoutKeys {
+  const tagged = `${prefix}:{events}`;
+  return {
+    prefix,
+    eventStream: `${tagged}:stream`,
+    event: (eventId) => `${tagged}:event:${eventId}`,
+    attempts: (eventId, destination) => `${tagged}:attempts:${eventId}:${destination}`,
+    bullPrefix: `${prefix}:q`,
+  };
+}
