@@ -47,22 +47,30 @@ const DELIVERY_FIELD = 'd:';
 /** The Redis commands that set delivery records, to be queued on a pipeline or MULTI of the caller's. */
 export interface RecordWriter {
   hset(key: string, ...fieldsAndValues: string[]): unknown;
+  hsetnx(key: string, field: string, value: string): unknown;
   rpush(key: string, value: string): unknown;
   ltrim(key: string, start: number, stop: number): unknown;
   pexpire(key: string, ms: number): unknown;
 }
 
-export function writeDeliveryRecords(writer: RecordWriter, keys: FanoutKeys, eventId: string, records: ReadonlyMap<string, DeliveryRecord>): void {
-  if (records.size === 0) return;
-  const fieldsAndValues: string[] = [];
-  for (const [destination, record] of records) fieldsAndValues.push(DELIVERY_FIELD + destination, JSON.stringify(record));
-  writer.hset(keys.event(eventId), ...fieldsAndValues);
+/**
+ * The first records of an event's deliveries, written by the dispatcher before it creates
+ * the jobs. A record that exists is left as it is: when a crashed dispatcher's entry is
+ * dispatched again, a worker may already have moved that delivery on.
+ */
+export function writeInitialDeliveryRecords(writer: RecordWriter, keys: FanoutKeys, eventId: string, records: ReadonlyMap<string, DeliveryRecord>): void {
+  for (const [destination, record] of records) writer.hsetnx(keys.event(eventId), DELIVERY_FIELD + destination, JSON.stringify(record));
+}
+
+/** Sets a delivery's record whatever it was (a replay puts a dead letter back to pending). */
+export function writeDeliveryRecord(writer: RecordWriter, keys: FanoutKeys, eventId: string, destination: string, record: DeliveryRecord): void {
+  writer.hset(keys.event(eventId), DELIVERY_FIELD + destination, JSON.stringify(record));
 }
 
 /** Appends one attempt to the delivery's log and sets its record, both kept for `ttlMs`. */
 export function writeAttempt(writer: RecordWriter, keys: FanoutKeys, eventId: string, destination: string, attempt: AttemptRecord, record: DeliveryRecord, ttlMs: number): void {
   const log = keys.attempts(eventId, destination);
-  writer.hset(keys.event(eventId), DELIVERY_FIELD + destination, JSON.stringify(record));
+  writeDeliveryRecord(writer, keys, eventId, destination, record);
   writer.rpush(log, JSON.stringify(attempt));
   writer.ltrim(log, -ATTEMPT_LOG_LENGTH, -1);
   writer.pexpire(log, ttlMs);

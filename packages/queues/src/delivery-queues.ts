@@ -1,0 +1,44 @@
+import type { Flow } from '@fanout/flows';
+import type { QueueDepth } from '@fanout/observability';
+import type { FanoutKeys } from '@fanout/redis';
+import { Queue, type ConnectionOptions } from 'bullmq';
+import type { DeliveryJob } from './delivery-job.js';
+import { deliveryQueueName, destinationQueues, type DestinationQueue } from './queue-names.js';
+
+export type DeliveryQueue = Queue<DeliveryJob>;
+
+/** The BullMQ queue of every destination of the loaded flows, by queue name. */
+export interface DeliveryQueues {
+  readonly byName: ReadonlyMap<string, DeliveryQueue>;
+  readonly destinations: readonly DestinationQueue[];
+  /** The queue of one destination; undefined when the flow has no such destination. */
+  get(flow: string, destination: string): DeliveryQueue | undefined;
+  /** Waiting, delayed, active and failed counts of every queue, for the queue-depth gauge. */
+  readDepths(): Promise<QueueDepth[]>;
+  close(): Promise<void>;
+}
+
+export interface DeliveryQueuesOptions {
+  flows: readonly Flow[];
+  /** Shared by every queue: an ioredis instance (with `maxRetriesPerRequest: null`) or options. */
+  connection: ConnectionOptions;
+  keys: FanoutKeys;
+}
+
+export function createDeliveryQueues({ flows, connection, keys }: DeliveryQueuesOptions): DeliveryQueues {
+  const destinations = destinationQueues(flows);
+  const byName = new Map(destinations.map(({ name }) => [name, new Queue<DeliveryJob>(name, { connection, prefix: keys.bullPrefix })] as const));
+  return {
+    byName,
+    destinations,
+    get: (flow, destination) => byName.get(deliveryQueueName(flow, destination)),
+    readDepths: () =>
+      Promise.all(
+        destinations.map(async ({ name, flow, destination }) => {
+          const counts = await byName.get(name)!.getJobCounts('waiting', 'delayed', 'active', 'failed');
+          return { flow: flow.name, destination: destination.name, waiting: counts['waiting'] ?? 0, delayed: counts['delayed'] ?? 0, active: counts['active'] ?? 0, failed: counts['failed'] ?? 0 };
+        }),
+      ),
+    close: async () => void (await Promise.all([...byName.values()].map((queue) => queue.close()))),
+  };
+}
