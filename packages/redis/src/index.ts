@@ -28,4 +28,4 @@ export {
   type StreamEvent,
 } from './event-stream.js';
 export { createKeys, DISPATCHER_GROUP, type FanoutKeys } from './keys.js';
-export { findFreePort, startRedisServer, type RedisServer, type RedisServerOptions } from './redis-server.js';
+export { findFreePort, pingRedis, startRedisServer, type RedisServer, type RedisServerOptions } from './redis-server.js';

@@ -40,10 +40,13 @@ export async function findFreePort(): Promise<number> {
   });
 }
 
-/** One PING over a plain socket: ioredis leaves timers behind after a refused connect, which keeps short-lived processes alive. */
-function pingOnce(port: number): Promise<boolean> {
+/**
+ * Whether a Redis answers PING at host:port, over a plain socket: ioredis leaves timers
+ * behind after a refused connect, which keeps short-lived processes alive.
+ */
+export function pingRedis(port: number, host = '127.0.0.1'): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
+    const socket = connect(port, host);
     let reply = '';
     const done = (ok: boolean): void => {
       socket.destroy();
@@ -62,7 +65,7 @@ function pingOnce(port: number): Promise<boolean> {
 
 async function waitUntilAnswering(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await pingOnce(port))) {
+  while (!(await pingRedis(port))) {
     if (child.exitCode !== null) throw new Error(`redis-server exited with code ${child.exitCode} before answering`);
     if (Date.now() > deadline) throw new Error(`redis-server did not answer on port ${port} within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 25));
