@@ -1,0 +1,104 @@
+import { describe, expect, it } from '@jest/globals';
+import type { Flow, HttpDestination } from './flow.js';
+import { resolveFlow } from './resolve-flow.js';
+import { deliveryFlowSchema } from './schema.js';
+
+const ORDERS = { name: 'orders', type: 'http', url: 'https://orders.example.com/hook' } as const;
+
+function resolve(spec: Record<string, unknown>): Flow {
+  return resolveFlow(deliveryFlowSchema.parse({ apiVersion: 'fanout.dev/v1', kind: 'DeliveryFlow', metadata: { name: 'payments' }, spec }));
+}
+
+function destination(spec: Record<string, unknown>, index = 0): HttpDestination {
+  const found = resolve(spec).destinations[index];
+  if (found === undefined) throw new Error(`no destination ${index}`);
+  return found;
+}
+
+describe('resolveFlow: defaults', () => {
+  it('gives a bare destination the documented defaults', () => {
+    expect(resolve({ destinations: [ORDERS] })).toEqual({
+      name: 'payments',
+      source: { maxBodyBytes: 1_048_576 },
+      destinations: [
+        {
+          ...ORDERS,
+          headers: {},
+          timeoutMs: 10_000,
+          retry: { attempts: 8, backoff: { type: 'exponential', delayMs: 1_000, maxDelayMs: 3_600_000, jitter: 'full' } },
+          concurrency: 10,
+          ordering: 'none',
+          deadLetter: { retentionMs: 604_800_000 },
+        },
+      ],
+    });
+  });
+
+  it('applies spec.defaults to every destination', () => {
+    const flow = resolve({
+      defaults: { timeout: '3s', retry: { attempts: 4, backoff: { type: 'fixed', delay: '250ms' } }, concurrency: 2, rateLimit: { max: 5, per: '1m' }, deadLetter: { retention: '1d' } },
+      destinations: [ORDERS, { ...ORDERS, name: 'billing' }],
+    });
+    for (const resolved of flow.destinations) {
+      expect(resolved).toMatchObject({
+        timeoutMs: 3_000,
+        retry: { attempts: 4, backoff: { type: 'fixed', delayMs: 250, maxDelayMs: 3_600_000, jitter: 'full' } },
+        concurrency: 2,
+        rateLimit: { max: 5, perMs: 60_000 },
+        deadLetter: { retentionMs: 86_400_000 },
+      });
+    }
+  });
+
+  it('merges a destination retry field by field over spec.defaults.retry', () => {
+    const spec = {
+      defaults: { retry: { attempts: 3, backoff: { type: 'fixed', delay: '5s', maxDelay: '30m', jitter: 'none' } } },
+      destinations: [{ ...ORDERS, retry: { attempts: 10, backoff: { type: 'exponential', delay: '2s' } } }, { ...ORDERS, name: 'billing', retry: { backoff: { jitter: 'full' } } }],
+    };
+    expect(destination(spec, 0).retry).toEqual({ attempts: 10, backoff: { type: 'exponential', delayMs: 2_000, maxDelayMs: 1_800_000, jitter: 'none' } });
+    expect(destination(spec, 1).retry).toEqual({ attempts: 3, backoff: { type: 'fixed', delayMs: 5_000, maxDelayMs: 1_800_000, jitter: 'full' } });
+  });
+
+  it('lets a destination override every other policy field', () => {
+    const resolved = destination({
+      defaults: { timeout: '3s', concurrency: 2, rateLimit: { max: 5, per: '1m' }, deadLetter: { retention: '1d' } },
+      destinations: [{ ...ORDERS, timeout: '5s', concurrency: 20, rateLimit: { max: 100, per: '1s' }, deadLetter: { retention: '14d' }, ordering: 'none' }],
+    });
+    expect(resolved).toMatchObject({ timeoutMs: 5_000, concurrency: 20, rateLimit: { max: 100, perMs: 1_000 }, deadLetter: { retentionMs: 1_209_600_000 }, ordering: 'none' });
+  });
+
+  it('leaves rateLimit and filter out when neither is set', () => {
+    const resolved = destination({ destinations: [ORDERS] });
+    expect('rateLimit' in resolved).toBe(false);
+    expect('filter' in resolved).toBe(false);
+  });
+
+  it('reads the event type from $.type unless told otherwise', () => {
+    const spec = { destinations: [{ ...ORDERS, filter: { eventTypes: ['payment.succeeded'] } }, { ...ORDERS, name: 'billing', filter: { eventTypes: ['a', 'b'], jsonPath: '$.data.kind' } }] };
+    expect(destination(spec, 0).filter).toEqual({ eventTypes: ['payment.succeeded'], path: ['type'] });
+    expect(destination(spec, 1).filter).toEqual({ eventTypes: ['a', 'b'], path: ['data', 'kind'] });
+  });
+});
+
+describe('resolveFlow: units', () => {
+  it.each([
+    ['500ms', 500],
+    ['10s', 10_000],
+    ['1.5s', 1_500],
+    ['5m', 300_000],
+    ['1h', 3_600_000],
+    ['7d', 604_800_000],
+    [2_500, 2_500],
+  ])('reads the duration %p as %p ms', (timeout, ms) => {
+    expect(destination({ destinations: [{ ...ORDERS, timeout }] }).timeoutMs).toBe(ms);
+  });
+
+  it.each([
+    ['512kb', 524_288],
+    ['1mb', 1_048_576],
+    ['2.5mb', 2_621_440],
+    [2_048, 2_048],
+  ])('reads the size %p as %p bytes', (maxBodyBytes, bytes) => {
+    expect(resolve({ source: { maxBodyBytes }, destinations: [ORDERS] }).source.maxBodyBytes).toBe(bytes);
+  });
+});

@@ -1,0 +1,56 @@
+import type { BackoffPolicy } from '@fanout/core';
+import { deepFreeze } from './freeze.js';
+import type { Destination, EventTypeFilter, Flow, RateLimit, RetryPolicy } from './flow.js';
+import type { DeliveryFlowDocument } from './schema.js';
+
+type Defaults = DeliveryFlowDocument['spec']['defaults'];
+type DestinationDocument = DeliveryFlowDocument['spec']['destinations'][number];
+
+/**
+ * Turns a validated document into a deeply frozen `Flow`: every destination gets its full
+ * policy, each field taken from the destination when set there, else from `spec.defaults`.
+ */
+export function resolveFlow(document: DeliveryFlowDocument): Flow {
+  const { source, defaults, destinations } = document.spec;
+  return deepFreeze({
+    name: document.metadata.name,
+    source: { maxBodyBytes: source.maxBodyBytes },
+    destinations: destinations.map((destination) => resolveDestination(destination, defaults)),
+  });
+}
+
+function resolveDestination(destination: DestinationDocument, defaults: Defaults): Destination {
+  const rateLimit = resolveRateLimit(destination.rateLimit ?? defaults.rateLimit);
+  return {
+    type: destination.type,
+    name: destination.name,
+    url: destination.url,
+    headers: { ...destination.headers },
+    timeoutMs: destination.timeout ?? defaults.timeout,
+    retry: resolveRetry(destination.retry, defaults.retry),
+    concurrency: destination.concurrency ?? defaults.concurrency,
+    ...(rateLimit && { rateLimit }),
+    ordering: destination.ordering ?? 'none',
+    deadLetter: { retentionMs: destination.deadLetter?.retention ?? defaults.deadLetter.retention },
+    ...(destination.filter && { filter: resolveFilter(destination.filter) }),
+  };
+}
+
+function resolveRetry(override: DestinationDocument['retry'], defaults: Defaults['retry']): RetryPolicy {
+  const backoff: BackoffPolicy = {
+    type: override?.backoff?.type ?? defaults.backoff.type,
+    delayMs: override?.backoff?.delay ?? defaults.backoff.delay,
+    maxDelayMs: override?.backoff?.maxDelay ?? defaults.backoff.maxDelay,
+    jitter: override?.backoff?.jitter ?? defaults.backoff.jitter,
+  };
+  return { attempts: override?.attempts ?? defaults.attempts, backoff };
+}
+
+function resolveRateLimit(rateLimit: Defaults['rateLimit']): RateLimit | undefined {
+  return rateLimit && { max: rateLimit.max, perMs: rateLimit.per };
+}
+
+function resolveFilter(filter: NonNullable<DestinationDocument['filter']>): EventTypeFilter {
+  // The schema admits only `$.a.b` paths, so the property names are the dotted segments.
+  return { eventTypes: [...filter.eventTypes], path: filter.jsonPath.split('.').slice(1) };
+}

@@ -1,0 +1,163 @@
+import { z } from 'zod';
+import { duration, httpUrl, nonEmptyString, notSupportedYet, positiveDuration, positiveSize, resourceName, simpleJsonPath, wholeNumber } from './fields.js';
+
+// Headers fanout sets itself on every delivery; letting a flow override them would break
+// receivers' dedupe (webhook-id), signatures, or the byte-for-byte body.
+const RESERVED_HEADERS = new Set(['webhook-id', 'webhook-timestamp', 'webhook-signature', 'content-type', 'content-length', 'host']);
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const HEADER_VALUE = /^[^\r\n\0]*$/;
+
+const headers = z
+  .record(
+    z.string().regex(HEADER_NAME, { error: 'expected an HTTP header name' }),
+    z.string({ error: 'expected a header value (a string)' }).regex(HEADER_VALUE, { error: 'expected a header value without line breaks' }),
+    { error: 'expected a mapping of header names to values' },
+  )
+  .superRefine((value, ctx) => {
+    const seen = new Set<string>();
+    for (const name of Object.keys(value)) {
+      const lower = name.toLowerCase();
+      if (RESERVED_HEADERS.has(lower)) ctx.addIssue({ code: 'custom', path: [name], message: `${name} is set by fanout on every delivery and cannot be configured` });
+      else if (seen.has(lower)) ctx.addIssue({ code: 'custom', path: [name], message: `header ${name} is given twice (header names ignore case)` });
+      seen.add(lower);
+    }
+  })
+  .meta({ description: 'Extra headers sent with every attempt.' });
+
+const backoffType = z.enum(['fixed', 'exponential']);
+const jitter = z.enum(['full', 'none']);
+
+const retryDefaults = z.strictObject({
+  attempts: wholeNumber(1).default(8).meta({ description: 'Total attempts, the first included.' }),
+  backoff: z
+    .strictObject({
+      type: backoffType.default('exponential').meta({ description: '`exponential` doubles the delay after every attempt.' }),
+      delay: duration.prefault('1s').meta({ description: 'The delay before the first retry.' }),
+      maxDelay: duration.prefault('1h').meta({ description: 'The cap on any one delay, Retry-After included.' }),
+      jitter: jitter.default('full').meta({ description: '`full`: a uniformly random delay between 0 and the computed one.' }),
+    })
+    .prefault({}),
+});
+
+// A destination's retry merges field by field over spec.defaults.retry, so nothing here has a default.
+const retryOverride = z.strictObject({
+  attempts: wholeNumber(1).optional(),
+  backoff: z.strictObject({ type: backoffType.optional(), delay: duration.optional(), maxDelay: duration.optional(), jitter: jitter.optional() }).optional(),
+});
+
+const rateLimit = z
+  .strictObject({ max: wholeNumber(1), per: positiveDuration })
+  .meta({ description: 'At most `max` attempts start per `per` window. Absent: no limit.' });
+
+const filter = z
+  .strictObject({
+    eventTypes: z.array(nonEmptyString, { error: 'expected a list of event types' }).min(1, { error: 'expected at least one event type' }),
+    jsonPath: simpleJsonPath.default('$.type').meta({ description: 'Where the event type is read from a JSON body.' }),
+  })
+  .meta({ description: 'Only events of these types are delivered; the others are recorded as filtered. Absent: every event.' });
+
+const ordering = z
+  .enum(['none', 'fifo'])
+  .transform((value, ctx) => (value === 'fifo' ? notSupportedYet('ordering fifo')(value, ctx) : value))
+  .meta({ description: '`none` (the default): no ordering between deliveries. `fifo` is not supported yet.' });
+
+const signing = z
+  .strictObject({ type: z.enum(['standard-webhooks']), secret: nonEmptyString })
+  .transform(notSupportedYet('signing'))
+  .meta({ description: 'Not supported yet: a flow that sets it is refused at load.' });
+
+/** The per-destination policy fields; each overrides the same field of `spec.defaults`. */
+const policyShape = {
+  filter: filter.optional(),
+  timeout: positiveDuration.optional().meta({ description: 'Per attempt. Default: spec.defaults.timeout.' }),
+  retry: retryOverride.optional().meta({ description: 'Merged field by field over spec.defaults.retry.' }),
+  concurrency: wholeNumber(1).optional().meta({ description: 'Attempts in flight at once, per worker process. Default: spec.defaults.concurrency.' }),
+  rateLimit: rateLimit.optional(),
+  ordering: ordering.optional(),
+  deadLetter: z.strictObject({ retention: positiveDuration.optional() }).optional(),
+};
+
+const httpDestination = z.strictObject({
+  name: resourceName,
+  type: z.literal('http'),
+  url: httpUrl,
+  headers: headers.optional(),
+  signing: signing.optional(),
+  ...policyShape,
+});
+
+const s3Destination = z
+  .strictObject({
+    name: resourceName,
+    type: z.literal('s3'),
+    bucket: nonEmptyString,
+    prefix: z.string().optional(),
+    endpoint: httpUrl.optional().meta({ description: 'For S3-compatible stores.' }),
+    region: nonEmptyString.optional(),
+    batch: z.strictObject({ maxEvents: wholeNumber(1).optional(), maxWait: positiveDuration.optional() }).optional(),
+    ...policyShape,
+  })
+  .transform(notSupportedYet('type s3', ['type']))
+  .meta({ description: 'Not supported yet: a flow with an s3 destination is refused at load.' });
+
+const destinations = z
+  .array(z.discriminatedUnion('type', [httpDestination, s3Destination]), { error: 'expected a list of destinations' })
+  .min(1, { error: 'expected at least one destination' })
+  .superRefine((list, ctx) => {
+    const firstIndex = new Map<string, number>();
+    list.forEach(({ name }, index) => {
+      const first = firstIndex.get(name);
+      if (first === undefined) firstIndex.set(name, index);
+      else ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `destination name "${name}" is already used by spec.destinations[${first}]` });
+    });
+  });
+
+const idempotencyKey = z
+  .strictObject({ header: nonEmptyString.optional(), jsonPath: simpleJsonPath.optional(), ttl: positiveDuration })
+  .refine((key) => (key.header === undefined) !== (key.jsonPath === undefined), { error: 'give exactly one of header or jsonPath' })
+  .transform(notSupportedYet('idempotencyKey'))
+  .meta({ description: 'Not supported yet: a flow that sets it is refused at load.' });
+
+const verify = z
+  .strictObject({ type: z.enum(['standard-webhooks', 'github', 'stripe', 'hmac-sha256']), secret: nonEmptyString })
+  .transform(notSupportedYet('verify'))
+  .meta({ description: 'Not supported yet: a flow that sets it is refused at load.' });
+
+const source = z.strictObject({
+  maxBodyBytes: positiveSize.prefault('1mb').meta({ description: 'Larger bodies are refused with 413.' }),
+  idempotencyKey: idempotencyKey.optional(),
+  verify: verify.optional(),
+});
+
+const defaults = z
+  .strictObject({
+    timeout: positiveDuration.prefault('10s').meta({ description: 'Per attempt.' }),
+    retry: retryDefaults.prefault({}),
+    concurrency: wholeNumber(1).default(10).meta({ description: 'Attempts in flight at once, per destination and worker process.' }),
+    rateLimit: rateLimit.optional(),
+    deadLetter: z.strictObject({ retention: positiveDuration.prefault('7d').meta({ description: 'How long dead letters are kept.' }) }).prefault({}),
+  })
+  .meta({ description: 'Inherited by every destination; each may override any field.' });
+
+/**
+ * The DeliveryFlow document as written in YAML. Parsing it checks every field, turns
+ * durations into milliseconds and sizes into bytes, fills `spec.defaults`, and refuses the
+ * fields whose behaviour is not built yet. The JSON Schema is generated from it.
+ */
+export const deliveryFlowSchema = z
+  .strictObject({
+    apiVersion: z.literal('fanout.dev/v1'),
+    kind: z.literal('DeliveryFlow'),
+    metadata: z.strictObject({ name: resourceName.meta({ description: 'Unique across flows; the webhook URL is /webhooks/<name>.' }) }),
+    spec: z.strictObject({
+      source: source.prefault({}),
+      defaults: defaults.prefault({}),
+      destinations,
+    }),
+  })
+  .meta({ title: 'DeliveryFlow', description: 'One source of webhooks and the destinations each event is delivered to.' });
+
+/** A DeliveryFlow document as written, before defaults and units are applied. */
+export type DeliveryFlowInput = z.input<typeof deliveryFlowSchema>;
+/** A validated DeliveryFlow document: units in ms and bytes, `spec.defaults` filled in. */
+export type DeliveryFlowDocument = z.output<typeof deliveryFlowSchema>;
