@@ -1,0 +1,143 @@
+import { describe, expect, it } from '@jest/globals';
+import { parse, stringify } from 'yaml';
+import { FlowLoadError } from './errors.js';
+import { parseFlowDocuments } from './parse-flow-documents.js';
+
+// The DeliveryFlow example of the product contract, verbatim. It is not valid YAML: the
+// unquoted ${env:…} inside the { } of `signing` ends that mapping early.
+const CONTRACT_EXAMPLE_VERBATIM = `
+apiVersion: fanout.dev/v1
+kind: DeliveryFlow
+metadata:
+  name: payments                 # [a-z0-9-], unique; the webhook URL is /webhooks/payments
+spec:
+  source:
+    maxBodyBytes: 1mb            # larger bodies get 413
+    idempotencyKey:              # optional: repeated keys inside ttl are accepted once
+      header: Idempotency-Key    # or  jsonPath: $.id
+      ttl: 24h
+    verify:                      # optional inbound signature check; failures get 401
+      type: standard-webhooks    # or github, stripe, hmac-sha256
+      secret: \${env:PAYMENTS_SECRET}
+  defaults:                      # inherited by every destination, each may override
+    timeout: 10s
+    retry:
+      attempts: 8                # total attempts, the first included
+      backoff: { type: exponential, delay: 1s, maxDelay: 1h, jitter: full }
+    concurrency: 10
+  destinations:
+    - name: orders               # [a-z0-9-], unique within the flow
+      type: http
+      url: https://orders.example.com/hooks/payment
+      headers: { X-Team: orders }
+      signing: { type: standard-webhooks, secret: \${env:ORDERS_SIGNING_SECRET} }
+      filter: { eventTypes: [payment.succeeded] }   # taken from jsonPath $.type by default
+      timeout: 5s
+      retry: { attempts: 10, backoff: { type: exponential, delay: 2s } }
+      concurrency: 20
+      rateLimit: { max: 100, per: 1s }
+      ordering: none             # none | fifo
+      deadLetter: { retention: 7d }
+    - name: archive
+      type: s3
+      bucket: payment-events
+      prefix: payments/
+      endpoint: http://minio:9000   # optional, for S3-compatible stores
+      region: us-east-1
+      batch: { maxEvents: 500, maxWait: 10s }       # optional: NDJSON objects
+`;
+
+// The same with that one value quoted, as the docs tell users to write it.
+const CONTRACT_EXAMPLE = CONTRACT_EXAMPLE_VERBATIM.replace('secret: ${env:ORDERS_SIGNING_SECRET} }', 'secret: "${env:ORDERS_SIGNING_SECRET}" }');
+
+const ENV = { PAYMENTS_SECRET: 'whsec_payments', ORDERS_SIGNING_SECRET: 'whsec_orders' };
+
+interface Example {
+  spec: {
+    source: Record<string, unknown>;
+    destinations: Array<Record<string, unknown>>;
+  };
+}
+
+/** The contract example without the fields that are parsed but refused until they are built. */
+function supportedPart(): Example {
+  const example = parse(CONTRACT_EXAMPLE) as Example;
+  delete example.spec.source['idempotencyKey'];
+  delete example.spec.source['verify'];
+  delete example.spec.destinations[0]!['signing'];
+  example.spec.destinations.pop();
+  return example;
+}
+
+function load(document: unknown) {
+  return parseFlowDocuments(stringify(document), 'flows/payments.yaml', ENV);
+}
+
+function loadError(document: unknown): FlowLoadError {
+  try {
+    load(document);
+  } catch (error) {
+    if (error instanceof FlowLoadError) return error;
+    throw error;
+  }
+  throw new Error('expected a FlowLoadError');
+}
+
+describe('the contract example', () => {
+  it('as printed is a YAML error that says to quote the ${env:…} value', () => {
+    expect(() => parseFlowDocuments(CONTRACT_EXAMPLE_VERBATIM, 'flows/payments.yaml', ENV)).toThrow(
+      // The text starts with a newline, so line 26 is the `signing` line.
+      'flows/payments.yaml document 1: invalid YAML at line 26, column 52: Unexpected flow-map-start at node end (put a value holding ${env:…} inside { } or [ ] in quotes)',
+    );
+  });
+
+  it('is refused as a whole, naming the fields that are not supported yet', () => {
+    const error = loadError(parse(CONTRACT_EXAMPLE));
+    expect(error.issues.map(({ path }) => path)).toEqual(['spec.source.idempotencyKey', 'spec.source.verify', 'spec.destinations[0].signing', 'spec.destinations[1].type']);
+    expect(error.message).toContain('spec.destinations[1].type: type s3 is not supported yet');
+  });
+
+  it('resolves, minus those fields, to the policy it describes', () => {
+    expect(load(supportedPart())).toEqual([
+      {
+        name: 'payments',
+        source: { maxBodyBytes: 1_048_576 },
+        destinations: [
+          {
+            type: 'http',
+            name: 'orders',
+            url: 'https://orders.example.com/hooks/payment',
+            headers: { 'X-Team': 'orders' },
+            filter: { eventTypes: ['payment.succeeded'], path: ['type'] },
+            timeoutMs: 5_000,
+            retry: { attempts: 10, backoff: { type: 'exponential', delayMs: 2_000, maxDelayMs: 3_600_000, jitter: 'full' } },
+            concurrency: 20,
+            rateLimit: { max: 100, perMs: 1_000 },
+            ordering: 'none',
+            deadLetter: { retentionMs: 604_800_000 },
+          },
+        ],
+      },
+    ]);
+  });
+
+  it.each([
+    ['spec.source.idempotencyKey', 'idempotencyKey is not supported yet', (example: Example) => (example.spec.source['idempotencyKey'] = { header: 'Idempotency-Key', ttl: '24h' })],
+    ['spec.source.verify', 'verify is not supported yet', (example: Example) => (example.spec.source['verify'] = { type: 'standard-webhooks', secret: '${env:PAYMENTS_SECRET}' })],
+    ['spec.destinations[0].signing', 'signing is not supported yet', (example: Example) => (example.spec.destinations[0]!['signing'] = { type: 'standard-webhooks', secret: 'whsec_x' })],
+    ['spec.destinations[0].ordering', 'ordering fifo is not supported yet', (example: Example) => (example.spec.destinations[0]!['ordering'] = 'fifo')],
+    ['spec.destinations[1].type', 'type s3 is not supported yet', (example: Example) => example.spec.destinations.push({ name: 'archive', type: 's3', bucket: 'payment-events' })],
+  ])('refuses %s alone: "%s"', (path, message, add) => {
+    const example = supportedPart();
+    add(example);
+    const error = loadError(example);
+    expect(error.issues).toEqual([{ path, message }]);
+    expect(error.message).toBe(`flows/payments.yaml document 1: ${path}: ${message}`);
+  });
+
+  it('still checks the shape of a field that is not supported yet', () => {
+    const example = supportedPart();
+    example.spec.destinations[0]!['signing'] = { type: 'standard-webhooks' };
+    expect(loadError(example).message).toBe('flows/payments.yaml document 1: spec.destinations[0].signing.secret: expected a string, but it is missing');
+  });
+});
