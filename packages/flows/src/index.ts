@@ -1,0 +1,8 @@
+export type { Destination, DestinationPolicy, EventTypeFilter, Flow, HttpDestination, RateLimit, RetryPolicy, SourcePolicy } from './flow.js';
+export { FlowLoadError, type FlowLoadErrorOptions } from './errors.js';
+export type { FlowIssue } from './issues.js';
+export { deliveryFlowJsonSchema, deliveryFlowJsonSchemaText } from './json-schema.js';
+export { loadFlows } from './load-flows.js';
+export { parseFlowDocuments } from './parse-flow-documents.js';
+export { resolveFlow } from './resolve-flow.js';
+export { deliveryFlowSchema, type DeliveryFlowDocument, type DeliveryFlowInput } from './schema.js';
