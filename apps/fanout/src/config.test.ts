@@ -1,0 +1,45 @@
+import { describe, expect, it } from '@jest/globals';
+import { readConfig } from './config.js';
+
+describe('readConfig', () => {
+  it('has the contract defaults', () => {
+    expect(readConfig({})).toEqual({
+      PORT: 8080,
+      FANOUT_FLOWS: './flows',
+      FANOUT_ROLES: ['ingress', 'dispatcher', 'worker', 'dashboard'],
+      LOG_LEVEL: 'info',
+      FANOUT_REDIS_PREFIX: 'fanout',
+      FANOUT_SHUTDOWN_GRACE: 10_000,
+      FANOUT_EVENT_RETENTION: 604_800_000,
+    });
+  });
+
+  it('reads roles, durations and the Redis URL', () => {
+    const config = readConfig({ FANOUT_ROLES: 'worker, dispatcher', FANOUT_SHUTDOWN_GRACE: '30s', REDIS_URL: 'redis://redis:6379/2', PORT: '0' });
+    expect(config.FANOUT_ROLES).toEqual(['worker', 'dispatcher']);
+    expect(config.FANOUT_SHUTDOWN_GRACE).toBe(30_000);
+    expect(config.REDIS_URL).toBe('redis://redis:6379/2');
+    expect(config.PORT).toBe(0);
+  });
+
+  it('treats an empty variable as unset', () => {
+    expect(readConfig({ REDIS_URL: '', FANOUT_ADMIN_TOKEN: '' }).REDIS_URL).toBeUndefined();
+  });
+
+  it.each([
+    [{ PORT: 'eighty' }, /^PORT: /],
+    [{ PORT: '70000' }, /^PORT: /],
+    [{ FANOUT_ROLES: 'ingress,mailer' }, /^FANOUT_ROLES\.1: expected a comma-separated list of ingress, dispatcher, worker, dashboard, got "mailer"/],
+    [{ REDIS_URL: 'http://localhost' }, /^REDIS_URL: expected a redis:\/\/ or rediss:\/\/ URL/],
+    [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
+    [{ FANOUT_SHUTDOWN_GRACE: 'soon' }, /^FANOUT_SHUTDOWN_GRACE: expected a duration/],
+  ])('refuses %p with one line naming the variable', (env, message) => {
+    expect(() => readConfig(env)).toThrow(message);
+    try {
+      readConfig(env);
+    } catch (error) {
+      expect((error as Error).message).not.toContain('\n');
+      expect((error as { code?: string }).code).toBe('CONFIG_INVALID');
+    }
+  });
+});

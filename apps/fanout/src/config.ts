@@ -1,0 +1,52 @@
+import { FanoutError, parseDuration } from '@fanout/core';
+import { z } from 'zod';
+
+export const ROLES = ['ingress', 'dispatcher', 'worker', 'dashboard'] as const;
+export type Role = (typeof ROLES)[number];
+
+const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  try {
+    return parseDuration(value);
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
+const roles = z
+  .string()
+  .transform((value) => value.split(',').map((role) => role.trim()).filter(Boolean))
+  .pipe(z.array(z.enum(ROLES, { error: (issue) => `expected a comma-separated list of ${ROLES.join(', ')}, got "${String(issue.input)}"` })).min(1));
+
+/** The process configuration: every variable the process reads, with its default and unit. */
+const configSchema = z.object({
+  /** Redis URL; unset means 127.0.0.1:6379, or a private redis-server when nothing answers there. */
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'expected a redis:// or rediss:// URL' }).optional(),
+  /** The HTTP port of this process. Default 8080. */
+  PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
+  /** A DeliveryFlow YAML file or folder. Default ./flows. */
+  FANOUT_FLOWS: z.string().min(1).default('./flows'),
+  /** Bearer token of the admin API and dashboard; unset means both answer 401. */
+  FANOUT_ADMIN_TOKEN: z.string().min(1).optional(),
+  /** The roles this process runs. Default all four. */
+  FANOUT_ROLES: roles.default([...ROLES]),
+  /** pino level. Default info. */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Namespace of every Redis key, so several installations can share one Redis. Default fanout. */
+  FANOUT_REDIS_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/, 'expected letters, digits, - or _').default('fanout'),
+  /** How long SIGTERM waits for in-flight deliveries before closing anyway. Default 10s. */
+  FANOUT_SHUTDOWN_GRACE: duration.default(10_000),
+  /** How long an event's record (GET /events/:id) and attempt logs are kept. Default 7d. */
+  FANOUT_EVENT_RETENTION: duration.default(7 * 86_400_000),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+/** Reads the process configuration; a bad value throws one line naming the variable. */
+export function readConfig(env: NodeJS.ProcessEnv): Config {
+  const values = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+  const result = configSchema.safeParse(values);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  throw new FanoutError('CONFIG_INVALID', `${issue.path.join('.')}: ${issue.message}`);
+}

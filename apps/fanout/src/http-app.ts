@@ -1,0 +1,30 @@
+import { errorHandler, notFoundHandler } from '@fanout/http';
+import type { FanoutMetrics, Logger } from '@fanout/observability';
+import express, { type Express, type Router } from 'express';
+
+export interface HttpAppDeps {
+  /** The routers of this process's roles (ingress, dashboard), mounted in order. */
+  routers: readonly Router[];
+  metrics: FanoutMetrics;
+  logger: Logger;
+  /** Whether this process can serve: Redis answers and flows are loaded. */
+  isReady(): Promise<boolean>;
+}
+
+/** The one HTTP app of a process: its roles' routes plus /healthz, /readyz and /metrics, whatever the roles. */
+export function buildHttpApp({ routers, metrics, logger, isReady }: HttpAppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  app.get('/readyz', async (_req, res) => {
+    const ready = await isReady();
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready' });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  for (const router of routers) app.use(router);
+  app.use(notFoundHandler);
+  app.use(errorHandler(logger));
+  return app;
+}

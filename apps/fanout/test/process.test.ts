@@ -1,0 +1,92 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { findFreePort } from '@fanout/redis';
+import { testRedisUrl } from '@fanout/testkit';
+
+const MAIN = new URL('../dist/main.js', import.meta.url).pathname;
+
+interface Exit {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `fanout start` as a real process; `whenUp` (if given) runs once it answers /healthz, then SIGTERM is sent. */
+async function runFanout(env: Record<string, string>, whenUp?: (base: string) => Promise<void>): Promise<Exit> {
+  const port = await findFreePort();
+  const child = spawn(process.execPath, [MAIN, 'start'], { env: { PATH: process.env['PATH'] ?? '', PORT: String(port), LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = once(child, 'exit') as Promise<[number | null]>;
+  if (whenUp) {
+    const base = `http://127.0.0.1:${port}`;
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      const up = await fetch(`${base}/healthz`).then((response) => response.ok, () => false);
+      if (up) break;
+      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`fanout did not come up: ${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await whenUp(base);
+    child.kill('SIGTERM');
+  }
+  const [code] = await exited;
+  return { code, stdout, stderr };
+}
+
+describe('fanout start as a process', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'fanout-process-'));
+    await writeFile(
+      join(dir, 'good.yaml'),
+      'apiVersion: fanout.dev/v1\nkind: DeliveryFlow\nmetadata: { name: good }\nspec:\n  destinations:\n    - { name: sink, type: http, url: "http://127.0.0.1:9/sink" }\n',
+    );
+    await writeFile(
+      join(dir, 'bad.yaml'),
+      'apiVersion: fanout.dev/v1\nkind: DeliveryFlow\nmetadata: { name: bad }\nspec:\n  destinations:\n    - { name: sink, type: http, url: "http://127.0.0.1:9/sink", retry: { attempts: 0 } }\n',
+    );
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('exits non-zero with one line naming file, path and expectation when a flow is invalid', async () => {
+    const { code, stderr } = await runFanout({ FANOUT_FLOWS: join(dir, 'bad.yaml'), REDIS_URL: testRedisUrl() });
+    expect(code).not.toBe(0);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toMatch(/bad\.yaml document 1: spec\.destinations\[0\]\.retry\.attempts: expected/);
+  });
+
+  it('exits non-zero with one line when Redis cannot be reached', async () => {
+    const port = await findFreePort();
+    const { code, stderr } = await runFanout({ FANOUT_FLOWS: join(dir, 'good.yaml'), REDIS_URL: `redis://127.0.0.1:${port}` });
+    expect(code).not.toBe(0);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toContain(`cannot reach Redis at redis://127.0.0.1:${port}`);
+  });
+
+  it('exits non-zero with one line on a bad environment variable', async () => {
+    const { code, stderr } = await runFanout({ FANOUT_ROLES: 'ingress,cron', FANOUT_FLOWS: join(dir, 'good.yaml') });
+    expect(code).not.toBe(0);
+    expect(stderr.trim()).toMatch(/^fanout: FANOUT_ROLES\.1: expected a comma-separated list/);
+  });
+
+  it('serves webhooks and exits 0 on SIGTERM', async () => {
+    let accepted = 0;
+    const { code } = await runFanout(
+      { FANOUT_FLOWS: join(dir, 'good.yaml'), REDIS_URL: testRedisUrl(), FANOUT_REDIS_PREFIX: `proc-${randomUUID().slice(0, 8)}`, FANOUT_SHUTDOWN_GRACE: '1s' },
+      async (base) => {
+        const response = await fetch(`${base}/webhooks/good`, { method: 'POST', body: 'hello' });
+        if (response.status === 202) accepted += 1;
+      },
+    );
+    expect(accepted).toBe(1);
+    expect(code).toBe(0);
+  });
+});
