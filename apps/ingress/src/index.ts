@@ -1,0 +1,1 @@
+export { buildIngress, type IngressDeps } from './build-ingress.js';
