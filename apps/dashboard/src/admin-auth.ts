@@ -1,0 +1,52 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { FanoutError } from '@fanout/core';
+import type { Logger } from '@fanout/observability';
+import type { RequestHandler } from 'express';
+
+/** The challenge that makes a browser prompt for credentials; the token goes in as the password. */
+export const BASIC_CHALLENGE = 'Basic realm="fanout", charset="UTF-8"';
+
+/**
+ * The admin token a request presents: `Authorization: Bearer <token>`, or HTTP Basic with
+ * any user and the token as password (what a browser sends after the prompt).
+ * Undefined when the header is absent or in another scheme.
+ */
+export function presentedToken(authorization: string | undefined): string | undefined {
+  const match = /^(\S+)\s+(\S+)\s*$/.exec(authorization?.trim() ?? '');
+  if (!match) return undefined;
+  const scheme = match[1]!.toLowerCase();
+  const credentials = match[2]!;
+  if (scheme === 'bearer') return credentials;
+  if (scheme !== 'basic') return undefined;
+  const userAndPassword = Buffer.from(credentials, 'base64').toString('utf8');
+  const colon = userAndPassword.indexOf(':');
+  return colon === -1 ? undefined : userAndPassword.slice(colon + 1);
+}
+
+/** Constant-time comparison of a presented token with the configured one. */
+export function tokenMatches(presented: string, expected: string): boolean {
+  // Comparing digests gives both sides the same length, so the time taken says nothing about the token's length either.
+  const digest = (value: string): Buffer => createHash('sha256').update(value, 'utf8').digest();
+  return timingSafeEqual(digest(presented), digest(expected));
+}
+
+export interface AdminAuthDeps {
+  /** The configured admin token; undefined or empty means every request is refused. */
+  adminToken: string | undefined;
+  logger: Logger;
+}
+
+/** Lets a request through when it presents the admin token; otherwise 401 UNAUTHORIZED. */
+export function requireAdminToken({ adminToken, logger }: AdminAuthDeps): RequestHandler {
+  if (!adminToken) {
+    logger.warn('FANOUT_ADMIN_TOKEN is not set: the admin API and the dashboard answer 401 to everyone');
+    // No challenge header: a browser prompt would ask for a password that cannot work.
+    return (_req, _res, next) => next(new FanoutError('UNAUTHORIZED', 'no admin token is configured (FANOUT_ADMIN_TOKEN is not set)'));
+  }
+  return (req, res, next) => {
+    const token = presentedToken(req.get('authorization'));
+    if (token !== undefined && tokenMatches(token, adminToken)) return next();
+    res.setHeader('WWW-Authenticate', BASIC_CHALLENGE);
+    next(new FanoutError('UNAUTHORIZED', token === undefined ? 'send the admin token as Authorization: Bearer <token>' : 'the admin token is wrong'));
+  };
+}
