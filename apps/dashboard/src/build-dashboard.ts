@@ -1,0 +1,46 @@
+import type { Flow } from '@fanout/flows';
+import { errorHandler } from '@fanout/http';
+import type { Logger } from '@fanout/observability';
+import type { DeliveryQueues } from '@fanout/queues';
+import type { FanoutKeys } from '@fanout/redis';
+import express from 'express';
+import type { Redis } from 'ioredis';
+import { requireAdminToken } from './admin-auth.js';
+import { BULL_BOARD_PATH, bullBoardHandler } from './bull-board.js';
+import { deadLetterRoutes } from './dead-letter-routes.js';
+import { eventRoutes } from './event-routes.js';
+import { flowRoutes } from './flow-routes.js';
+
+export interface DashboardDeps {
+  /** The loaded flows. */
+  flows: readonly Flow[];
+  /** The destination queues of those flows; their failed sets are the dead-letter queues. */
+  queues: Pick<DeliveryQueues, 'byName' | 'get'>;
+  /** Event and delivery records are read, and replays write them, through this connection. */
+  redis: Redis;
+  keys: FanoutKeys;
+  logger: Logger;
+  /** FANOUT_ADMIN_TOKEN. Undefined or empty: every request to the dashboard's paths is answered 401. */
+  adminToken: string | undefined;
+  /** Clock for the records a replay writes, in Unix ms. Default `Date.now`. */
+  now?: () => number;
+}
+
+/** The paths the dashboard serves, and the only ones its auth guards: the process mounts other routes beside it. */
+const DASHBOARD_PATHS = ['/events', '/flows', BULL_BOARD_PATH];
+
+/**
+ * The admin API and Bull Board, behind the admin token, as a router to mount at the root of
+ * the process's app (Bull Board's pages assume BULL_BOARD_PATH). Never listens.
+ */
+export function buildDashboard(deps: DashboardDeps): express.Router {
+  const { flows, queues, redis, keys, logger, now = Date.now } = deps;
+  const router = express.Router();
+  router.use(DASHBOARD_PATHS, requireAdminToken(deps));
+  router.use(eventRoutes({ redis, keys }));
+  router.use(flowRoutes({ flows }));
+  router.use(deadLetterRoutes({ flows, queues, redis, keys, now }));
+  router.use(BULL_BOARD_PATH, bullBoardHandler(queues.byName.values()));
+  router.use(errorHandler(logger));
+  return router;
+}

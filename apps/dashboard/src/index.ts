@@ -1,0 +1,1 @@
+export { buildDashboard, type DashboardDeps } from './build-dashboard.js';
