@@ -1,0 +1,112 @@
+import { computeRetryDelay, type BackoffPolicy } from '@fanout/core';
+import { claimStaleEvents, ensureDispatcherGroup, readNewEvents, type StreamBatch } from '@fanout/redis';
+import type { Redis } from 'ioredis';
+import { dispatchBatch, type DispatchBatchDeps } from './dispatch-batch.js';
+
+export interface DispatcherDeps extends DispatchBatchDeps {
+  /**
+   * A `background` connection used only for the blocking XREADGROUP: while it blocks it
+   * can run nothing else, so `writer` must be another connection. After `stop()`, close it
+   * with `disconnect()`: `quit()` would queue behind a read still blocked for up to `blockMs`.
+   */
+  readonly redis: Redis;
+  /** This process's name in the consumer group; unique per process, so a crashed one's entries can be told apart and claimed. */
+  readonly consumer: string;
+  /** Stream entries read (or claimed) per batch. Default 100. */
+  readonly batchSize?: number;
+  /** How long one XREADGROUP waits for new entries, in ms. Default 1000. */
+  readonly blockMs?: number;
+  /** Entries pending this long (ms) on any consumer are claimed and dispatched again. Default 30000. */
+  readonly claimIdleMs?: number;
+  /** How often (ms) the pending entries are scanned for stale ones. Default 5000. */
+  readonly claimEveryMs?: number;
+}
+
+export interface Dispatcher {
+  /**
+   * Ends the loop: a read or claim in flight is abandoned (what it took stays pending and
+   * is claimed later), a batch being dispatched is finished. Resolves once the loop is done.
+   */
+  stop(): Promise<void>;
+}
+
+/** Pauses after a failed round while Redis restarts: short at first, at most 5 s. */
+const FAILURE_BACKOFF: BackoffPolicy = { type: 'exponential', delayMs: 100, maxDelayMs: 5_000, jitter: 'full' };
+
+const STOPPED = Symbol('stopped');
+
+/**
+ * Starts the dispatch loop: new entries are read through the consumer group and dispatched
+ * batch by batch; every `claimEveryMs` the entries pending for `claimIdleMs` on any
+ * consumer (this one included) are claimed and dispatched too. Redis failures are logged
+ * and retried after a pause; the loop never throws.
+ */
+export function startDispatcher(deps: DispatcherDeps): Dispatcher {
+  const { redis, writer, keys, consumer, batchSize = 100, blockMs = 1_000, claimIdleMs = 30_000, claimEveryMs = 5_000 } = deps;
+  if (redis === writer) throw new Error('the dispatcher needs two connections: `redis` blocks in XREADGROUP, `writer` runs everything else');
+  const logger = deps.logger.child({ consumer });
+  const batchDeps: DispatchBatchDeps = { ...deps, logger };
+
+  let stopping = false;
+  let signalStop = (): void => {};
+  const stopped = new Promise<typeof STOPPED>((resolve) => (signalStop = () => resolve(STOPPED)));
+  const untilStopped = <T>(work: Promise<T>): Promise<T | typeof STOPPED> => {
+    // Once stop() wins the race nobody awaits `work`; its late failure must not be an unhandled rejection.
+    work.catch(() => {});
+    return Promise.race([work, stopped]);
+  };
+
+  let groupReady = false;
+  let nextClaimAt = 0;
+  /** Where the claim scan resumes; undefined between scans. */
+  let claimCursor: string | undefined;
+
+  const nextBatch = async (): Promise<StreamBatch> => {
+    if (!groupReady) {
+      await ensureDispatcherGroup(writer, keys);
+      groupReady = true;
+    }
+    if (claimCursor === undefined && Date.now() >= nextClaimAt) claimCursor = '0-0';
+    if (claimCursor === undefined) return readNewEvents(redis, keys, consumer, batchSize, blockMs);
+    const claimed = await claimStaleEvents(writer, keys, consumer, claimIdleMs, claimCursor, batchSize);
+    claimCursor = claimed.nextCursor === '0-0' ? undefined : claimed.nextCursor;
+    if (claimCursor === undefined) nextClaimAt = Date.now() + claimEveryMs;
+    return claimed;
+  };
+
+  const pause = async (ms: number): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    await untilStopped(new Promise<void>((resolve) => (timer = setTimeout(resolve, ms))));
+    clearTimeout(timer);
+  };
+
+  const run = async (): Promise<void> => {
+    let failures = 0;
+    while (!stopping) {
+      try {
+        const batch = await untilStopped(nextBatch());
+        if (batch === STOPPED) break;
+        await dispatchBatch(batchDeps, batch);
+        failures = 0;
+      } catch (error) {
+        failures += 1;
+        // A Redis that came back without its data lost the group too (NOGROUP): create it again.
+        groupReady = false;
+        const retryInMs = computeRetryDelay({ policy: FAILURE_BACKOFF, attemptsMade: failures });
+        logger.error({ err: error, failures, retryInMs }, 'dispatcher.failed');
+        await pause(retryInMs);
+      }
+    }
+    logger.info('dispatcher.stopped');
+  };
+
+  logger.info({ batchSize, blockMs, claimIdleMs, claimEveryMs }, 'dispatcher.started');
+  const running = run();
+  return {
+    stop() {
+      stopping = true;
+      signalStop();
+      return running;
+    },
+  };
+}

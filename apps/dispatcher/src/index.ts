@@ -1,0 +1,13 @@
+export { dispatchBatch, type BatchResult, type DispatchBatchDeps } from './dispatch-batch.js';
+export {
+  dispatchEvent,
+  type DeliveryJobSpec,
+  type DispatchEventDeps,
+  type EventDispatch,
+  type FindFlow,
+  type JobQueue,
+  type PlannedDelivery,
+  type QueueLookup,
+} from './dispatch-event.js';
+export { startDispatcher, type Dispatcher, type DispatcherDeps } from './dispatcher.js';
+export { eventTypeAt, matchDestinations, type DestinationMatch } from './match-destinations.js';

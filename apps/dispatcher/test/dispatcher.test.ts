@@ -1,0 +1,238 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { DELIVERY_JOB_NAME } from '@fanout/queues';
+import { readEventRecord, readNewEvents, writeDeliveryRecord, writeInitialDeliveryRecords } from '@fanout/redis';
+import { httpDestination, testFlow } from '@fanout/testkit';
+import { dispatchBatch, dispatchEvent, startDispatcher, type JobQueue, type QueueLookup } from '../src/index.js';
+import { counterValue, createHarness, ERROR_LEVEL, jobCount, waitFor, type Harness } from './harness.js';
+
+const retry = (attempts: number) => ({ attempts, backoff: { type: 'fixed', delayMs: 50, maxDelayMs: 1_000, jitter: 'none' } }) as const;
+const payments = testFlow('payments', [
+  httpDestination({ name: 'orders', url: 'http://127.0.0.1:1/orders', retry: retry(3) }),
+  httpDestination({ name: 'ledger', url: 'http://127.0.0.1:1/ledger', retry: retry(5) }),
+  httpDestination({ name: 'archive', url: 'http://127.0.0.1:1/archive', retry: retry(8) }),
+]);
+const DESTINATIONS = payments.destinations.map(({ name }) => name);
+
+describe('dispatcher', () => {
+  let h: Harness;
+  afterEach(() => h.close());
+
+  it('creates exactly one job per (event, destination), with the destination policy and the event id as job id', async () => {
+    h = await createHarness([payments]);
+    const events = [];
+    for (let i = 0; i < 25; i += 1) events.push(await h.append('payments', { type: 'payment.succeeded', n: i }));
+    await h.start({ batchSize: 10 });
+
+    await waitFor('every event dispatched', async () => (await h.pendingCount()) === 0 && (await jobCount(h.queues, 'payments', 'archive')) === 25);
+    for (const destination of payments.destinations) {
+      expect(await jobCount(h.queues, 'payments', destination.name)).toBe(25);
+      for (const { eventId, streamId } of events) {
+        const job = await h.queues.get('payments', destination.name)?.getJob(eventId);
+        expect(job?.id).toBe(eventId);
+        expect(job?.name).toBe(DELIVERY_JOB_NAME);
+        expect(job?.data).toEqual({ eventId, streamId, flow: 'payments', destination: destination.name, receivedAt: expect.any(Number) });
+        expect(job?.opts.attempts).toBe(destination.retry.attempts);
+        expect(job?.opts.backoff).toEqual({ type: 'fanout' });
+      }
+      expect(await counterValue(h.metrics.dispatchedJobs, { flow: 'payments', destination: destination.name })).toBe(25);
+    }
+    const record = await readEventRecord(h.fx.redis, h.keys, events[0]!.eventId);
+    expect(record?.deliveries).toEqual(DESTINATIONS.map((destination) => ({ destination, status: 'pending', attempts: 0, updatedAt: expect.any(Number) })).sort((a, b) => a.destination.localeCompare(b.destination)));
+    expect(await h.pendingCount()).toBe(0);
+  });
+
+  it('creates jobs only for destinations whose filter matches and records the others as filtered', async () => {
+    const flow = testFlow('billing', [
+      httpDestination({ name: 'succeeded', url: 'http://127.0.0.1:1/s', filter: { eventTypes: ['payment.succeeded'], path: ['type'] } }),
+      httpDestination({ name: 'invoices', url: 'http://127.0.0.1:1/i', filter: { eventTypes: ['invoice.paid'], path: ['data', 'type'] } }),
+      httpDestination({ name: 'everything', url: 'http://127.0.0.1:1/e' }),
+    ]);
+    h = await createHarness([flow]);
+    const succeeded = await h.append('billing', { type: 'payment.succeeded' });
+    const invoice = await h.append('billing', { type: 'payment.failed', data: { type: 'invoice.paid' } });
+    const notJson = await h.append('billing', Buffer.from('type=payment.succeeded'), 'application/x-www-form-urlencoded');
+    await h.start();
+
+    await waitFor('every event dispatched', async () => (await jobCount(h.queues, 'billing', 'everything')) === 3 && (await h.pendingCount()) === 0);
+    const expected: Record<string, Record<string, 'pending' | 'filtered'>> = {
+      [succeeded.eventId]: { everything: 'pending', invoices: 'filtered', succeeded: 'pending' },
+      [invoice.eventId]: { everything: 'pending', invoices: 'pending', succeeded: 'filtered' },
+      [notJson.eventId]: { everything: 'pending', invoices: 'filtered', succeeded: 'filtered' },
+    };
+    for (const [eventId, statuses] of Object.entries(expected)) {
+      const record = await readEventRecord(h.fx.redis, h.keys, eventId);
+      expect(Object.fromEntries(record?.deliveries.map(({ destination, status }) => [destination, status]) ?? [])).toEqual(statuses);
+      for (const [destination, status] of Object.entries(statuses)) {
+        const job = await h.queues.get('billing', destination)?.getJob(eventId);
+        expect(job === undefined ? 'no job' : 'job').toBe(status === 'pending' ? 'job' : 'no job');
+      }
+    }
+    expect(await jobCount(h.queues, 'billing', 'succeeded')).toBe(1);
+    expect(await jobCount(h.queues, 'billing', 'invoices')).toBe(1);
+    expect(await counterValue(h.metrics.deliveries, { flow: 'billing', destination: 'succeeded', outcome: 'filtered' })).toBe(2);
+    expect(await counterValue(h.metrics.deliveries, { flow: 'billing', destination: 'invoices', outcome: 'filtered' })).toBe(2);
+    expect(await counterValue(h.metrics.dispatchedJobs, { flow: 'billing', destination: 'succeeded' })).toBe(1);
+  });
+
+  it('claims the entries of a dispatcher that crashed mid-batch without creating a second job', async () => {
+    h = await createHarness([payments]);
+    const first = await h.append('payments', { type: 'a' });
+    const second = await h.append('payments', { type: 'b' });
+    // The crashed dispatcher read both entries, wrote the first event's records and created its
+    // jobs, and died before XACK. Meanwhile a worker delivered the first event to `orders`, and
+    // BullMQ removed that completed job (it keeps only the newest ones).
+    const crashed = await h.connection();
+    const batch = await readNewEvents(crashed, h.keys, 'crashed', 10, 10);
+    const plan = dispatchEvent(batch.events[0]!, { findFlow: h.findFlow, queues: h.queues }, Date.now());
+    if (plan.kind !== 'dispatch') throw new Error(plan.reason);
+    const records = h.fx.redis.pipeline();
+    writeInitialDeliveryRecords(records, h.keys, first.eventId, plan.records);
+    await records.exec();
+    for (const { queue, job } of plan.deliveries) await queue.addBulk([job]);
+    const delivered = h.fx.redis.pipeline();
+    writeDeliveryRecord(delivered, h.keys, first.eventId, 'orders', { status: 'delivered', attempts: 1, deliveredAt: 1, updatedAt: 1 });
+    await delivered.exec();
+    await (await h.queues.get('payments', 'orders')?.getJob(first.eventId))?.remove();
+    expect(await h.pendingCount()).toBe(2);
+
+    await h.start({ consumer: 'survivor', claimIdleMs: 50, claimEveryMs: 50 });
+
+    await waitFor('the stale entries claimed and acknowledged', async () => (await h.pendingCount()) === 0);
+    for (const destination of DESTINATIONS) {
+      expect((await h.queues.get('payments', destination)?.getJob(second.eventId))?.data.streamId).toBe(second.streamId);
+      expect(await jobCount(h.queues, 'payments', destination)).toBe(destination === 'orders' ? 1 : 2);
+    }
+    expect(await h.queues.get('payments', 'orders')?.getJob(first.eventId)).toBeUndefined();
+    const record = await readEventRecord(h.fx.redis, h.keys, first.eventId);
+    expect(record?.deliveries.find(({ destination }) => destination === 'orders')?.status).toBe('delivered');
+  });
+
+  it('leaves an entry pending while any of its jobs could not be added, and dispatches it once claimed again', async () => {
+    const flow = testFlow('shop', [
+      httpDestination({ name: 'good', url: 'http://127.0.0.1:1/g' }),
+      httpDestination({ name: 'flaky', url: 'http://127.0.0.1:1/f', filter: { eventTypes: ['order.created'], path: ['type'] } }),
+    ]);
+    h = await createHarness([flow]);
+    const created = await h.append('shop', { type: 'order.created' });
+    const shipped = await h.append('shop', { type: 'order.shipped' });
+    const failingFlaky: QueueLookup = {
+      get: (flowName, destination): JobQueue | undefined =>
+        destination === 'flaky' ? { name: 'shop.flaky', addBulk: () => Promise.reject(new Error('READONLY You can\'t write against a read only replica.')) } : h.queues.get(flowName, destination),
+    };
+
+    const batch = await readNewEvents(await h.connection(), h.keys, 'dispatcher-a', 10, 10);
+    const result = await dispatchBatch({ findFlow: h.findFlow, queues: failingFlaky, writer: h.fx.redis, keys: h.keys, metrics: h.metrics, logger: h.logger }, batch);
+
+    // The shipped event needs no flaky job, so it is done; the created one is not.
+    expect(result).toEqual({ acked: [shipped.streamId], unacked: [created.streamId] });
+    expect(await h.pendingCount()).toBe(1);
+    expect(await h.queues.get('shop', 'good')?.getJob(created.eventId)).toBeDefined();
+    expect(await jobCount(h.queues, 'shop', 'flaky')).toBe(0);
+    expect(h.logs.find(({ msg }) => msg === 'dispatch.jobs_failed')).toMatchObject({ level: ERROR_LEVEL, queue: 'shop.flaky', eventIds: [created.eventId] });
+    expect(await counterValue(h.metrics.dispatchedJobs, { flow: 'shop', destination: 'good' })).toBe(1);
+
+    await h.start({ consumer: 'dispatcher-b', claimIdleMs: 50, claimEveryMs: 50 });
+    await waitFor('the failed entry dispatched again', async () => (await h.pendingCount()) === 0);
+    expect((await h.queues.get('shop', 'flaky')?.getJob(created.eventId))?.data.eventId).toBe(created.eventId);
+    expect(await jobCount(h.queues, 'shop', 'good')).toBe(2);
+    expect(await jobCount(h.queues, 'shop', 'flaky')).toBe(1);
+  });
+
+  it('acknowledges malformed entries and events of unknown flows, logs them, and dispatches the events after them', async () => {
+    h = await createHarness([payments]);
+    const malformedId = await h.fx.redis.xadd(h.keys.eventStream, '*', 'id', 'x', 'flow', 'payments');
+    const unknown = await h.append('gone', { type: 'a' });
+    const good = await h.append('payments', { type: 'a' });
+    await h.start();
+
+    await waitFor('the good event dispatched', async () => (await h.queues.get('payments', 'orders')?.getJob(good.eventId)) !== undefined);
+    await waitFor('every entry acknowledged', async () => (await h.pendingCount()) === 0);
+    const undispatchable = h.logs.filter(({ msg }) => msg === 'event.undispatchable');
+    expect(undispatchable).toEqual([
+      expect.objectContaining({ level: ERROR_LEVEL, streamId: malformedId, reason: expect.stringContaining('malformed stream entry') }),
+      expect.objectContaining({ level: ERROR_LEVEL, streamId: unknown.streamId, eventId: unknown.eventId, flow: 'gone', reason: 'flow "gone" is not loaded' }),
+    ]);
+    expect((await readEventRecord(h.fx.redis, h.keys, unknown.eventId))?.deliveries).toEqual([]);
+  });
+
+  it('recreates the consumer group after Redis lost it, without creating second jobs for what it reads again', async () => {
+    h = await createHarness([payments]);
+    const before = await h.append('payments', { type: 'a' });
+    await h.start();
+    await waitFor('the first event dispatched', async () => (await jobCount(h.queues, 'payments', 'orders')) === 1 && (await h.pendingCount()) === 0);
+
+    await h.fx.redis.xgroup('DESTROY', h.keys.eventStream, 'dispatchers');
+    await waitFor('the failure logged', () => h.logs.some(({ msg }) => msg === 'dispatcher.failed'));
+    const after = await h.append('payments', { type: 'b' });
+
+    await waitFor('the next event dispatched', async () => (await h.queues.get('payments', 'orders')?.getJob(after.eventId)) !== undefined);
+    await waitFor('every entry acknowledged', async () => (await h.pendingCount()) === 0);
+    for (const destination of DESTINATIONS) expect(await jobCount(h.queues, 'payments', destination)).toBe(2);
+    expect((await h.queues.get('payments', 'orders')?.getJob(before.eventId))?.id).toBe(before.eventId);
+  });
+});
+
+describe('startDispatcher', () => {
+  let h: Harness;
+  afterEach(() => h.close());
+
+  it('refuses one connection for both the blocking read and the writes', async () => {
+    h = await createHarness([payments]);
+    const deps = await h.deps();
+    expect(() => startDispatcher({ ...deps, writer: deps.redis })).toThrow(/two connections/);
+  });
+});
+
+describe('dispatcher.stop', () => {
+  let h: Harness;
+  afterEach(() => h.close());
+
+  it('returns without waiting for the blocking read to time out', async () => {
+    h = await createHarness([payments]);
+    const dispatcher = await h.start({ blockMs: 30_000, claimEveryMs: 60_000 });
+    const event = await h.append('payments', { type: 'a' });
+    await waitFor('the event dispatched', async () => (await h.queues.get('payments', 'orders')?.getJob(event.eventId)) !== undefined && (await h.pendingCount()) === 0);
+
+    // The loop is now blocked in a 30 s XREADGROUP.
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([dispatcher.stop().then(() => 'stopped'), new Promise((resolve) => (timer = setTimeout(() => resolve('still blocked'), 5_000)))]);
+    clearTimeout(timer);
+    expect(outcome).toBe('stopped');
+    expect(h.logs.some(({ msg }) => msg === 'dispatcher.stopped')).toBe(true);
+  });
+
+  it('finishes the batch in flight before it resolves', async () => {
+    h = await createHarness([payments]);
+    let release = (): void => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let enter = (): void => {};
+    const entered = new Promise<void>((resolve) => (enter = resolve));
+    const gated: QueueLookup = {
+      get(flow, destination) {
+        const queue = h.queues.get(flow, destination);
+        return queue && {
+          name: queue.name,
+          async addBulk(jobs) {
+            enter();
+            await gate;
+            return queue.addBulk(jobs);
+          },
+        };
+      },
+    };
+    const dispatcher = await h.start({ queues: gated });
+    const event = await h.append('payments', { type: 'a' });
+    await entered;
+
+    const order: string[] = [];
+    const stopped = dispatcher.stop().then(() => order.push('stopped'));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    order.push('released');
+    release();
+    await stopped;
+
+    expect(order).toEqual(['released', 'stopped']);
+    expect(await h.pendingCount()).toBe(0);
+    for (const destination of DESTINATIONS) expect((await h.queues.get('payments', destination)?.getJob(event.eventId))?.id).toBe(event.eventId);
+  });
+});

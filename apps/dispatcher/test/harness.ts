@@ -1,0 +1,139 @@
+import { Writable } from 'node:stream';
+import { newEventId } from '@fanout/core';
+import type { Flow } from '@fanout/flows';
+import { createLogger, createMetrics, type FanoutMetrics, type Logger } from '@fanout/observability';
+import { createDeliveryQueues, type DeliveryQueues } from '@fanout/queues';
+import { appendEvent, createRedisConnection, DISPATCHER_GROUP, ensureDispatcherGroup, type FanoutKeys } from '@fanout/redis';
+import { createRedisFixture, type RedisFixture } from '@fanout/testkit';
+import type { Redis } from 'ioredis';
+import { startDispatcher, type Dispatcher, type DispatcherDeps } from '../src/index.js';
+
+export interface LogLine {
+  readonly level: number;
+  readonly msg: string;
+  readonly [field: string]: unknown;
+}
+
+/** pino's level number for `error`. */
+export const ERROR_LEVEL = 50;
+
+/** One dispatcher test's Redis corner, delivery queues, metrics and captured log. */
+export interface Harness {
+  readonly fx: RedisFixture;
+  readonly keys: FanoutKeys;
+  readonly queues: DeliveryQueues;
+  readonly metrics: FanoutMetrics;
+  readonly logger: Logger;
+  readonly logs: LogLine[];
+  findFlow(name: string): Flow | undefined;
+  /** A new, connected `background` connection, disconnected by `close()`. */
+  connection(): Promise<Redis>;
+  /** Everything `startDispatcher` needs, with fresh connections and a 100 ms block. */
+  deps(overrides?: Partial<DispatcherDeps>): Promise<DispatcherDeps>;
+  /** Starts a dispatcher that `close()` stops. */
+  start(overrides?: Partial<DispatcherDeps>): Promise<Dispatcher>;
+  /** Appends an event to the stream as the ingress would. */
+  append(flow: string, body: Buffer | object, contentType?: string): Promise<{ eventId: string; streamId: string }>;
+  /** Entries of the stream read through the group and not acknowledged. */
+  pendingCount(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** @param fixture Default: a fresh corner of the shared test Redis. */
+export async function createHarness(flows: readonly Flow[], fixture?: RedisFixture): Promise<Harness> {
+  const fx = fixture ?? (await createRedisFixture());
+  // As a running dispatcher would have: tests read through the group before any dispatcher starts.
+  await ensureDispatcherGroup(fx.redis, fx.keys);
+  const connections: Redis[] = [];
+  // Connected before use: ioredis leaves its connect timer running when disconnected mid-connect,
+  // which would keep Jest alive after a failed test.
+  const connection = async (): Promise<Redis> => {
+    const redis = createRedisConnection(fx.url, { purpose: 'background' });
+    connections.push(redis);
+    // Failed commands reach the code that sent them; a dropped connection is expected in the restart test.
+    redis.on('error', () => {});
+    await redis.connect();
+    return redis;
+  };
+  const queues = createDeliveryQueues({ flows, connection: await connection(), keys: fx.keys });
+  const metrics = createMetrics();
+  const logs: LogLine[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logs.push(JSON.parse(chunk.toString()) as LogLine);
+      done();
+    },
+  });
+  const logger = createLogger({ level: 'debug', destination: sink });
+  const byName = new Map(flows.map((flow) => [flow.name, flow]));
+  const findFlow = (name: string): Flow | undefined => byName.get(name);
+  const dispatchers: Dispatcher[] = [];
+  const deps = async (overrides: Partial<DispatcherDeps> = {}): Promise<DispatcherDeps> => ({
+    findFlow,
+    redis: await connection(),
+    writer: await connection(),
+    keys: fx.keys,
+    queues,
+    metrics,
+    logger,
+    consumer: 'dispatcher-a',
+    blockMs: 100,
+    ...overrides,
+  });
+
+  return {
+    fx,
+    keys: fx.keys,
+    queues,
+    metrics,
+    logger,
+    logs,
+    findFlow,
+    connection,
+    deps,
+    async start(overrides) {
+      const dispatcher = startDispatcher(await deps(overrides));
+      dispatchers.push(dispatcher);
+      return dispatcher;
+    },
+    async append(flow, body, contentType = 'application/json') {
+      const eventId = newEventId();
+      const bytes = Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
+      const streamId = await appendEvent(fx.redis, fx.keys, { id: eventId, flow, receivedAt: Date.now(), contentType, body: bytes }, 600_000);
+      return { eventId, streamId };
+    },
+    async pendingCount() {
+      const [count] = (await fx.redis.xpending(fx.keys.eventStream, DISPATCHER_GROUP)) as [number, ...unknown[]];
+      return count;
+    },
+    async close() {
+      await Promise.all(dispatchers.map((dispatcher) => dispatcher.stop()));
+      await queues.close();
+      for (const redis of connections) redis.disconnect();
+      await fx.cleanup();
+    },
+  };
+}
+
+/** Polls `condition` until it holds; fails with `what` after `timeoutMs`. */
+export async function waitFor(what: string, condition: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** How many jobs a queue holds in any state. */
+export async function jobCount(queues: DeliveryQueues, flow: string, destination: string): Promise<number> {
+  const queue = queues.get(flow, destination);
+  if (!queue) throw new Error(`no queue for ${flow}.${destination}`);
+  const counts = await queue.getJobCounts();
+  return Object.values(counts).reduce((sum, count) => sum + count, 0);
+}
+
+/** The value of a counter for one label set, 0 when never incremented. */
+export async function counterValue(counter: FanoutMetrics['dispatchedJobs'] | FanoutMetrics['deliveries'], labels: Record<string, string>): Promise<number> {
+  const { values } = await counter.get();
+  return values.find((value) => Object.entries(labels).every(([name, label]) => (value.labels as Record<string, unknown>)[name] === label))?.value ?? 0;
+}
