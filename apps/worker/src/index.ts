@@ -1,0 +1,2 @@
+export { PAYLOAD_GONE, type DeliveryMetrics } from './deliver.js';
+export { HANDBACK_MS, startWorkers, type DeliveryWorkers, type WorkerDeps } from './start-workers.js';

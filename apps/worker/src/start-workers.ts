@@ -1,0 +1,77 @@
+import { setMaxListeners } from 'node:events';
+import type { Sender } from '@fanout/destinations';
+import type { Flow } from '@fanout/flows';
+import type { Logger } from '@fanout/observability';
+import { destinationQueues } from '@fanout/queues';
+import type { FanoutKeys } from '@fanout/redis';
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { deliver, type DeliverDeps, type DeliveryMetrics } from './deliver.js';
+import { settlesWithin } from './settles-within.js';
+import { deliveryWorkerOptions } from './worker-options.js';
+
+export interface WorkerDeps {
+  /** The loaded flows: one BullMQ worker per destination. */
+  readonly flows: readonly Flow[];
+  /** BullMQ's connection, shared by every worker (each duplicates it for its blocking reads); needs `maxRetriesPerRequest: null`. The caller closes it. */
+  readonly connection: Redis;
+  /** Reads events and writes delivery records. The caller closes it. */
+  readonly redis: Redis;
+  readonly keys: FanoutKeys;
+  readonly sender: Sender;
+  readonly metrics: DeliveryMetrics;
+  readonly logger: Logger;
+  /** How long attempt logs are kept, in ms (the all-in-one process passes 7 days). */
+  readonly recordTtlMs: number;
+  /** Unix ms. Default `Date.now`. */
+  readonly now?: () => number;
+}
+
+export interface DeliveryWorkers {
+  /** Resolves once every worker is connected. */
+  waitUntilReady(): Promise<void>;
+  /**
+   * Takes no more jobs and waits up to `graceMs` (ms) for the attempts in flight to finish and
+   * be recorded. Attempts still in flight then end and their jobs go back to their queue,
+   * unrecorded and with no attempt spent; within HANDBACK_MS more the workers close by force,
+   * so stop returns also when a destination or Redis does not answer. A job that could not be
+   * handed back (Redis unreachable) stays active until its lock expires and the stalled check
+   * of a live worker runs it again.
+   */
+  stop(graceMs: number): Promise<void>;
+}
+
+/** How long a stop waits, after grace, for cut-short attempts' jobs to be handed back: a Redis round trip or two. */
+export const HANDBACK_MS = 1_000;
+
+/** Starts one BullMQ worker per destination queue of the flows; they deliver until stopped. */
+export function startWorkers(deps: WorkerDeps): DeliveryWorkers {
+  const shutdown = new AbortController();
+  // Every attempt in flight, across all destinations, listens on it.
+  setMaxListeners(0, shutdown.signal);
+  const { redis, keys, sender, metrics, logger, recordTtlMs, now = Date.now } = deps;
+  const deliverDeps: DeliverDeps = { redis, keys, sender, metrics, logger, recordTtlMs, now, shutdown: shutdown.signal };
+  const workers = destinationQueues(deps.flows).map(({ name, flow, destination }) => {
+    const target = { flow: flow.name, destination };
+    const worker = new Worker<unknown, void>(name, (job, token) => deliver(deliverDeps, target, job, token), deliveryWorkerOptions({ destination, connection: deps.connection, keys }));
+    // Without a listener an 'error' event (Redis gone, a failed lock renewal) would crash the process.
+    worker.on('error', (error) => logger.error({ err: error, queue: name }, 'worker.error'));
+    return worker;
+  });
+
+  return {
+    waitUntilReady: async () => void (await Promise.all(workers.map((worker) => worker.waitUntilReady()))),
+    async stop(graceMs) {
+      // pause() stops fetching and waits for the jobs in flight, BullMQ's own completion
+      // included. Not close(): BullMQ memoizes it, so a graceful close could not be forced later.
+      const drained = Promise.allSettled(workers.map((worker) => worker.pause()));
+      if (!(await settlesWithin(drained, graceMs))) {
+        shutdown.abort();
+        await settlesWithin(drained, HANDBACK_MS);
+      }
+      // Forced, close neither waits for jobs nor talks to Redis; a closed worker also leaves
+      // alone a job whose hand-back is still waiting on Redis, instead of retrying it.
+      await Promise.allSettled(workers.map((worker) => worker.close(true)));
+    },
+  };
+}

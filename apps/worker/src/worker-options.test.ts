@@ -1,0 +1,39 @@
+import { describe, expect, it } from '@jest/globals';
+import { createKeys } from '@fanout/redis';
+import { httpDestination } from '@fanout/testkit';
+import { Redis } from 'ioredis';
+import { RetryLaterError } from './retry-backoff.js';
+import { deliveryWorkerOptions } from './worker-options.js';
+
+describe('deliveryWorkerOptions', () => {
+  const keys = createKeys('unit');
+  // Never connected: the options only hold it.
+  const connection = new Redis({ lazyConnect: true });
+
+  it('takes concurrency and the BullMQ prefix from the destination and the keys', () => {
+    const options = deliveryWorkerOptions({ destination: httpDestination({ name: 'a', url: 'http://x', concurrency: 7 }), connection, keys });
+    expect(options).toMatchObject({ connection, prefix: 'unit:q', concurrency: 7, maxStalledCount: 3 });
+    expect(options.limiter).toBeUndefined();
+  });
+
+  it('turns a rate limit into a BullMQ limiter', () => {
+    const options = deliveryWorkerOptions({ destination: httpDestination({ name: 'a', url: 'http://x', rateLimit: { max: 100, perMs: 1_000 } }), connection, keys });
+    expect(options.limiter).toEqual({ max: 100, duration: 1_000 });
+  });
+
+  it.each([
+    [2_000, 30_000],
+    [15_000, 30_000],
+    [20_000, 40_000],
+    [120_000, 240_000],
+  ])('locks a job for longer than an attempt: timeout %i ms → lock %i ms', (timeoutMs, lockDuration) => {
+    expect(deliveryWorkerOptions({ destination: httpDestination({ name: 'a', url: 'http://x', timeoutMs }), connection, keys }).lockDuration).toBe(lockDuration);
+  });
+
+  it("backs off per the destination's policy", () => {
+    const destination = httpDestination({ name: 'a', url: 'http://x', retry: { attempts: 5, backoff: { type: 'fixed', delayMs: 250, maxDelayMs: 1_000, jitter: 'none' } } });
+    const strategy = deliveryWorkerOptions({ destination, connection, keys }).settings?.backoffStrategy;
+    expect(strategy?.(1, 'fanout', new RetryLaterError('HTTP 500'))).toBe(250);
+    expect(strategy?.(1, 'fanout', new RetryLaterError('HTTP 429', 10_000))).toBe(1_000);
+  });
+});
