@@ -1,0 +1,131 @@
+import { Writable } from 'node:stream';
+import { newEventId } from '@fanout/core';
+import { createHttpSender, type HttpSender } from '@fanout/destinations';
+import type { Destination, Flow, HttpDestination } from '@fanout/flows';
+import { createLogger, createMetrics, type FanoutMetrics } from '@fanout/observability';
+import { createDeliveryQueues, DELIVERY_JOB_NAME, deliveryJobOptions, type DeliveryQueue, type DeliveryQueues } from '@fanout/queues';
+import { appendEvent, createRedisConnection, readDeliveryRecord, type DeliveryRecord, type FanoutKeys } from '@fanout/redis';
+import { createRedisFixture, startReceiver, type RedisFixture, type ScriptedReceiver } from '@fanout/testkit';
+import { startWorkers, type DeliveryWorkers } from '@fanout/worker';
+import type { Redis } from 'ioredis';
+
+const RECORD_TTL_MS = 600_000;
+
+/** A worker process in miniature: real Redis, real receiver, real BullMQ queues and workers, for one flow. */
+export interface Harness {
+  readonly flow: Flow;
+  /** The flow's destination of that name. */
+  destination(name: string): HttpDestination;
+  readonly receiver: ScriptedReceiver;
+  readonly redis: Redis;
+  readonly keys: FanoutKeys;
+  /** The workers started with the harness. */
+  readonly workers: DeliveryWorkers;
+  /** Starts another set of workers on the same flows, as a second process would; closed with the harness. */
+  startMoreWorkers(): Promise<DeliveryWorkers>;
+  readonly metrics: FanoutMetrics;
+  /** Every line the workers logged, parsed. */
+  readonly logLines: Record<string, unknown>[];
+  queue(destination: Destination): DeliveryQueue;
+  /** Stores an event as the ingress does and queues its delivery to each destination as the dispatcher does; returns the event id. */
+  publish(destinations: readonly Destination[], body?: Buffer, contentType?: string): Promise<string>;
+  /** Resolves with the delivery record once `accept` takes it; rejects after `timeoutMs`. */
+  waitForRecord(eventId: string, destination: Destination, accept: (record: DeliveryRecord) => boolean, timeoutMs?: number): Promise<DeliveryRecord>;
+  /** Resolves once the delivery's job is in `state`; rejects after `timeoutMs`. BullMQ moves a job after its attempt is recorded and logged. */
+  waitForJobState(destination: Destination, eventId: string, state: 'completed' | 'failed', timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  /** The flow under test, given the receiver's base URL. */
+  flow(receiverUrl: string): Flow;
+  /** Where the harness keeps its keys. Default: a fresh prefix on the shared test Redis. */
+  redis?: Pick<RedisFixture, 'url' | 'keys' | 'cleanup'>;
+}
+
+export async function startHarness(options: HarnessOptions): Promise<Harness> {
+  const fixture = options.redis ?? (await createRedisFixture());
+  const { url, keys } = fixture;
+  const receiver = await startReceiver();
+  const flow = options.flow(receiver.url);
+  const flows = [flow];
+  const redis = createRedisConnection(url, { purpose: 'background', name: 'worker-test' });
+  const queues: DeliveryQueues = createDeliveryQueues({ flows, connection: redis, keys });
+  const metrics = createMetrics();
+  const logLines: Record<string, unknown>[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logLines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      done();
+    },
+  });
+  const sender: HttpSender = createHttpSender();
+  const started: DeliveryWorkers[] = [];
+  const startMoreWorkers = async (): Promise<DeliveryWorkers> => {
+    const workers = startWorkers({ flows, connection: redis, redis, keys, sender, metrics, logger: createLogger({ destination: sink }), recordTtlMs: RECORD_TTL_MS });
+    started.push(workers);
+    await workers.waitUntilReady();
+    return workers;
+  };
+  const workers = await startMoreWorkers();
+
+  const queue = (destination: Destination): DeliveryQueue => {
+    const found = queues.get(flow.name, destination.name);
+    if (!found) throw new Error(`no queue for ${flow.name}.${destination.name}`);
+    return found;
+  };
+
+  return {
+    flow,
+    destination(name) {
+      const found = flow.destinations.find((candidate) => candidate.name === name);
+      if (!found) throw new Error(`flow ${flow.name} has no destination ${name}`);
+      return found;
+    },
+    receiver,
+    redis,
+    keys,
+    workers,
+    startMoreWorkers,
+    metrics,
+    logLines,
+    queue,
+    async publish(destinations, body = Buffer.from('{"type":"payment.succeeded"}'), contentType = 'application/json') {
+      const eventId = newEventId();
+      const receivedAt = Date.now();
+      const streamId = await appendEvent(redis, keys, { id: eventId, flow: flow.name, receivedAt, contentType, body }, RECORD_TTL_MS);
+      for (const destination of destinations) {
+        await queue(destination).add(DELIVERY_JOB_NAME, { eventId, streamId, flow: flow.name, destination: destination.name, receivedAt }, deliveryJobOptions(destination, eventId));
+      }
+      return eventId;
+    },
+    async waitForRecord(eventId, destination, accept, timeoutMs = 10_000) {
+      const accepted = (found: DeliveryRecord | undefined): found is DeliveryRecord => found !== undefined && accept(found);
+      return pollUntil(() => readDeliveryRecord(redis, keys, eventId, destination.name), accepted, timeoutMs, `the record of ${eventId} → ${destination.name}`);
+    },
+    async waitForJobState(destination, eventId, state, timeoutMs = 10_000) {
+      await pollUntil(() => queue(destination).getJobState(eventId), (current): current is typeof state => current === state, timeoutMs, `the state of job ${eventId} in ${flow.name}.${destination.name}`);
+    },
+    async close() {
+      await Promise.all(started.map((running) => running.stop(1_000)));
+      sender.close();
+      await receiver.close();
+      await queues.close();
+      await fixture.cleanup();
+      redis.disconnect();
+    },
+  };
+}
+
+/** Reads until `accept` takes what was read; rejects after `timeoutMs` with the last value read. */
+async function pollUntil<T, Accepted extends T>(read: () => Promise<T>, accept: (value: T) => value is Accepted, timeoutMs: number, what: string): Promise<Accepted> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (accept(value)) return value;
+    if (Date.now() > deadline) throw new Error(`${what} was not as expected within ${timeoutMs} ms; last: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+export const isSettled = (record: DeliveryRecord): boolean => record.status === 'delivered' || record.status === 'dead';
