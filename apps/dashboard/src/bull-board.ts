@@ -7,16 +7,12 @@ import type { RequestHandler } from 'express';
 /** Where Bull Board is served; its pages link to assets and API calls under this path. */
 export const BULL_BOARD_PATH = '/admin/queues';
 
-type ServerAdapter = Parameters<typeof createBullBoard>[0]['serverAdapter'];
-
 /** Bull Board over every destination queue, to be mounted at BULL_BOARD_PATH. */
 export function bullBoardHandler(queues: Iterable<DeliveryQueue>): RequestHandler {
   const serverAdapter = new ExpressAdapter().setBasePath(BULL_BOARD_PATH);
   createBullBoard({
     queues: [...queues].map((queue) => new BullMQAdapter(queue)),
-    // @bull-board/express 9.10.1 pins its own @bull-board/api 9.10.1 beside our 9.10.2, so the
-    // same interface is declared twice; the cast can go once both resolve to one copy.
-    serverAdapter: serverAdapter as unknown as ServerAdapter,
+    serverAdapter,
     options: { uiConfig: { boardTitle: 'fanout' } },
   });
   // getRouter() is typed `any`; it is an Express app, which is a request handler.

@@ -1,12 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import { createLogger } from '@fanout/observability';
+import { deleteKeysUnder } from '@fanout/redis';
+import { Redis } from 'ioredis';
 import { readConfig } from './config.js';
 import { startExampleReceiver } from './example-receiver.js';
 import { startFanoutProcess } from './fanout-process.js';
 
 // `npm run demo`: the service with the example flow (flows/payments.yaml), its two receivers,
 // and a few events, so fan-out, a retry, a filtered delivery and dead letters show in seconds.
+// Its keys live under a prefix of their own, deleted when it stops.
 const TOKEN = 'demo-token';
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
@@ -34,7 +37,7 @@ async function main(): Promise<void> {
     ...process.env,
     FANOUT_ADMIN_TOKEN: process.env['FANOUT_ADMIN_TOKEN'] ?? TOKEN,
     FANOUT_REDIS_PREFIX: process.env['FANOUT_REDIS_PREFIX'] ?? `demo-${randomUUID().slice(0, 8)}`,
-    LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'warn',
+    LOG_LEVEL: process.env['LOG_LEVEL'] ?? 'error',
   });
   const fanout = await startFanoutProcess({ config, logger: createLogger({ level: config.LOG_LEVEL }), env: process.env });
   const base = `http://127.0.0.1:${fanout.port}`;
@@ -67,17 +70,20 @@ async function main(): Promise<void> {
   }
   const deadLetters = (await (await fetch(`${base}/flows/payments/destinations/analytics/dead-letters`, { headers: admin })).json()) as { total: number };
   say(`\nanalytics has ${deadLetters.total} dead letters: GET ${base}/flows/payments/destinations/analytics/dead-letters`);
-  say(`Bull Board: ${base}/admin/queues (user anything, password ${config.FANOUT_ADMIN_TOKEN})`);
 
   const stop = async (): Promise<void> => {
     await fanout.shutdown();
     for (const receiver of receivers) receiver.close();
+    const redis = new Redis(fanout.redisUrl);
+    await deleteKeysUnder(redis, config.FANOUT_REDIS_PREFIX);
+    await redis.quit();
   };
   if (keepRunning) {
-    say('\n--keep: still running; Ctrl-C stops.');
+    say(`Bull Board: ${base}/admin/queues (any user, password ${config.FANOUT_ADMIN_TOKEN}). Still running; Ctrl-C stops.`);
     process.once('SIGINT', () => void stop().then(() => process.exit(0)));
     return;
   }
+  say('(npm run demo -- --keep leaves it running, to look around in Bull Board)');
   await stop();
   process.exit(outcomes.size === ids.length ? 0 : 1);
 }

@@ -21,6 +21,8 @@ import { resolveRedisEndpoint } from './redis-endpoint.js';
 export interface FanoutProcess {
   readonly port: number;
   readonly flows: readonly Flow[];
+  /** The Redis it uses (REDIS_URL, 127.0.0.1:6379 or a private redis-server). */
+  readonly redisUrl: string;
   /** Stops taking webhooks (503), finishes in-flight deliveries within the grace period, closes everything. */
   shutdown(): Promise<void>;
 }
@@ -35,12 +37,18 @@ export interface FanoutProcessOptions {
 }
 
 async function connect(redis: Redis, url: string): Promise<Redis> {
+  // ioredis reports why a connect failed only as an 'error' event; the rejection says just "Connection is closed".
+  let reason: Error | undefined;
+  const remember = (error: Error): void => void (reason = error);
+  redis.on('error', remember);
   try {
     await redis.connect();
     return redis;
   } catch (error) {
     redis.disconnect();
-    throw new Error(`cannot reach Redis at ${url}: ${(error as Error).message}`, { cause: error });
+    throw new Error(`cannot reach Redis at ${url}: ${(reason ?? (error as Error)).message}`, { cause: error });
+  } finally {
+    redis.off('error', remember);
   }
 }
 
@@ -96,6 +104,7 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
   return {
     port,
     flows,
+    redisUrl: endpoint.url,
     async shutdown() {
       draining = true;
       logger.info({ graceMs: config.FANOUT_SHUTDOWN_GRACE }, 'shutting down: no new webhooks, finishing in-flight deliveries');

@@ -14,6 +14,7 @@ export {
   type EventRecord,
   type RecordWriter,
 } from './delivery-records.js';
+export { deleteKeysUnder } from './delete-keys.js';
 export { decodeEventEntry, encodeEventEntry, type EventEntry } from './event-entry.js';
 export {
   ackEvents,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createKeys, type FanoutKeys } from '@fanout/redis';
+import { createKeys, deleteKeysUnder, type FanoutKeys } from '@fanout/redis';
 import { Redis } from 'ioredis';
 
 /** One test's corner of the shared test Redis: its own key prefix and a connection. */
@@ -26,12 +26,7 @@ export async function createRedisFixture(): Promise<RedisFixture> {
     keys,
     redis,
     async cleanup() {
-      let cursor = '0';
-      do {
-        const [next, found] = await redis.scan(cursor, 'MATCH', `${keys.prefix}:*`, 'COUNT', 1000);
-        if (found.length > 0) await redis.del(...found);
-        cursor = next;
-      } while (cursor !== '0');
+      await deleteKeysUnder(redis, keys.prefix);
       redis.disconnect();
     },
   };
