@@ -1,28 +1,18 @@
 import { setMaxListeners } from 'node:events';
-import type { Sender } from '@fanout/destinations';
 import type { Flow } from '@fanout/flows';
-import type { Logger } from '@fanout/observability';
 import { destinationQueues } from '@fanout/queues';
-import type { FanoutKeys } from '@fanout/redis';
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { deliver, type DeliverDeps, type DeliveryMetrics } from './deliver.js';
+import { deliver, type DeliverDeps } from './deliver.js';
 import { settlesWithin } from './settles-within.js';
 import { deliveryWorkerOptions } from './worker-options.js';
 
-export interface WorkerDeps {
+/** What the workers need: what `deliver` needs, the flows and BullMQ's connection. */
+export interface WorkerDeps extends Omit<DeliverDeps, 'now' | 'shutdown'> {
   /** The loaded flows: one BullMQ worker per destination. */
   readonly flows: readonly Flow[];
   /** BullMQ's connection, shared by every worker (each duplicates it for its blocking reads); needs `maxRetriesPerRequest: null`. The caller closes it. */
   readonly connection: Redis;
-  /** Reads events and writes delivery records. The caller closes it. */
-  readonly redis: Redis;
-  readonly keys: FanoutKeys;
-  readonly sender: Sender;
-  readonly metrics: DeliveryMetrics;
-  readonly logger: Logger;
-  /** How long attempt logs are kept, in ms (the all-in-one process passes 7 days). */
-  readonly recordTtlMs: number;
   /** Unix ms. Default `Date.now`. */
   readonly now?: () => number;
 }
