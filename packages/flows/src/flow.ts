@@ -15,7 +15,24 @@ export interface Flow {
 export interface SourcePolicy {
   /** Larger bodies are refused with 413. Default 1mb. */
   readonly maxBodyBytes: number;
+  /** Absent: every request is a new event. */
+  readonly idempotencyKey?: IdempotencyKeyPolicy;
 }
+
+/**
+ * Where a request's idempotency key is read from, and how long it is remembered: a repeated
+ * key inside `ttlMs` is accepted once. Exactly one of `header` and `path` is set.
+ */
+export type IdempotencyKeyPolicy = { readonly ttlMs: number } & (
+  | {
+      /** The request header holding the key, as written in the flow (headers ignore case). */
+      readonly header: string;
+    }
+  | {
+      /** Where the key is read from a JSON body, as property names: `$.data.id` → ['data', 'id']. */
+      readonly path: readonly string[];
+    }
+);
 
 export interface RetryPolicy {
   /** Total attempts, the first included. Default 8. */

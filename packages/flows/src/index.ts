@@ -1,6 +1,7 @@
-export type { Destination, DestinationPolicy, EventTypeFilter, Flow, HttpDestination, RateLimit, RetryPolicy, SourcePolicy } from './flow.js';
+export type { Destination, DestinationPolicy, EventTypeFilter, Flow, HttpDestination, IdempotencyKeyPolicy, RateLimit, RetryPolicy, SourcePolicy } from './flow.js';
 export { FlowLoadError, type FlowLoadErrorOptions } from './errors.js';
 export type { FlowIssue } from './issues.js';
+export { valueAt } from './json-path.js';
 export { deliveryFlowJsonSchema, deliveryFlowJsonSchemaText } from './json-schema.js';
 export { loadFlows } from './load-flows.js';
 export { parseFlowDocuments } from './parse-flow-documents.js';

@@ -102,3 +102,26 @@ describe('resolveFlow: units', () => {
     expect(resolve({ source: { maxBodyBytes }, destinations: [ORDERS] }).source.maxBodyBytes).toBe(bytes);
   });
 });
+
+describe('resolveFlow: source.idempotencyKey', () => {
+  it('leaves it out when not set', () => {
+    expect('idempotencyKey' in resolve({ destinations: [ORDERS] }).source).toBe(false);
+  });
+
+  it('reads a header key, remembered for 24h by default', () => {
+    expect(resolve({ source: { idempotencyKey: { header: 'Idempotency-Key' } }, destinations: [ORDERS] }).source.idempotencyKey).toEqual({ header: 'Idempotency-Key', ttlMs: 86_400_000 });
+  });
+
+  it('reads a JSON path key as property names, with its ttl', () => {
+    expect(resolve({ source: { idempotencyKey: { jsonPath: '$.data.id', ttl: '10m' } }, destinations: [ORDERS] }).source.idempotencyKey).toEqual({ path: ['data', 'id'], ttlMs: 600_000 });
+  });
+
+  it.each([
+    [{ ttl: '1h' }, 'give exactly one of header or jsonPath'],
+    [{ header: 'Idempotency Key' }, 'expected an HTTP header name'],
+    [{ jsonPath: '$.items[0].id' }, 'expected a simple dotted JSON path such as $.type or $.data.kind'],
+    [{ header: 'Idempotency-Key', ttl: '0s' }, 'expected a duration longer than 0'],
+  ])('refuses %p: %s', (idempotencyKey, message) => {
+    expect(() => resolve({ source: { idempotencyKey }, destinations: [ORDERS] })).toThrow(message);
+  });
+});

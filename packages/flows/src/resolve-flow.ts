@@ -1,8 +1,10 @@
 import type { BackoffPolicy } from '@fanout/core';
 import { deepFreeze } from './freeze.js';
-import type { Destination, EventTypeFilter, Flow, RateLimit, RetryPolicy } from './flow.js';
+import type { Destination, EventTypeFilter, Flow, IdempotencyKeyPolicy, RateLimit, RetryPolicy, SourcePolicy } from './flow.js';
+import { jsonPathSegments } from './json-path.js';
 import type { DeliveryFlowDocument } from './schema.js';
 
+type Source = DeliveryFlowDocument['spec']['source'];
 type Defaults = DeliveryFlowDocument['spec']['defaults'];
 type DestinationDocument = DeliveryFlowDocument['spec']['destinations'][number];
 
@@ -14,9 +16,18 @@ export function resolveFlow(document: DeliveryFlowDocument): Flow {
   const { source, defaults, destinations } = document.spec;
   return deepFreeze({
     name: document.metadata.name,
-    source: { maxBodyBytes: source.maxBodyBytes },
+    source: resolveSource(source),
     destinations: destinations.map((destination) => resolveDestination(destination, defaults)),
   });
+}
+
+function resolveSource({ maxBodyBytes, idempotencyKey }: Source): SourcePolicy {
+  return { maxBodyBytes, ...(idempotencyKey && { idempotencyKey: resolveIdempotencyKey(idempotencyKey) }) };
+}
+
+function resolveIdempotencyKey(key: NonNullable<Source['idempotencyKey']>): IdempotencyKeyPolicy {
+  // The schema admits exactly one of header and jsonPath.
+  return key.header !== undefined ? { header: key.header, ttlMs: key.ttl } : { path: jsonPathSegments(key.jsonPath!), ttlMs: key.ttl };
 }
 
 function resolveDestination(destination: DestinationDocument, defaults: Defaults): Destination {
@@ -51,6 +62,5 @@ function resolveRateLimit(rateLimit: Defaults['rateLimit']): RateLimit | undefin
 }
 
 function resolveFilter(filter: NonNullable<DestinationDocument['filter']>): EventTypeFilter {
-  // The schema admits only `$.a.b` paths, so the property names are the dotted segments.
-  return { eventTypes: [...filter.eventTypes], path: filter.jsonPath.split('.').slice(1) };
+  return { eventTypes: [...filter.eventTypes], path: jsonPathSegments(filter.jsonPath) };
 }

@@ -7,9 +7,11 @@ const RESERVED_HEADERS = new Set(['webhook-id', 'webhook-timestamp', 'webhook-si
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const HEADER_VALUE = /^[^\r\n\0]*$/;
 
+const headerName = z.string().regex(HEADER_NAME, { error: 'expected an HTTP header name' });
+
 const headers = z
   .record(
-    z.string().regex(HEADER_NAME, { error: 'expected an HTTP header name' }),
+    headerName,
     z.string({ error: 'expected a header value (a string)' }).regex(HEADER_VALUE, { error: 'expected a header value without line breaks' }),
     { error: 'expected a mapping of header names to values' },
   )
@@ -113,10 +115,16 @@ const destinations = z
   });
 
 const idempotencyKey = z
-  .strictObject({ header: nonEmptyString.optional(), jsonPath: simpleJsonPath.optional(), ttl: positiveDuration })
+  .strictObject({
+    header: headerName.optional().meta({ description: 'The request header holding the key (any case).' }),
+    jsonPath: simpleJsonPath.optional().meta({ description: 'Where the key is read from a JSON body: a string or a whole number.' }),
+    ttl: positiveDuration.prefault('24h').meta({ description: 'How long a key is remembered.' }),
+  })
   .refine((key) => (key.header === undefined) !== (key.jsonPath === undefined), { error: 'give exactly one of header or jsonPath' })
-  .transform(notSupportedYet('idempotencyKey'))
-  .meta({ description: 'Not supported yet: a flow that sets it is refused at load.' });
+  .meta({
+    description:
+      'A repeated key inside ttl is accepted once: the repeat gets 200 with the first event\'s id and Idempotent-Replayed: true. A request without the key is accepted as usual.',
+  });
 
 const verify = z
   .strictObject({ type: z.enum(['standard-webhooks', 'github', 'stripe', 'hmac-sha256']), secret: nonEmptyString })
