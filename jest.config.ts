@@ -30,6 +30,9 @@ const config: Config = {
       globalSetup: '<rootDir>/packages/testkit/dist/global-setup.js',
       globalTeardown: '<rootDir>/packages/testkit/dist/global-teardown.js',
     },
+    // Fault injection: each scenario starts its own redis-server and spawns the roles from the
+    // build (apps/fanout/dist), so no global setup; `npm test` builds first.
+    { ...shared, displayName: 'faults', testMatch: ['<rootDir>/faults/test/**/*.test.ts'] },
   ],
 };
 

@@ -1,0 +1,45 @@
+import { writeFile } from 'node:fs/promises';
+
+/** One destination of the scenario's flow; every one points at the recording receiver. */
+export interface DestinationSpec {
+  readonly name: string;
+  /** Delivered only events of these types (`filter.eventTypes`); absent: every event. */
+  readonly eventTypes?: readonly string[];
+  /** Total attempts, the first included. */
+  readonly attempts: number;
+  /** Per attempt, ms. The worker's lock is max(30 s, 2 × timeout), so keep it short. */
+  readonly timeoutMs: number;
+  /** First retry delay, ms (exponential, full jitter). */
+  readonly retryDelayMs: number;
+  readonly maxRetryDelayMs: number;
+  readonly concurrency: number;
+}
+
+/** Whether an event of `type` is meant for this destination. */
+export function matches(destination: DestinationSpec, type: string): boolean {
+  return destination.eventTypes === undefined || destination.eventTypes.includes(type);
+}
+
+/** Writes the DeliveryFlow the scenario's processes load. */
+export async function writeFlowFile(path: string, flow: string, destinations: readonly DestinationSpec[], urlOf: (destination: string) => string): Promise<void> {
+  const lines = [
+    'apiVersion: fanout.dev/v1',
+    'kind: DeliveryFlow',
+    `metadata: { name: ${flow} }`,
+    'spec:',
+    '  source: { maxBodyBytes: 64kb }',
+    '  destinations:',
+  ];
+  for (const destination of destinations) {
+    lines.push(
+      `    - name: ${destination.name}`,
+      '      type: http',
+      `      url: "${urlOf(destination.name)}"`,
+      `      timeout: ${destination.timeoutMs}ms`,
+      `      concurrency: ${destination.concurrency}`,
+      `      retry: { attempts: ${destination.attempts}, backoff: { type: exponential, delay: ${destination.retryDelayMs}ms, maxDelay: ${destination.maxRetryDelayMs}ms, jitter: full } }`,
+    );
+    if (destination.eventTypes) lines.push(`      filter: { eventTypes: [${destination.eventTypes.join(', ')}] }`);
+  }
+  await writeFile(path, `${lines.join('\n')}\n`);
+}

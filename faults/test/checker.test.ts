@@ -1,0 +1,96 @@
+import { describe, expect, it } from '@jest/globals';
+import { checkDeliveries, type CheckInput } from '../src/checker.js';
+import type { DestinationSpec } from '../src/flow-file.js';
+import type { SendOutcome } from '../src/load-generator.js';
+import type { ReceivedAttempt } from '../src/recording-receiver.js';
+
+const spec = (name: string, eventTypes?: string[]): DestinationSpec => ({
+  name,
+  attempts: 3,
+  timeoutMs: 1_000,
+  retryDelayMs: 10,
+  maxRetryDelayMs: 10,
+  concurrency: 2,
+  ...(eventTypes ? { eventTypes } : {}),
+});
+
+const got = (destination: string, webhookId: string, seq: number | undefined, status: number | 'hang' = 200): ReceivedAttempt => ({
+  destination,
+  webhookId,
+  seq,
+  receivedAt: 0,
+  status,
+  answeredAt: 0,
+});
+
+function input(outcomes: [number, SendOutcome][], received: ReceivedAttempt[], extra: Partial<CheckInput> = {}): CheckInput {
+  return {
+    outcomes: new Map(outcomes),
+    types: new Map(outcomes.map(([seq]) => [seq, seq === 4 ? 'u' : 't'])),
+    destinations: [spec('a'), spec('b', ['t'])],
+    attempts: (destination) => received.filter((attempt) => attempt.destination === destination),
+    inFlightAtFaults: new Map(),
+    ...extra,
+  };
+}
+
+const acked = (id: string): SendOutcome => ({ kind: 'acked', id });
+
+describe('checkDeliveries', () => {
+  it('counts an acked event never delivered as lost, per destination', () => {
+    const result = checkDeliveries(input([[1, acked('e1')], [2, acked('e2')]], [got('a', 'e1', 1), got('a', 'e2', 2), got('b', 'e1', 1)]));
+    expect(result.destinations.map((d) => [d.destination, d.expected, d.delivered, d.lost])).toEqual([
+      ['a', 2, 2, 0],
+      ['b', 2, 1, 1],
+    ]);
+  });
+
+  it('does not expect a filtered event, and counts its delivery as unexpected', () => {
+    const result = checkDeliveries(input([[4, acked('e4')]], [got('a', 'e4', 4), got('b', 'e4', 4)]));
+    expect(result.destinations.map((d) => [d.expected, d.lost, d.unexpected])).toEqual([
+      [1, 0, 0],
+      [0, 0, 1],
+    ]);
+  });
+
+  it('counts deliveries of refused, never sent or foreign events as unexpected', () => {
+    const result = checkDeliveries(
+      input(
+        [[1, acked('e1')], [2, { kind: 'refused', reason: 'SHUTTING_DOWN' }]],
+        [got('a', 'e1', 1), got('a', 'x2', 2), got('a', 'x9', 9), got('a', 'other', 1), got('a', '', 1), got('a', 'junk', undefined)],
+      ),
+    );
+    expect(result.destinations[0]!.unexpected).toBe(5);
+  });
+
+  it('allows an event in doubt to be delivered, once per event', () => {
+    const doubt: SendOutcome = { kind: 'indeterminate', reason: 'ECONNRESET' };
+    const result = checkDeliveries(input([[1, doubt], [2, doubt]], [got('a', 'd1', 1), got('a', 'd1b', 1)]));
+    expect(result.destinations[0]).toMatchObject({ indeterminateDelivered: 1, unexpected: 1, lost: 0, expected: 0 });
+  });
+
+  it('counts duplicates by webhook-id, only 2xx answers as deliveries', () => {
+    const result = checkDeliveries(input([[1, acked('e1')]], [got('a', 'e1', 1, 500), got('a', 'e1', 1, 'hang'), got('a', 'e1', 1), got('a', 'e1', 1), got('a', 'e1', 1)]));
+    expect(result.destinations[0]).toMatchObject({ duplicated: 1, extraDeliveries: 2, maxDeliveries: 3, requests: 5, unexplainedDuplicates: 1 });
+  });
+
+  it('explains a repeat by a fault window, a recorded failure, or a cut-off attempt within the budget', () => {
+    const outcomes: [number, SendOutcome][] = [[1, acked('e1')], [2, acked('e2')], [3, acked('e3')], [5, acked('e5')]];
+    const received = ['e1', 'e1', 'e2', 'e2', 'e3', 'e3', 'e5', 'e5'].map((id) => got('a', id, Number(id.slice(1))));
+    const result = checkDeliveries(
+      input(outcomes, received, {
+        inFlightAtFaults: new Map([['a', new Map([['e1', 1]])]]),
+        // e2: the worker recorded a timeout although the destination said 200; e3 and e5: one attempt each never recorded.
+        recordedAttempts: new Map([['a', new Map([['e1', { total: 2, failed: 0 }], ['e2', { total: 2, failed: 1 }], ['e3', { total: 1, failed: 0 }], ['e5', { total: 1, failed: 0 }]])]]),
+        repeatBudget: new Map([['a', 1]]),
+      }),
+    );
+    // e1, e2 and e3 are explained; e5 is beyond the budget of one cut-off attempt.
+    expect(result.destinations[0]).toMatchObject({ duplicated: 4, unexplainedDuplicates: 1, unrecordedAttempts: 2 });
+  });
+
+  it('leaves poison events out of what must be delivered', () => {
+    const result = checkDeliveries(input([[1, acked('e1')]], [got('a', 'e1', 1, 500)], { poison: new Map([['a', new Set([1])]]) }));
+    expect(result.destinations[0]).toMatchObject({ expected: 0, lost: 0 });
+  });
+});
