@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import { Command, type Redis } from 'ioredis';
 import { decodeEventEntry, encodeEventEntry, type EventEntry } from './event-entry.js';
 import { DISPATCHER_GROUP, type FanoutKeys } from './keys.js';
 
@@ -19,31 +19,100 @@ export interface StreamBatch {
   readonly malformed: MalformedStreamEntry[];
 }
 
+// Appends the entry to the stream and creates its event record. ARGV[1] is the record ttl,
+// ARGV[first..] the entry's field/value list in encodeEventEntry's order (id, flow,
+// receivedAt, contentType, body), so ARGV[first + 1] is the event id, ARGV[first + 3] the
+// flow and ARGV[first + 5] receivedAt.
+const appendLua = (first: number): string => `
+local streamId = redis.call('XADD', KEYS[1], '*', unpack(ARGV, ${first}))
+redis.call('HSET', KEYS[2], 'flow', ARGV[${first + 3}], 'receivedAt', ARGV[${first + 5}], 'streamId', streamId)
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+`;
+
+const APPEND_EVENT_LUA = `${appendLua(2)}
+return streamId
+`;
+
+// KEYS[3] is the idempotency key, ARGV[2] its ttl. Checked and set in the same script as the
+// XADD, so of concurrent requests with one key exactly one is stored; a repeat writes nothing.
+const APPEND_EVENT_ONCE_LUA = `
+local firstId = redis.call('GET', KEYS[3])
+if firstId then return {'replayed', firstId} end
+${appendLua(3)}
+redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[2])
+return {'appended', streamId}
+`;
+
+interface AppendEventCommands {
+  fanoutAppendEvent(streamKey: string, recordKey: string, recordTtlMs: number, ...fields: (string | Buffer)[]): Promise<string>;
+  fanoutAppendEventOnce(
+    streamKey: string,
+    recordKey: string,
+    idempotencyKey: string,
+    recordTtlMs: number,
+    idempotencyTtlMs: number,
+    ...fields: (string | Buffer)[]
+  ): Promise<['appended' | 'replayed', string]>;
+}
+
+function withAppendCommands(redis: Redis): AppendEventCommands {
+  if (!('fanoutAppendEvent' in redis)) {
+    redis.defineCommand('fanoutAppendEvent', { numberOfKeys: 2, lua: APPEND_EVENT_LUA });
+    redis.defineCommand('fanoutAppendEventOnce', { numberOfKeys: 3, lua: APPEND_EVENT_ONCE_LUA });
+  }
+  return redis as unknown as AppendEventCommands;
+}
+
 /**
  * Appends the event to the stream and creates its event record in one script, so that
  * `GET /events/:id` knows an event from the moment it is answered 202, and a crash can
  * never leave one without the other. Returns the stream entry id.
  */
-// ARGV: record ttl, then the entry's field/value list in encodeEventEntry's order
-// (id, flow, receivedAt, contentType, body), so ARGV[5] is the flow and ARGV[7] receivedAt.
-const APPEND_EVENT_LUA = `
-local streamId = redis.call('XADD', KEYS[1], '*', unpack(ARGV, 2))
-redis.call('HSET', KEYS[2], 'flow', ARGV[5], 'receivedAt', ARGV[7], 'streamId', streamId)
-redis.call('PEXPIRE', KEYS[2], ARGV[1])
-return streamId
-`;
-
-interface AppendEventCommand {
-  fanoutAppendEvent(streamKey: string, recordKey: string, recordTtlMs: number, ...fields: (string | Buffer)[]): Promise<string>;
-}
-
-function withAppendCommand(redis: Redis): AppendEventCommand {
-  if (!('fanoutAppendEvent' in redis)) redis.defineCommand('fanoutAppendEvent', { numberOfKeys: 2, lua: APPEND_EVENT_LUA });
-  return redis as unknown as AppendEventCommand;
-}
-
 export async function appendEvent(redis: Redis, keys: FanoutKeys, entry: EventEntry, recordTtlMs: number): Promise<string> {
-  return withAppendCommand(redis).fanoutAppendEvent(keys.eventStream, keys.event(entry.id), recordTtlMs, ...encodeEventEntry(entry));
+  return withAppendCommands(redis).fanoutAppendEvent(keys.eventStream, keys.event(entry.id), recordTtlMs, ...encodeEventEntry(entry));
+}
+
+/** An idempotency key as the sender gave it, and how long it is remembered (ms). */
+export interface IdempotencyKey {
+  readonly key: string;
+  readonly ttlMs: number;
+}
+
+export type AppendOnceResult =
+  | { readonly replayed: false; readonly streamId: string }
+  /** The key was seen within its ttl: nothing was written; `eventId` is the first event's. */
+  | { readonly replayed: true; readonly eventId: string };
+
+/**
+ * `appendEvent`, unless the entry's flow already stored an event with this idempotency key
+ * within its ttl. Check, append and key are one script: one round trip, atomic.
+ */
+export async function appendEventOnce(redis: Redis, keys: FanoutKeys, entry: EventEntry, recordTtlMs: number, idempotency: IdempotencyKey): Promise<AppendOnceResult> {
+  const [outcome, id] = await withAppendCommands(redis).fanoutAppendEventOnce(
+    keys.eventStream,
+    keys.event(entry.id),
+    keys.idempotency(entry.flow, idempotency.key),
+    recordTtlMs,
+    idempotency.ttlMs,
+    ...encodeEventEntry(entry),
+  );
+  return outcome === 'replayed' ? { replayed: true, eventId: id } : { replayed: false, streamId: id };
+}
+
+/** How much longer than WAIT's own timeout the client waits for its answer before giving up on Redis, in ms. */
+const WAIT_ANSWER_MARGIN_MS = 1_000;
+
+/**
+ * Redis `WAIT`: blocks until `replicas` replicas have acknowledged every write this
+ * connection made so far, or `timeoutMs` passed; resolves to how many did. Run it on the
+ * connection that wrote. Its client-side timeout is WAIT's own plus a margin, so a
+ * connection with a shorter `commandTimeout` (the `request` ones) still hears WAIT's answer.
+ */
+export async function waitForReplicas(redis: Redis, replicas: number, timeoutMs: number): Promise<number> {
+  const command = new Command('wait', [replicas, timeoutMs], { replyEncoding: 'utf8' });
+  // ioredis keeps the first timeout a command is given; the connection's commandTimeout comes second.
+  command.setTimeout(timeoutMs + WAIT_ANSWER_MARGIN_MS);
+  return Number(await redis.sendCommand(command));
 }
 
 /** Creates the dispatcher group (reading from the start of the stream) unless it exists. */

@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+
 /**
  * Every Redis key fanout writes is built here.
  *
@@ -18,12 +20,17 @@ export interface FanoutKeys {
   event(eventId: string): string;
   /** The attempt log of one delivery, a capped list, oldest first. */
   attempts(eventId: string, destination: string): string;
+  /** A flow's idempotency key: holds the id of the first event that carried it, until its ttl. */
+  idempotency(flow: string, key: string): string;
   /** BullMQ's `prefix` option for every delivery queue. */
   readonly bullPrefix: string;
 }
 
 /** The consumer group every dispatcher reads the event stream through. */
 export const DISPATCHER_GROUP = 'dispatchers';
+
+/** Idempotency keys come from senders; longer ones are stored as their hash so key names stay bounded. */
+export const IDEMPOTENCY_KEY_MAX_BYTES = 256;
 
 export function createKeys(prefix = 'fanout'): FanoutKeys {
   const tagged = `${prefix}:{events}`;
@@ -32,6 +39,13 @@ export function createKeys(prefix = 'fanout'): FanoutKeys {
     eventStream: `${tagged}:stream`,
     event: (eventId) => `${tagged}:event:${eventId}`,
     attempts: (eventId, destination) => `${tagged}:attempts:${eventId}:${destination}`,
+    // In the {events} slot so the ingest script checks it and writes the stream atomically.
+    // Scoped by flow (whose name has no ':'), so two flows never share a key. `=` marks a key
+    // as sent, `#` its SHA-256, so a sent key that looks like a hash cannot meet a hashed one.
+    idempotency: (flow, key) =>
+      Buffer.byteLength(key) > IDEMPOTENCY_KEY_MAX_BYTES
+        ? `${tagged}:idempotency:${flow}:#${createHash('sha256').update(key).digest('hex')}`
+        : `${tagged}:idempotency:${flow}:=${key}`,
     bullPrefix: `${prefix}:q`,
   };
 }

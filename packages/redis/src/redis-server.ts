@@ -26,6 +26,8 @@ export interface RedisServerOptions {
   appendFsync?: 'always' | 'everysec' | 'no';
   /** Path of the binary. Default `redis-server` from PATH. */
   binary?: string;
+  /** More redis-server arguments, after ours, so they win (`--replicaof 127.0.0.1 6379`, `--maxmemory-policy allkeys-lru`). Default none. */
+  extraArgs?: readonly string[];
 }
 
 export async function findFreePort(): Promise<number> {
@@ -84,6 +86,7 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
     '--port', String(port), '--bind', '127.0.0.1', '--dir', options.dir, '--save', '',
     '--appendonly', options.appendOnly === false ? 'no' : 'yes', '--appendfsync', options.appendFsync ?? 'everysec',
     '--maxmemory-policy', 'noeviction', '--daemonize', 'no', '--loglevel', 'warning',
+    ...(options.extraArgs ?? []),
   ];
   let child: ChildProcess;
   const launch = async (): Promise<void> => {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { newEventId } from '@fanout/core';
 import { createRedisFixture, type RedisFixture } from '@fanout/testkit';
-import { ackEvents, appendEvent, claimStaleEvents, ensureDispatcherGroup, readEvent, readEventRecord, readNewEvents, type EventEntry } from '@fanout/redis';
+import { ackEvents, appendEvent, appendEventOnce, claimStaleEvents, ensureDispatcherGroup, readEvent, readEventRecord, readNewEvents, type EventEntry } from '@fanout/redis';
 
 describe('event stream', () => {
   let fx: RedisFixture;
@@ -44,5 +44,22 @@ describe('event stream', () => {
     expect(batch.events.map((e) => e.entry.id)).toEqual([good.id]);
     expect(batch.malformed).toHaveLength(1);
     expect(batch.malformed[0]?.error.message).toMatch(/body/);
+  });
+
+  it('appends once per idempotency key: a repeat writes nothing and names the first event', async () => {
+    const first = entry(Buffer.from('first'));
+    const repeat = entry(Buffer.from('repeat'));
+    const idempotency = { key: 'evt_1', ttlMs: 60_000 };
+
+    const appended = await appendEventOnce(fx.redis, fx.keys, first, 60_000, idempotency);
+    if (appended.replayed) throw new Error('the first event was taken for a repeat');
+    expect(await appendEventOnce(fx.redis, fx.keys, repeat, 60_000, idempotency)).toEqual({ replayed: true, eventId: first.id });
+
+    expect(await fx.redis.xlen(fx.keys.eventStream)).toBe(1);
+    expect(await readEventRecord(fx.redis, fx.keys, repeat.id)).toBeUndefined();
+    expect(await readEventRecord(fx.redis, fx.keys, first.id)).toMatchObject({ flow: 'payments', streamId: appended.streamId });
+    const pttl = await fx.redis.pttl(fx.keys.idempotency('payments', 'evt_1'));
+    expect(pttl).toBeGreaterThan(50_000);
+    expect(pttl).toBeLessThanOrEqual(60_000);
   });
 });
