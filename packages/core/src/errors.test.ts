@@ -15,4 +15,9 @@ describe('error registry', () => {
     expect(error.status).toBe(404);
     expect(JSON.parse(JSON.stringify(error))).toEqual({ error: { code: 'FLOW_NOT_FOUND', message: 'no flow named "x"' } });
   });
+
+  it('gives a Retry-After only to the codes where the same request can simply be sent again', () => {
+    const retryable = Object.keys(ERROR_CODES).filter((code) => new FanoutError(code as keyof typeof ERROR_CODES, '').retryAfterSeconds !== undefined);
+    expect(retryable.sort()).toEqual(['REDIS_UNAVAILABLE', 'REPLICATION_TIMEOUT', 'SHUTTING_DOWN']);
+  });
 });

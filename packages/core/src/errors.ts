@@ -1,3 +1,11 @@
+/** What the registry knows of one code. */
+interface ErrorCodeInfo {
+  readonly status: number;
+  readonly summary: string;
+  /** Sent as `Retry-After` (seconds) when the request can be sent again as it is. Absent: no header. */
+  readonly retryAfterSeconds?: number;
+}
+
 /**
  * The one registry of error codes. Every HTTP error body and every fatal start-up line
  * carries one of these codes; docs/errors.md documents each, and a test keeps the two in step.
@@ -6,8 +14,13 @@ export const ERROR_CODES = {
   FLOW_NOT_FOUND: { status: 404, summary: 'No flow with that name is loaded.' },
   BODY_TOO_LARGE: { status: 413, summary: "The request body is larger than the flow's source.maxBodyBytes." },
   SIGNATURE_INVALID: { status: 401, summary: 'The inbound signature did not verify.' },
-  REDIS_UNAVAILABLE: { status: 503, summary: 'Redis did not answer in time; retry after the Retry-After delay.' },
-  SHUTTING_DOWN: { status: 503, summary: 'The process is draining after SIGTERM and takes no new webhooks.' },
+  REDIS_UNAVAILABLE: { status: 503, retryAfterSeconds: 1, summary: 'Redis did not answer in time; retry after the Retry-After delay.' },
+  REPLICATION_TIMEOUT: {
+    status: 503,
+    retryAfterSeconds: 1,
+    summary: 'The event is stored on the Redis primary, but fewer replicas than FANOUT_INGEST_REPLICAS confirmed it in time; it may still be delivered.',
+  },
+  SHUTTING_DOWN: { status: 503, retryAfterSeconds: 1, summary: 'The process is draining after SIGTERM and takes no new webhooks.' },
   UNAUTHORIZED: { status: 401, summary: 'The admin token is missing or wrong, or no FANOUT_ADMIN_TOKEN is configured.' },
   EVENT_NOT_FOUND: { status: 404, summary: 'No event with that id is known (never accepted, or past retention).' },
   DESTINATION_NOT_FOUND: { status: 404, summary: 'The flow has no destination with that name.' },
@@ -15,20 +28,25 @@ export const ERROR_CODES = {
   REQUEST_INVALID: { status: 400, summary: 'The request is malformed; the message says which part.' },
   FLOW_INVALID: { status: 500, summary: 'A DeliveryFlow document failed to load; the message names file, document and path.' },
   CONFIG_INVALID: { status: 500, summary: 'A process environment variable has a bad value.' },
+  REDIS_MISCONFIGURED: { status: 500, summary: 'Redis is set up to evict keys (maxmemory-policy other than noeviction), which loses events; the process refuses to start.' },
   INTERNAL: { status: 500, summary: 'An unexpected error; the log has the stack.' },
-} as const satisfies Record<string, { status: number; summary: string }>;
+} as const satisfies Record<string, ErrorCodeInfo>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
 export class FanoutError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
+  /** Seconds for the `Retry-After` header; undefined when retrying as is would not help. */
+  readonly retryAfterSeconds: number | undefined;
 
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
+    const info: ErrorCodeInfo = ERROR_CODES[code];
     this.name = 'FanoutError';
     this.code = code;
-    this.status = ERROR_CODES[code].status;
+    this.status = info.status;
+    this.retryAfterSeconds = info.retryAfterSeconds;
   }
 
   toJSON(): { error: { code: ErrorCode; message: string } } {

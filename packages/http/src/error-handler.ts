@@ -31,7 +31,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (res.headersSent) return next(error);
     const known = toFanoutError(error);
     if (known) {
-      if (known.code === 'REDIS_UNAVAILABLE' || known.code === 'SHUTTING_DOWN') res.setHeader('Retry-After', '1');
+      if (known.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(known.retryAfterSeconds));
       res.status(known.status).json(known.toJSON());
       return;
     }
