@@ -1,6 +1,6 @@
 import { FanoutError, newEventId } from '@fanout/core';
 import type { FanoutMetrics, Logger } from '@fanout/observability';
-import { appendEvent, type EventEntry, type FanoutKeys } from '@fanout/redis';
+import { appendEvent, appendEventOnce, waitForReplicas, type EventEntry, type FanoutKeys, type IdempotencyKey } from '@fanout/redis';
 import type { Redis } from 'ioredis';
 
 export interface AcceptEventDeps {
@@ -12,6 +12,10 @@ export interface AcceptEventDeps {
   readonly eventRecordTtlMs: number;
   /** Unix milliseconds. */
   readonly now: () => number;
+  /** Replicas that must confirm the write (Redis WAIT) before it is answered; 0 waits for none. */
+  readonly replicas: number;
+  /** How long to wait for them, in milliseconds. */
+  readonly replicaTimeoutMs: number;
 }
 
 /** What the ingress took from one webhook request. */
@@ -20,23 +24,67 @@ export interface InboundEvent {
   /** The request's Content-Type as sent, '' when it had none. */
   readonly contentType: string;
   readonly body: Buffer;
+  /** Absent when the flow has no idempotency key or the request carried none. */
+  readonly idempotencyKey?: IdempotencyKey;
+}
+
+export interface AcceptedEvent {
+  readonly id: string;
+  /** The idempotency key was seen within its ttl: nothing was stored and `id` is the first event's. */
+  readonly replayed: boolean;
 }
 
 /**
- * Writes the event once to the event stream (with its event record) and returns its id.
- * When this resolves the event is in Redis; any Redis failure becomes REDIS_UNAVAILABLE,
- * because the client can only retry. A timed-out write may still have landed, so a retry
- * can store the webhook twice: at-least-once, as everywhere else.
+ * Writes the event once to the event stream (with its event record) and returns its id, or
+ * the first event's id for a repeated idempotency key. When this resolves the event is in
+ * Redis, and on as many replicas as `replicas` asks. Any Redis failure of the write becomes
+ * REDIS_UNAVAILABLE, because the client can only retry. A timed-out write may still have
+ * landed, so a retry without an idempotency key can store the webhook twice: at-least-once,
+ * as everywhere else.
  */
-export async function acceptEvent(deps: AcceptEventDeps, inbound: InboundEvent): Promise<string> {
-  const entry: EventEntry = { id: newEventId(), receivedAt: deps.now(), ...inbound };
+export async function acceptEvent(deps: AcceptEventDeps, inbound: InboundEvent): Promise<AcceptedEvent> {
+  const { idempotencyKey, ...fields } = inbound;
+  const entry: EventEntry = { id: newEventId(), receivedAt: deps.now(), ...fields };
+  const accepted = await storeEvent(deps, entry, idempotencyKey);
+  if (accepted.replayed) {
+    deps.logger.debug({ eventId: accepted.id, flow: entry.flow }, 'event.replayed');
+  } else {
+    deps.metrics.eventsAccepted.inc({ flow: entry.flow });
+    deps.logger.debug({ eventId: entry.id, flow: entry.flow, bytes: entry.body.length }, 'event.accepted');
+  }
+  // A replay waits too: when this connection wrote the first event, its WAIT covers that write.
+  if (deps.replicas > 0) await confirmOnReplicas(deps, accepted.id, entry.flow);
+  return accepted;
+}
+
+async function storeEvent(deps: AcceptEventDeps, entry: EventEntry, idempotencyKey: IdempotencyKey | undefined): Promise<AcceptedEvent> {
   try {
-    await appendEvent(deps.redis, deps.keys, entry, deps.eventRecordTtlMs);
+    if (!idempotencyKey) {
+      await appendEvent(deps.redis, deps.keys, entry, deps.eventRecordTtlMs);
+      return { id: entry.id, replayed: false };
+    }
+    const result = await appendEventOnce(deps.redis, deps.keys, entry, deps.eventRecordTtlMs, idempotencyKey);
+    return result.replayed ? { id: result.eventId, replayed: true } : { id: entry.id, replayed: false };
   } catch (error) {
     deps.logger.warn({ err: error, flow: entry.flow }, 'event.store_failed');
     throw new FanoutError('REDIS_UNAVAILABLE', 'the event could not be stored; retry later', { cause: error });
   }
-  deps.metrics.eventsAccepted.inc({ flow: entry.flow });
-  deps.logger.debug({ eventId: entry.id, flow: entry.flow, bytes: entry.body.length }, 'event.accepted');
-  return entry.id;
+}
+
+async function confirmOnReplicas(deps: AcceptEventDeps, eventId: string, flow: string): Promise<void> {
+  const { replicas, replicaTimeoutMs } = deps;
+  let confirmed = 0;
+  let failure: unknown;
+  try {
+    confirmed = await waitForReplicas(deps.redis, replicas, replicaTimeoutMs);
+  } catch (error) {
+    failure = error;
+  }
+  if (confirmed >= replicas) return;
+  deps.logger.warn({ eventId, flow, replicas, confirmed, ...(failure !== undefined && { err: failure }) }, 'event.replication_timeout');
+  throw new FanoutError(
+    'REPLICATION_TIMEOUT',
+    `event ${eventId} is stored, but ${confirmed} of ${replicas} replicas confirmed it within ${replicaTimeoutMs} ms; it may still be delivered, so a retry without an idempotency key can deliver it twice`,
+    { cause: failure },
+  );
 }

@@ -7,6 +7,7 @@ import { Router } from 'express';
 import type { Redis } from 'ioredis';
 import { acceptEvent } from './accept-event.js';
 import { createBodyReader } from './body-reader.js';
+import { readIdempotencyKey } from './idempotency-key.js';
 
 export interface IngressDeps {
   /** The loaded flow of that name, undefined when there is none. */
@@ -25,11 +26,19 @@ export interface IngressDeps {
   isDraining(): boolean;
   /** Unix milliseconds stamped as the event's receivedAt. Default `Date.now`. */
   now?: () => number;
+  /**
+   * Redis replicas that must confirm an event (WAIT) before it is answered 202; when fewer do
+   * within `replicaTimeoutMs` the answer is 503 REPLICATION_TIMEOUT. Default 0: the primary's
+   * write alone, with no extra round trip.
+   */
+  readonly replicas?: number;
+  /** How long an event waits for its replicas, in milliseconds. Default 1000. */
+  readonly replicaTimeoutMs?: number;
 }
 
 /** `POST /webhooks/:flow`: the ingress as a router, with its own error middleware. It never listens. */
 export function buildIngress(deps: IngressDeps): Router {
-  const acceptDeps = { ...deps, now: deps.now ?? Date.now };
+  const acceptDeps = { ...deps, now: deps.now ?? Date.now, replicas: deps.replicas ?? 0, replicaTimeoutMs: deps.replicaTimeoutMs ?? 1_000 };
   const readBody = createBodyReader();
   const router = Router();
 
@@ -38,8 +47,10 @@ export function buildIngress(deps: IngressDeps): Router {
     const flow = deps.findFlow(req.params.flow);
     if (!flow) throw new FanoutError('FLOW_NOT_FOUND', `no flow named "${req.params.flow}" is loaded`);
     const body = await readBody(req, res, flow);
-    const id = await acceptEvent(acceptDeps, { flow: flow.name, contentType: req.get('content-type') ?? '', body });
-    res.status(202).json({ id });
+    const idempotencyKey = readIdempotencyKey(flow.source.idempotencyKey, (name) => req.get(name), body);
+    const { id, replayed } = await acceptEvent(acceptDeps, { flow: flow.name, contentType: req.get('content-type') ?? '', body, ...(idempotencyKey && { idempotencyKey }) });
+    if (replayed) res.setHeader('Idempotent-Replayed', 'true');
+    res.status(replayed ? 200 : 202).json({ id });
   });
 
   router.use(errorHandler(deps.logger));

@@ -23,10 +23,12 @@ export interface TestIngressOptions {
   readonly flows: readonly Flow[];
   readonly isDraining?: () => boolean;
   readonly now?: () => number;
+  readonly replicas?: number;
+  readonly replicaTimeoutMs?: number;
 }
 
 /** The ingress router in an app of its own, as the main process mounts it, on a loopback port. */
-export async function startIngress({ redis, keys, flows, isDraining = () => false, now }: TestIngressOptions): Promise<TestIngress> {
+export async function startIngress({ redis, keys, flows, isDraining = () => false, now, replicas, replicaTimeoutMs }: TestIngressOptions): Promise<TestIngress> {
   const metrics = createMetrics();
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
@@ -44,6 +46,8 @@ export async function startIngress({ redis, keys, flows, isDraining = () => fals
     eventRecordTtlMs: 60_000,
     isDraining,
     ...(now ? { now } : {}),
+    ...(replicas !== undefined && { replicas }),
+    ...(replicaTimeoutMs !== undefined && { replicaTimeoutMs }),
   };
   const app = express();
   app.use(buildIngress(deps));
