@@ -11,6 +11,8 @@ describe('readConfig', () => {
       FANOUT_REDIS_PREFIX: 'fanout',
       FANOUT_SHUTDOWN_GRACE: 10_000,
       FANOUT_EVENT_RETENTION: 604_800_000,
+      FANOUT_INGEST_REPLICAS: 0,
+      FANOUT_INGEST_REPLICA_TIMEOUT: 1_000,
     });
   });
 
@@ -20,6 +22,10 @@ describe('readConfig', () => {
     expect(config.FANOUT_SHUTDOWN_GRACE).toBe(30_000);
     expect(config.REDIS_URL).toBe('redis://redis:6379/2');
     expect(config.PORT).toBe(0);
+  });
+
+  it('reads how many replicas must confirm an event, and for how long to wait', () => {
+    expect(readConfig({ FANOUT_INGEST_REPLICAS: '2', FANOUT_INGEST_REPLICA_TIMEOUT: '250ms' })).toMatchObject({ FANOUT_INGEST_REPLICAS: 2, FANOUT_INGEST_REPLICA_TIMEOUT: 250 });
   });
 
   it('treats an empty variable as unset', () => {
@@ -33,6 +39,9 @@ describe('readConfig', () => {
     [{ REDIS_URL: 'http://localhost' }, /^REDIS_URL: expected a redis:\/\/ or rediss:\/\/ URL/],
     [{ LOG_LEVEL: 'loud' }, /^LOG_LEVEL: /],
     [{ FANOUT_SHUTDOWN_GRACE: 'soon' }, /^FANOUT_SHUTDOWN_GRACE: expected a duration/],
+    [{ FANOUT_INGEST_REPLICAS: '-1' }, /^FANOUT_INGEST_REPLICAS: /],
+    [{ FANOUT_INGEST_REPLICAS: 'all' }, /^FANOUT_INGEST_REPLICAS: /],
+    [{ FANOUT_INGEST_REPLICA_TIMEOUT: '0s' }, /^FANOUT_INGEST_REPLICA_TIMEOUT: expected a duration longer than 0/],
   ])('refuses %p with one line naming the variable', (env, message) => {
     expect(() => readConfig(env)).toThrow(message);
     try {

@@ -13,6 +13,8 @@ const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
   }
 });
 
+const positiveDuration = duration.refine((ms) => ms > 0, 'expected a duration longer than 0');
+
 const roles = z
   .string()
   .transform((value) => value.split(',').map((role) => role.trim()).filter(Boolean))
@@ -38,6 +40,10 @@ const configSchema = z.object({
   FANOUT_SHUTDOWN_GRACE: duration.default(10_000),
   /** How long an event's record (GET /events/:id) and attempt logs are kept. Default 7d. */
   FANOUT_EVENT_RETENTION: duration.default(7 * 86_400_000),
+  /** Redis replicas that must confirm each event (WAIT) before the ingress answers 202. Default 0: the primary's write alone. */
+  FANOUT_INGEST_REPLICAS: z.coerce.number().int().min(0).default(0),
+  /** How long the ingress waits for those replicas before answering 503 REPLICATION_TIMEOUT. Default 1s; 0 is refused (WAIT 0 waits forever). */
+  FANOUT_INGEST_REPLICA_TIMEOUT: positiveDuration.default(1_000),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -15,6 +15,7 @@ import type { Router } from 'express';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { buildHttpApp } from './http-app.js';
+import { checkRedis } from './redis-checks.js';
 import { resolveRedisEndpoint } from './redis-endpoint.js';
 
 /** A running fanout process: its roles, its HTTP server, its Redis connections. */
@@ -70,6 +71,10 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
   };
 
   const requests = await openConnection('request', 'requests');
+  await checkRedis(requests, logger).catch(async (error: unknown) => {
+    for (const close of closers) await close();
+    throw error;
+  });
   const background = await openConnection('background', 'background');
   const queues = createDeliveryQueues({ flows, connection: background, keys });
   closers.unshift(() => queues.close());
@@ -79,7 +84,19 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
   const routers: Router[] = [];
   const stoppers: (() => Promise<void>)[] = [];
   if (roles.has('ingress')) {
-    routers.push(buildIngress({ findFlow, redis: requests, keys, metrics, logger: logger.child({ role: 'ingress' }), eventRecordTtlMs: config.FANOUT_EVENT_RETENTION, isDraining: () => draining }));
+    routers.push(
+      buildIngress({
+        findFlow,
+        redis: requests,
+        keys,
+        metrics,
+        logger: logger.child({ role: 'ingress' }),
+        eventRecordTtlMs: config.FANOUT_EVENT_RETENTION,
+        isDraining: () => draining,
+        replicas: config.FANOUT_INGEST_REPLICAS,
+        replicaTimeoutMs: config.FANOUT_INGEST_REPLICA_TIMEOUT,
+      }),
+    );
   }
   if (roles.has('dashboard')) {
     routers.push(buildDashboard({ flows, queues, redis: background, keys, logger: logger.child({ role: 'dashboard' }), adminToken: config.FANOUT_ADMIN_TOKEN }));

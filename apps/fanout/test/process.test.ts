@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,39 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { findFreePort } from '@fanout/redis';
 import { testRedisUrl } from '@fanout/testkit';
-
-const MAIN = new URL('../dist/main.js', import.meta.url).pathname;
-
-interface Exit {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `fanout start` as a real process; `whenUp` (if given) runs once it answers /healthz, then SIGTERM is sent. */
-async function runFanout(env: Record<string, string>, whenUp?: (base: string) => Promise<void>): Promise<Exit> {
-  const port = await findFreePort();
-  const child = spawn(process.execPath, [MAIN, 'start'], { env: { PATH: process.env['PATH'] ?? '', PORT: String(port), LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = once(child, 'exit') as Promise<[number | null]>;
-  if (whenUp) {
-    const base = `http://127.0.0.1:${port}`;
-    const deadline = Date.now() + 15_000;
-    for (;;) {
-      const up = await fetch(`${base}/healthz`).then((response) => response.ok, () => false);
-      if (up) break;
-      if (Date.now() > deadline || child.exitCode !== null) throw new Error(`fanout did not come up: ${stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    await whenUp(base);
-    child.kill('SIGTERM');
-  }
-  const [code] = await exited;
-  return { code, stdout, stderr };
-}
+import { runFanout } from './run-fanout.js';
 
 describe('fanout start as a process', () => {
   let dir: string;
