@@ -10,7 +10,7 @@ import { buildIngress } from '@fanout/ingress';
 import { createMetrics, type Logger } from '@fanout/observability';
 import { createDeliveryQueues } from '@fanout/queues';
 import { createKeys, createRedisConnection } from '@fanout/redis';
-import { startWorkers } from '@fanout/worker';
+import { settlesWithin, startWorkers } from '@fanout/worker';
 import type { Router } from 'express';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
@@ -35,6 +35,23 @@ export interface FanoutProcessOptions {
   env: NodeJS.ProcessEnv;
   /** Where a private redis-server keeps its data. Default ./.data */
   dataDir?: string;
+}
+
+/** One step of a shutdown, named for the log line when it overruns or fails. */
+interface ShutdownStep {
+  readonly name: string;
+  run(): Promise<unknown>;
+}
+
+/** How long shutdown waits for each closing step (queues, HTTP server, a private redis-server), in ms: they hang when Redis is gone. */
+const CLOSE_TIMEOUT_MS = 1_000;
+/** How long past the grace period the roles may take to stop, in ms: workers hand cut-short jobs back (HANDBACK_MS). */
+const STOP_MARGIN_MS = 2_000;
+
+/** Runs a shutdown step for at most `ms`; one that overruns is left behind and one that fails is logged, so the next step always runs. */
+async function runBounded(step: ShutdownStep, ms: number, logger: Logger): Promise<void> {
+  const running = step.run().catch((error: unknown) => logger.warn({ err: error, step: step.name }, 'shutdown step failed'));
+  if (!(await settlesWithin(running, ms))) logger.warn({ step: step.name, waitedMs: ms }, 'shutdown step did not finish in time; moving on');
 }
 
 async function connect(redis: Redis, url: string): Promise<Redis> {
@@ -62,27 +79,33 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
   const keys = createKeys(config.FANOUT_REDIS_PREFIX);
   const metrics = createMetrics();
 
-  const closers: (() => Promise<unknown>)[] = [endpoint.release];
+  // Run in order, each bounded: without Redis, BullMQ's close() and quit() never return.
+  const closers: ShutdownStep[] = [{ name: 'redis-server', run: endpoint.release }];
+  const closeAll = async (): Promise<void> => {
+    for (const closer of closers) await runBounded(closer, CLOSE_TIMEOUT_MS, logger);
+  };
   const openConnection = async (purpose: 'request' | 'background', name: string): Promise<Redis> => {
     const redis = await connect(createRedisConnection(endpoint.url, { purpose, name: `fanout-${name}` }), endpoint.url);
     redis.on('error', (error: Error) => logger.warn({ err: error.message, connection: name }, 'redis connection error'));
-    closers.unshift(async () => redis.disconnect());
+    // disconnect(), not quit(): quit waits for an answer Redis may never give.
+    closers.unshift({ name: `${name} connection`, run: async () => redis.disconnect() });
     return redis;
   };
 
   const requests = await openConnection('request', 'requests');
   await checkRedis(requests, logger).catch(async (error: unknown) => {
-    for (const close of closers) await close();
+    await closeAll();
     throw error;
   });
   const background = await openConnection('background', 'background');
   const queues = createDeliveryQueues({ flows, connection: background, keys });
-  closers.unshift(() => queues.close());
+  closers.unshift({ name: 'delivery queues', run: () => queues.close() });
   metrics.observeQueueDepth(() => queues.readDepths());
 
   let draining = false;
   const routers: Router[] = [];
-  const stoppers: (() => Promise<void>)[] = [];
+  // The roles stop side by side, each within the grace period.
+  const stoppers: ShutdownStep[] = [];
   if (roles.has('ingress')) {
     routers.push(
       buildIngress({
@@ -104,12 +127,13 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
   if (roles.has('dispatcher')) {
     const blocking = await openConnection('background', 'dispatcher');
     const dispatcher = startDispatcher({ findFlow, redis: blocking, writer: background, keys, queues, metrics, logger: logger.child({ role: 'dispatcher' }), consumer: `${hostname()}-${process.pid}` });
-    stoppers.push(() => dispatcher.stop());
+    stoppers.push({ name: 'dispatcher', run: () => dispatcher.stop() });
   }
   if (roles.has('worker')) {
     const sender = createHttpSender();
     const workers = startWorkers({ flows, connection: background, redis: background, keys, sender, metrics, logger: logger.child({ role: 'worker' }), recordTtlMs: config.FANOUT_EVENT_RETENTION });
-    stoppers.push(() => workers.stop(config.FANOUT_SHUTDOWN_GRACE), async () => sender.close());
+    // The sender closes only once no attempt is in flight.
+    stoppers.push({ name: 'workers', run: () => workers.stop(config.FANOUT_SHUTDOWN_GRACE).finally(() => sender.close()) });
   }
 
   const app = buildHttpApp({ routers, metrics, logger, isReady: async () => (await requests.ping().then(() => true, () => false)) && flows.length > 0 });
@@ -125,10 +149,12 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
     async shutdown() {
       draining = true;
       logger.info({ graceMs: config.FANOUT_SHUTDOWN_GRACE }, 'shutting down: no new webhooks, finishing in-flight deliveries');
-      for (const stop of stoppers) await stop();
+      await Promise.all(stoppers.map((stopper) => runBounded(stopper, config.FANOUT_SHUTDOWN_GRACE + STOP_MARGIN_MS, logger)));
       server.closeIdleConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const close of closers) await close();
+      // A request still waiting on Redis would hold server.close() open.
+      await runBounded({ name: 'http server', run: () => new Promise<void>((resolve) => server.close(() => resolve())) }, CLOSE_TIMEOUT_MS, logger);
+      server.closeAllConnections();
+      await closeAll();
     },
   };
 }

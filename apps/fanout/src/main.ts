@@ -23,11 +23,11 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'signal received');
-    // A backstop: shutdown is bounded by the grace period, but a wedged socket must not keep us up.
+    // A backstop: every shutdown step is bounded (grace + 5 s at most in all), but nothing unforeseen may keep us up.
     setTimeout(() => {
       logger.error('shutdown overran its grace period; exiting anyway');
       process.exit(0);
-    }, config.FANOUT_SHUTDOWN_GRACE + 5_000).unref();
+    }, config.FANOUT_SHUTDOWN_GRACE + 10_000).unref();
     running.shutdown().then(
       () => process.exit(0),
       (error: unknown) => {

@@ -24,7 +24,9 @@ function reconnectDelay(times: number): number {
 }
 
 export function redisOptionsFor({ purpose, name, commandTimeoutMs = 1_000 }: ConnectionOptions): RedisOptions {
-  const common: RedisOptions = { retryStrategy: reconnectDelay, lazyConnect: true, ...(name ? { connectionName: name } : {}) };
+  // disconnect() of a connection that is reconnecting leaves ioredis's disconnectTimeout timer (2 s by default)
+  // on a socket that already closed, which keeps a stopping process alive that long for nothing.
+  const common: RedisOptions = { retryStrategy: reconnectDelay, lazyConnect: true, disconnectTimeout: 200, ...(name ? { connectionName: name } : {}) };
   if (purpose === 'request') {
     return { ...common, enableOfflineQueue: false, maxRetriesPerRequest: 0, commandTimeout: commandTimeoutMs, connectTimeout: commandTimeoutMs };
   }
