@@ -7,7 +7,7 @@ export interface RedisServer {
   readonly url: string;
   readonly port: number;
   readonly dir: string;
-  /** SIGTERM and wait for exit. */
+  /** SIGTERM and wait for exit (SIGKILL after 5 s). */
   stop(): Promise<void>;
   /** SIGKILL and wait for exit: a crash, for fault tests. */
   kill(): Promise<void>;
@@ -98,12 +98,18 @@ export async function startRedisServer(options: RedisServerOptions): Promise<Red
     child.kill(name);
     await exited(child);
   };
+  // Redis ignores SIGTERM while it writes its first AOF ("Writing initial AOF, can't exit"):
+  // give a clean shutdown 5 s, then kill, so stop() always ends.
+  const stop = async (): Promise<void> => {
+    const escalation = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    await signal('SIGTERM').finally(() => clearTimeout(escalation));
+  };
   await launch();
   return {
     url,
     port,
     dir: options.dir,
-    stop: () => signal('SIGTERM'),
+    stop,
     kill: () => signal('SIGKILL'),
     restart: launch,
   };
