@@ -22,7 +22,7 @@ const shared = {
 // Global setup runs outside Jest's module system, so it is loaded from the build (npm test builds first).
 const config: Config = {
   projects: [
-    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{packages,apps}/*/src/**/*.test.ts'] },
+    { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{packages,apps}/*/src/**/*.test.ts', '<rootDir>/bench/src/**/*.test.ts'] },
     {
       ...shared,
       displayName: 'integration',

@@ -1,8 +1,7 @@
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
+import type { IncomingHttpHeaders } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import got, { TimeoutError, type Response } from 'got';
-import { TIMEOUT_ERROR_CODE, type OutboundDelivery, type Sender, type SendFailure, type SendResponse } from './sender.js';
+import { Agent, type Dispatcher } from 'undici';
+import { TIMEOUT_ERROR_CODE, type OutboundDelivery, type Sender, type SendFailure } from './sender.js';
 
 /** How much of a response body is read and kept for the delivery's lastError; the rest is discarded unread. */
 export const RESPONSE_SNIPPET_BYTES = 4_096;
@@ -15,26 +14,61 @@ export interface HttpSender extends Sender {
   close(): void;
 }
 
-interface Agents {
-  readonly http: HttpAgent;
-  readonly https: HttpsAgent;
+/** A destination URL split the way the dispatcher API takes it, parsed once per URL. */
+interface Target {
+  readonly origin: string;
+  readonly path: string;
 }
 
+/**
+ * The http sender, on undici. One Agent keeps one connection pool per origin, so every
+ * destination host has keep-alive connections of its own and a slow one never holds
+ * another's sockets. undici rather than got: got's per-request option handling capped a
+ * process near 2-3k POSTs/s, a fraction of what node:http or undici reach (the figures that
+ * decided it are in docs/benchmarks.md). Redirects are not followed: undici's request never does.
+ */
 export function createHttpSender(): HttpSender {
-  const agents: Agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+  const agent = new Agent({ keepAliveTimeout: 10_000 });
+  const targets = new Map<string, Target>();
+  const targetOf = (url: string): Target => {
+    let target = targets.get(url);
+    if (!target) {
+      const parsed = new URL(url);
+      target = { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
+      targets.set(url, target);
+    }
+    return target;
+  };
+
   return {
     async send(delivery) {
       const startedAt = performance.now();
       const elapsedMs = (): number => Math.round(performance.now() - startedAt);
+      const { timeoutMs } = delivery.destination;
+      // One signal ends the attempt for both reasons; the flags say which it was.
+      const abort = new AbortController();
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        abort.abort();
+      }, timeoutMs);
+      const onShutdown = (): void => abort.abort();
+      if (delivery.signal?.aborted) abort.abort();
+      else delivery.signal?.addEventListener('abort', onShutdown, { once: true });
       try {
-        return { ...(await exchange(delivery, agents)), durationMs: elapsedMs() };
+        const { origin, path } = targetOf(delivery.destination.url);
+        const response = await agent.request({ origin, path, method: 'POST', headers: requestHeaders(delivery), body: delivery.body, signal: abort.signal });
+        const bodySnippet = await readSnippet(response.body);
+        return { statusCode: response.statusCode, headers: response.headers as IncomingHttpHeaders, bodySnippet, durationMs: elapsedMs() };
       } catch (error) {
-        return { error: describeFailure(error, delivery.destination.timeoutMs), durationMs: elapsedMs() };
+        return { error: describeFailure(error, { timedOut, timeoutMs, shutdown: delivery.signal?.aborted ?? false }), durationMs: elapsedMs() };
+      } finally {
+        clearTimeout(timer);
+        delivery.signal?.removeEventListener('abort', onShutdown);
       }
     },
     close() {
-      agents.http.destroy();
-      agents.https.destroy();
+      void agent.destroy().catch(() => {});
     },
   };
 }
@@ -49,50 +83,54 @@ function requestHeaders({ eventId, contentType, destination, attemptStartedAt }:
   return headers;
 }
 
-/** POSTs the body and reads the answer, keeping at most RESPONSE_SNIPPET_BYTES of its body. */
-function exchange(delivery: OutboundDelivery, agents: Agents): Promise<Omit<SendResponse, 'durationMs'>> {
-  return new Promise((resolve, reject) => {
-    // A stream rather than got's promise API: the promise API buffers whole bodies, and a
-    // destination's answer must not be able to fill the worker's memory.
-    const stream = got.stream.post(delivery.destination.url, {
-      body: delivery.body,
-      headers: requestHeaders(delivery),
-      agent: agents,
-      timeout: { request: delivery.destination.timeoutMs },
-      followRedirect: false,
-      retry: { limit: 0 },
-      throwHttpErrors: false,
-      signal: delivery.signal,
-    });
-    let answer: Pick<SendResponse, 'statusCode' | 'headers'> | undefined;
+/**
+ * Reads at most RESPONSE_SNIPPET_BYTES of the answer's body; a longer body is cut off (its
+ * connection is then closed rather than reused), so a destination's answer cannot fill the
+ * worker's memory. Once the status arrived the destination has decided: a body that stalls
+ * (the attempt's timeout ends it) or breaks off does not change the answer.
+ */
+function readSnippet(body: Dispatcher.ResponseData['body']): Promise<string> {
+  return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let kept = 0;
-    const finish = (): void => {
-      if (answer) resolve({ ...answer, bodySnippet: Buffer.concat(chunks).toString('utf8') });
-    };
-    stream.on('response', (response: Response) => {
-      answer = { statusCode: response.statusCode, headers: response.headers };
-    });
-    stream.on('data', (chunk: Buffer) => {
+    const finish = (): void => resolve(chunks.length === 0 ? '' : Buffer.concat(chunks).toString('utf8'));
+    body.on('data', (chunk: Buffer) => {
       const part = chunk.subarray(0, RESPONSE_SNIPPET_BYTES - kept);
       chunks.push(part);
       kept += part.length;
       if (kept < RESPONSE_SNIPPET_BYTES) return;
+      body.destroy();
       finish();
-      stream.destroy();
     });
-    stream.on('end', finish);
-    // Once the status arrived the destination has decided; a body that stalls or breaks off
-    // afterwards does not change the answer.
-    stream.on('error', (error) => (answer ? finish() : reject(error)));
+    body.on('end', finish);
+    body.on('error', finish);
+    body.on('close', finish);
   });
 }
 
-function describeFailure(error: unknown, timeoutMs: number): SendFailure['error'] {
-  if (error instanceof TimeoutError) return { code: TIMEOUT_ERROR_CODE, message: `timeout after ${timeoutMs} ms` };
-  if (error instanceof Error) {
-    const code = 'code' in error && typeof error.code === 'string' ? error.code : 'ERR_UNKNOWN';
-    return { code, message: error.message };
-  }
-  return { code: 'ERR_UNKNOWN', message: String(error) };
+interface FailureContext {
+  readonly timedOut: boolean;
+  readonly timeoutMs: number;
+  /** The shutdown signal ended the attempt. */
+  readonly shutdown: boolean;
+}
+
+function describeFailure(error: unknown, { timedOut, timeoutMs, shutdown }: FailureContext): SendFailure['error'] {
+  if (timedOut) return { code: TIMEOUT_ERROR_CODE, message: `timeout after ${timeoutMs} ms` };
+  if (shutdown) return { code: 'ERR_ABORTED', message: 'the attempt was aborted by shutdown' };
+  return { code: errorCode(error) ?? 'ERR_UNKNOWN', message: errorMessage(error) };
+}
+
+// Duck-typed, not `instanceof Error`: socket errors are made by node:net, which under a test
+// runner's VM context is another realm with another Error.
+function errorMessage(error: unknown): string {
+  return typeof error === 'object' && error !== null && 'message' in error && typeof error.message === 'string' ? error.message : String(error);
+}
+
+/** The system error code (ECONNREFUSED, ECONNRESET…) where there is one, else undici's own (UND_ERR_SOCKET…). */
+function errorCode(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const own = 'code' in error && typeof error.code === 'string' ? error.code : undefined;
+  if (own && !own.startsWith('UND_ERR_')) return own;
+  return ('cause' in error ? errorCode(error.cause) : undefined) ?? own;
 }

@@ -1,0 +1,51 @@
+/**
+ * Baseline of the fan-out run: raw BullMQ `addBulk` into the same queues the dispatcher
+ * fills, with the same job data and options, batch by batch as the dispatcher does (one
+ * addBulk per queue per batch of events, the queues in parallel), for a fixed time.
+ */
+import { newEventId } from '@fanout/core';
+import { loadFlows } from '@fanout/flows';
+import { DELIVERY_JOB_NAME, deliveryJobOptions, deliveryQueueName, type DeliveryJob } from '@fanout/queues';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { announce, childOptions } from '../child.js';
+
+interface Options {
+  redisUrl: string;
+  bullPrefix: string;
+  flowsPath: string;
+  flow: string;
+  batchSize: number;
+  durationMs: number;
+}
+
+const options = childOptions<Options>();
+const [flow] = (await loadFlows(options.flowsPath, process.env)).filter(({ name }) => name === options.flow);
+if (!flow) throw new Error(`no flow ${options.flow} in ${options.flowsPath}`);
+const connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+const queues = flow.destinations.map((destination) => ({ destination, queue: new Queue<DeliveryJob>(deliveryQueueName(flow.name, destination.name), { connection, prefix: options.bullPrefix }) }));
+await Promise.all(queues.map(({ queue }) => queue.waitUntilReady()));
+
+announce({ ready: {} });
+const until = performance.now() + options.durationMs;
+let events = 0;
+let streamSeq = 1;
+while (performance.now() < until) {
+  const batch = Array.from({ length: options.batchSize }, () => ({ eventId: newEventId(), streamId: `${Date.now()}-${streamSeq++}`, receivedAt: Date.now() }));
+  await Promise.all(
+    queues.map(({ destination, queue }) =>
+      queue.addBulk(
+        batch.map(({ eventId, streamId, receivedAt }) => ({
+          name: DELIVERY_JOB_NAME,
+          data: { eventId, streamId, flow: flow.name, destination: destination.name, receivedAt },
+          opts: deliveryJobOptions(destination, eventId),
+        })),
+      ),
+    ),
+  );
+  events += options.batchSize;
+}
+announce({ result: { events, jobs: events * queues.length } });
+await Promise.all(queues.map(({ queue }) => queue.close()));
+connection.disconnect();
+process.exit(0);

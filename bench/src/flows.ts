@@ -1,0 +1,47 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface BenchFlowSpec {
+  /** Flow name, also its folder: each scenario's processes load only their own flow. */
+  name: string;
+  /** Healthy destinations: the sink answers 200 at once. */
+  destinations: number;
+  /** A destination the sink never answers (the isolation run). */
+  dead?: boolean;
+}
+
+/** Where the sink sees deliveries of one destination. */
+export const destinationPath = (flow: string, destination: string): string => `/d/${flow}/${destination}`;
+export const deadPath = (flow: string): string => `/hang/${flow}/dead`;
+export const destinationName = (i: number): string => `d${i + 1}`;
+
+/**
+ * Writes `<dir>/<name>/flow.yaml`; returns that folder (FANOUT_FLOWS). Every destination
+ * takes 100 deliveries at a time, like the no-op BullMQ worker it is compared with.
+ */
+export async function writeBenchFlow(dir: string, sinkUrl: string, spec: BenchFlowSpec): Promise<string> {
+  const folder = join(dir, spec.name);
+  await mkdir(folder, { recursive: true });
+  const destinations = Array.from({ length: spec.destinations }, (_, i) => {
+    const name = destinationName(i);
+    return `    - { name: ${name}, type: http, url: "${sinkUrl}${destinationPath(spec.name, name)}" }`;
+  });
+  if (spec.dead) destinations.push(`    - { name: dead, type: http, url: "${sinkUrl}${deadPath(spec.name)}", concurrency: 10 }`);
+  const yaml = [
+    'apiVersion: fanout.dev/v1',
+    'kind: DeliveryFlow',
+    'metadata:',
+    `  name: ${spec.name}`,
+    'spec:',
+    '  source: { maxBodyBytes: 1mb }',
+    '  defaults:',
+    '    timeout: 10s',
+    '    retry: { attempts: 3, backoff: { type: exponential, delay: 1s, maxDelay: 10s, jitter: full } }',
+    '    concurrency: 100',
+    '  destinations:',
+    ...destinations,
+    '',
+  ].join('\n');
+  await writeFile(join(folder, 'flow.yaml'), yaml);
+  return folder;
+}

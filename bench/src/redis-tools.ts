@@ -1,0 +1,119 @@
+import { encodeEventEntry, type FanoutKeys, deleteKeysUnder } from '@fanout/redis';
+import { newEventId } from '@fanout/core';
+import type { Destination, Flow } from '@fanout/flows';
+import { DELIVERY_JOB_NAME, deliveryJobOptions, deliveryQueueName, type DeliveryJob } from '@fanout/queues';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Redis's data memory: used_memory without the cached Lua scripts (they come with the first use of each script). */
+export async function dataMemory(redis: Redis): Promise<number> {
+  const info = await redis.info('memory');
+  const field = (name: string): number => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+  return field('used_memory') - field('used_memory_scripts');
+}
+
+/** used_memory at rest: the lowest of a few readings, so a client's passing buffer does not count. */
+export async function settledMemory(redis: Redis): Promise<number> {
+  const readings: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    await sleep(100);
+    readings.push(await dataMemory(redis));
+  }
+  return Math.min(...readings);
+}
+
+export async function usedMemoryRss(redis: Redis): Promise<number> {
+  const info = await redis.info('memory');
+  return Number(/^used_memory_rss:(\d+)/m.exec(info)?.[1] ?? 0);
+}
+
+/** Jobs waiting in the queues (BullMQ's wait lists). */
+export async function waitingJobs(redis: Redis, bullPrefix: string, queues: readonly string[]): Promise<number> {
+  const pipeline = redis.pipeline();
+  for (const queue of queues) pipeline.llen(`${bullPrefix}:${queue}:wait`);
+  const replies = (await pipeline.exec()) ?? [];
+  return replies.reduce((sum, [, length]) => sum + Number(length ?? 0), 0);
+}
+
+/**
+ * Deletes a scenario's keys and compacts the AOF while it is small, so that no AOF rewrite
+ * (a fork) lands in a later measurement.
+ */
+export async function cleanRedis(redis: Redis, prefix: string): Promise<void> {
+  await deleteKeysUnder(redis, prefix);
+  await redis.bgrewriteaof().catch(() => {});
+  for (let i = 0; i < 200; i++) {
+    const info = await redis.info('persistence');
+    if (/^aof_rewrite_in_progress:0/m.test(info) && /^aof_rewrite_scheduled:0/m.test(info)) return;
+    await sleep(50);
+  }
+}
+
+/** Events appended as the ingress appends them (stream entry only), in pipelined chunks; returns their ids. */
+export async function appendEvents(redis: Redis, keys: FanoutKeys, flow: string, count: number, body: (i: number) => Buffer): Promise<{ eventId: string; streamId: string; receivedAt: number }[]> {
+  const appended: { eventId: string; streamId: string; receivedAt: number }[] = [];
+  for (let from = 0; from < count; from += 1_000) {
+    const pipeline = redis.pipeline();
+    const chunk: { eventId: string; receivedAt: number }[] = [];
+    for (let i = from; i < Math.min(count, from + 1_000); i++) {
+      const entry = { id: newEventId(), flow, receivedAt: Date.now(), contentType: 'application/json', body: body(i) };
+      chunk.push({ eventId: entry.id, receivedAt: entry.receivedAt });
+      pipeline.xadd(keys.eventStream, '*', ...encodeEventEntry(entry));
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    replies.forEach(([error, streamId], i) => {
+      if (error) throw error;
+      appended.push({ ...chunk[i]!, streamId: String(streamId) });
+    });
+  }
+  return appended;
+}
+
+/** The delivery jobs the dispatcher would create for these events, added straight into the destination queues. */
+export async function addDeliveryJobs(connection: Redis, keys: FanoutKeys, flow: Flow, events: readonly { eventId: string; streamId: string; receivedAt: number }[]): Promise<void> {
+  const queues = flow.destinations.map((destination: Destination) => ({ destination, queue: new Queue<DeliveryJob>(deliveryQueueName(flow.name, destination.name), { connection, prefix: keys.bullPrefix }) }));
+  for (let from = 0; from < events.length; from += 1_000) {
+    const chunk = events.slice(from, from + 1_000);
+    await Promise.all(
+      queues.map(({ destination, queue }) =>
+        queue.addBulk(
+          chunk.map(({ eventId, streamId, receivedAt }) => ({
+            name: DELIVERY_JOB_NAME,
+            data: { eventId, streamId, flow: flow.name, destination: destination.name, receivedAt },
+            opts: deliveryJobOptions(destination, eventId),
+          })),
+        ),
+      ),
+    );
+  }
+  await Promise.all(queues.map(({ queue }) => queue.close()));
+}
+
+/** Calls and CPU time Redis spent per command (INFO commandstats), to see what an operation costs Redis. */
+export type CommandStats = Map<string, { calls: number; usec: number }>;
+
+export async function commandStats(redis: Redis): Promise<CommandStats> {
+  const info = await redis.info('commandstats');
+  const stats: CommandStats = new Map();
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/gm)) stats.set(match[1]!, { calls: Number(match[2]), usec: Number(match[3]) });
+  return stats;
+}
+
+/** What Redis did between two readings, per unit of work (a job, a delivery), heaviest first. */
+export interface CommandCost {
+  readonly command: string;
+  /** Calls per unit. */
+  readonly calls: number;
+  /** Redis CPU microseconds per unit. */
+  readonly usec: number;
+}
+
+export function commandCostPer(before: CommandStats, after: CommandStats, units: number): CommandCost[] {
+  const out: CommandCost[] = [];
+  for (const [command, { calls, usec }] of after) {
+    const was = before.get(command) ?? { calls: 0, usec: 0 };
+    if (calls > was.calls) out.push({ command, calls: (calls - was.calls) / units, usec: (usec - was.usec) / units });
+  }
+  return out.sort((a, b) => b.usec - a.usec);
+}

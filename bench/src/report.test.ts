@@ -1,0 +1,71 @@
+import { describe, expect, it } from '@jest/globals';
+import type { PostClient } from './baselines/post-clients.js';
+import { bestGot, buildTable, formatBytes, formatMs, formatRatio, formatRate, renderMarkdown, renderText } from './report.js';
+import type { NodeResults } from './results.js';
+
+const loops: Record<PostClient, number> = { 'got-stream': 2_600, 'got-promise': 1_900, 'got-tuned': 2_100, undici: 12_500, 'node-http': 13_300 };
+
+function results(label: string, express: number): NodeResults {
+  const run = (perSecond: number) => ({ perSecond, p50: 3.2, p99: 12, non2xx: 0, errors: 0, total: perSecond * 5 });
+  return {
+    node: { path: '/usr/bin/node', version: `v${label}`, label: `Node ${label}` },
+    ingest: { fanout: run(3_000), express: run(express), http: run(14_500) },
+    fanout: [{ destinations: 1, fanout: 9_000, addBulk: 11_000 }],
+    delivery: { fanout: 5_000, noopWorker: 8_900, loops, redisPerJob: { fanout: [], noopWorker: [] }, cpuUsPerJob: { fanout: 150, noopWorker: 60 } },
+  };
+}
+
+describe('formats', () => {
+  it('reads at a glance', () => {
+    expect(formatRate(12_345.6, ' req/s')).toBe('12,346 req/s');
+    expect(formatMs(2.345)).toBe('2.3 ms');
+    expect(formatMs(123.4)).toBe('123 ms');
+    expect(formatRatio(0.8049)).toBe('0.80×');
+    expect(formatRatio(Number.NaN)).toBe('–');
+    expect(formatBytes(1_536)).toBe('1,536 B');
+    expect(formatBytes(50 * 1024)).toBe('50 KiB');
+    expect(formatBytes(300 * 1024 * 1024)).toBe('300 MiB');
+  });
+});
+
+describe('bestGot', () => {
+  it('picks the fastest got configuration', () => {
+    expect(bestGot(loops)).toEqual({ client: 'got-stream', perSecond: 2_600 });
+    expect(bestGot({ 'got-tuned': 900, undici: 12_000 })).toEqual({ client: 'got-tuned', perSecond: 900 });
+    expect(bestGot({ undici: 12_000 })).toBeUndefined();
+  });
+});
+
+describe('buildTable', () => {
+  const table = buildTable([results('20.20.2', 3_500), results('24.22.3', 9_400)]);
+  const row = (label: string) => table.rows.find((r) => r.label.startsWith(label));
+
+  it('has a column pair per Node', () => {
+    expect(table.nodes).toEqual(['Node 20.20.2', 'Node 24.22.3']);
+    expect(row('fanout ingress')?.cells).toHaveLength(2);
+  });
+
+  it('gives each ratio against the baseline of the same Node, with its verdict', () => {
+    const [node20, node24] = row('fanout ingress')!.cells;
+    expect(node20).toMatchObject({ ratio: '0.86× Express, 0.21× node:http', met: true });
+    expect(node24).toMatchObject({ ratio: '0.32× Express, 0.21× node:http', met: false });
+    expect(row('fanout dispatcher, 1 destination')?.cells[0]).toMatchObject({ ratio: '0.82× addBulk', met: true });
+    expect(row('fanout workers')?.cells[0]).toMatchObject({ ratio: '0.56× no-op worker', met: true });
+    expect(row('best got')?.cells[0]).toMatchObject({ value: 'got-stream', ratio: '0.20×', met: false });
+  });
+
+  it('leaves out what was not measured', () => {
+    expect(row('Latency')).toBeUndefined();
+    expect(table.rows.some((r) => r.section.startsWith('Memory'))).toBe(false);
+  });
+
+  it('renders as text and as Markdown with one heading row per section', () => {
+    const text = renderText(table);
+    expect(text).toContain('Ingest: POST 1 KB JSON, 50 connections');
+    expect(text).toContain('0.86× Express, 0.21× node:http ✓');
+    const markdown = renderMarkdown(table).split('\n');
+    expect(markdown[0]).toBe('|  | Node 20.20.2 | ratio | Node 24.22.3 | ratio | target |');
+    expect(markdown.filter((line) => line.startsWith('| **'))).toHaveLength(3);
+    expect(new Set(markdown.map((line) => line.replace(/\\\|/g, '').split('|').length)).size).toBe(1);
+  });
+});

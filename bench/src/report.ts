@@ -1,0 +1,247 @@
+import type { PostClient } from './baselines/post-clients.js';
+import type { BenchRun, NodeResults } from './results.js';
+import { ratio } from './stats.js';
+
+/** One cell per Node: the figure, and where it has one, its ratio and whether it meets its target. */
+export interface Cell {
+  readonly value: string;
+  readonly ratio?: string;
+  readonly met?: boolean;
+}
+
+export interface Row {
+  readonly section: string;
+  readonly label: string;
+  readonly cells: readonly (Cell | undefined)[];
+  readonly target?: string;
+}
+
+export interface Table {
+  readonly nodes: readonly string[];
+  readonly rows: readonly Row[];
+}
+
+// ---- number formats -------------------------------------------------------------------
+
+export function formatCount(n: number): string {
+  if (!Number.isFinite(n)) return '–';
+  return Math.round(n).toLocaleString('en-US');
+}
+
+export function formatRate(n: number, unit = '/s'): string {
+  return `${formatCount(n)}${unit}`;
+}
+
+/** Milliseconds with two significant digits below 10, whole above. */
+export function formatMs(n: number): string {
+  if (!Number.isFinite(n)) return '–';
+  if (n < 10) return `${n.toFixed(1)} ms`;
+  return `${Math.round(n).toLocaleString('en-US')} ms`;
+}
+
+export function formatRatio(r: number): string {
+  return Number.isFinite(r) ? `${r.toFixed(2)}×` : '–';
+}
+
+export function formatBytes(n: number): string {
+  if (!Number.isFinite(n)) return '–';
+  if (Math.abs(n) < 10 * 1024) return `${Math.round(n).toLocaleString('en-US')} B`;
+  if (Math.abs(n) < 10 * 1024 * 1024) return `${(n / 1024).toFixed(0)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(0)} MiB`;
+}
+
+// ---- targets ---------------------------------------------------------------------------
+
+/** The budget of issue 4, as ratios against the baselines of the same run. */
+export const TARGETS = {
+  ingestVsExpress: 0.8,
+  fanoutVsAddBulk: 0.8,
+  deliveryVsNoop: 0.5,
+  deliveryVsNoopStretch: 0.8,
+  /** got stays the client only if its best configuration reaches this share of node:http. */
+  gotVsNodeHttp: 0.7,
+  latencyRate: 500,
+  latencyP50Ms: 5,
+  latencyP99Ms: 25,
+  isolationP99: 1.2,
+  /** Payload copies per event: "about one payload per event, not one per destination". */
+  payloadCopies: 1.25,
+} as const;
+
+const GOT_CLIENTS: readonly PostClient[] = ['got-stream', 'got-promise', 'got-tuned'];
+
+export function bestGot(loops: Partial<Record<PostClient, number>>): { client: PostClient; perSecond: number } | undefined {
+  return GOT_CLIENTS.flatMap((client) => (loops[client] === undefined ? [] : [{ client, perSecond: loops[client] }])).reduce<{ client: PostClient; perSecond: number } | undefined>(
+    (best, next) => (best && best.perSecond >= next.perSecond ? best : next),
+    undefined,
+  );
+}
+
+const CLIENT_LABELS: Record<PostClient, string> = {
+  'got-stream': 'got 14, stream API (the old sender)',
+  'got-promise': 'got 14, promise API',
+  'got-tuned': 'got 14, tuned got.extend',
+  undici: 'undici.request, Agent (fanout\'s sender now)',
+  'node-http': 'node:http, keep-alive Agent',
+};
+
+// ---- the table -------------------------------------------------------------------------
+
+type CellOf = (results: NodeResults) => Cell | undefined;
+
+export function buildTable(nodes: readonly NodeResults[]): Table {
+  const rows: Row[] = [];
+  const add = (section: string, label: string, cellOf: CellOf, target?: string): void => {
+    const cells = nodes.map((results) => cellOf(results));
+    if (cells.some(Boolean)) rows.push({ section, label, cells, ...(target ? { target } : {}) });
+  };
+
+  const ingest = 'Ingest: POST 1 KB JSON, 50 connections';
+  const ingestCell = (pick: 'fanout' | 'express' | 'http') => (r: NodeResults): Cell | undefined => {
+    const run = r.ingest?.[pick];
+    return run ? { value: `${formatRate(run.perSecond, ' req/s')}, p50 ${formatMs(run.p50)}, p99 ${formatMs(run.p99)}${run.non2xx + run.errors > 0 ? `, ${run.non2xx + run.errors} failed` : ''}` } : undefined;
+  };
+  add(ingest, 'fanout ingress (POST /webhooks/:flow)', (r) => {
+    const cell = ingestCell('fanout')(r);
+    if (!cell || !r.ingest) return undefined;
+    const vsExpress = ratio(r.ingest.fanout.perSecond, r.ingest.express.perSecond);
+    return { ...cell, ratio: `${formatRatio(vsExpress)} Express, ${formatRatio(ratio(r.ingest.fanout.perSecond, r.ingest.http.perSecond))} node:http`, met: vsExpress >= TARGETS.ingestVsExpress };
+  }, `≥ ${TARGETS.ingestVsExpress}× Express+XADD`);
+  add(ingest, 'Express 5 + express.raw + XADD', ingestCell('express'));
+  add(ingest, 'node:http + XADD', ingestCell('http'));
+
+  const fanout = 'Fan-out: jobs created/s, dispatcher alone on a preloaded stream';
+  for (const destinations of [1, 4, 16]) {
+    add(fanout, `fanout dispatcher, ${destinations} destination${destinations > 1 ? 's' : ''}`, (r) => {
+      const run = r.fanout?.find((f) => f.destinations === destinations);
+      if (!run) return undefined;
+      const vs = ratio(run.fanout, run.addBulk);
+      return { value: formatRate(run.fanout, ' jobs/s'), ratio: `${formatRatio(vs)} addBulk`, met: vs >= TARGETS.fanoutVsAddBulk };
+    }, `≥ ${TARGETS.fanoutVsAddBulk}× raw addBulk`);
+    add(fanout, `raw BullMQ addBulk, ${destinations} queue${destinations > 1 ? 's' : ''}`, (r) => {
+      const run = r.fanout?.find((f) => f.destinations === destinations);
+      return run ? { value: formatRate(run.addBulk, ' jobs/s') } : undefined;
+    });
+  }
+
+  const delivery = 'Delivery: deliveries/s to the sink, 2 destinations';
+  add(delivery, 'fanout workers (concurrency 100 per destination)', (r) => {
+    if (!r.delivery) return undefined;
+    const vs = ratio(r.delivery.fanout, r.delivery.noopWorker);
+    return { value: formatRate(r.delivery.fanout), ratio: `${formatRatio(vs)} no-op worker${vs >= TARGETS.deliveryVsNoopStretch ? ' (stretch met)' : ''}`, met: vs >= TARGETS.deliveryVsNoop };
+  }, `≥ ${TARGETS.deliveryVsNoop}× no-op (stretch ${TARGETS.deliveryVsNoopStretch}×)`);
+  add(delivery, 'BullMQ Worker, no-op processor, concurrency 100, per queue', (r) => (r.delivery ? { value: formatRate(r.delivery.noopWorker, ' jobs/s') } : undefined));
+  for (const client of Object.keys(CLIENT_LABELS) as PostClient[]) {
+    add(delivery, `POST loop, 100 in flight: ${CLIENT_LABELS[client]}`, (r) => {
+      const perSecond = r.delivery?.loops[client];
+      if (perSecond === undefined) return undefined;
+      return { value: formatRate(perSecond), ratio: `${formatRatio(ratio(perSecond, r.delivery?.loops['node-http'] ?? Number.NaN))} node:http` };
+    });
+  }
+  add(delivery, 'best got configuration against node:http', (r) => {
+    const best = r.delivery && bestGot(r.delivery.loops);
+    if (!best) return undefined;
+    const vs = ratio(best.perSecond, r.delivery?.loops['node-http'] ?? Number.NaN);
+    return { value: best.client, ratio: formatRatio(vs), met: vs >= TARGETS.gotVsNodeHttp };
+  }, `≥ ${TARGETS.gotVsNodeHttp}× to keep got`);
+
+  const latency = 'Latency: ingest → first byte at the sink, open loop, 2 destinations, roles in 3 processes';
+  add(latency, 'maximum the rates below are a share of', (r) => (r.maxEventsPerSecond ? { value: formatRate(r.maxEventsPerSecond, ' events/s') } : undefined), 'min(ingest, delivery ÷ 2)');
+  const labels = [...new Set(nodes.flatMap((r) => (r.latency ?? []).map((run) => run.label)))];
+  for (const label of labels) {
+    add(latency, label, (r) => {
+      const run = r.latency?.find((l) => l.label === label);
+      if (!run) return undefined;
+      const atBudget = run.rate === TARGETS.latencyRate;
+      const met = atBudget ? run.latency.p50 <= TARGETS.latencyP50Ms && run.latency.p99 <= TARGETS.latencyP99Ms && run.missing === 0 : undefined;
+      return {
+        value: `p50 ${formatMs(run.latency.p50)}, p99 ${formatMs(run.latency.p99)}, p99.9 ${formatMs(run.latency.p999)}${run.missing ? `, ${run.missing} not delivered in time` : ''}${run.refused ? `, ${run.refused} refused` : ''}`,
+        ratio: `at ${formatRate(run.sentPerSecond, ' events/s')}`,
+        ...(met === undefined ? {} : { met }),
+      };
+    }, labels[0] === label ? `500/s: p50 ≤ ${TARGETS.latencyP50Ms} ms, p99 ≤ ${TARGETS.latencyP99Ms} ms` : undefined);
+  }
+
+  const isolation = 'Isolation: 500 events/s, plus a destination that never answers (timeout 10 s)';
+  add(isolation, 'healthy destinations\' p99 without → with the dead one', (r) => {
+    if (!r.isolation) return undefined;
+    const { without, with: withDead } = r.isolation;
+    const vs = ratio(withDead.latency.p99, without.latency.p99);
+    return { value: `${formatMs(without.latency.p99)} → ${formatMs(withDead.latency.p99)} (p50 ${formatMs(without.latency.p50)} → ${formatMs(withDead.latency.p50)})${withDead.missing ? `, ${withDead.missing} not delivered in time` : ''}`, ratio: formatRatio(vs), met: vs <= TARGETS.isolationP99 && withDead.missing === 0 };
+  }, `≤ ${TARGETS.isolationP99}×`);
+
+  const memory = 'Memory: Redis used_memory per accepted event';
+  for (const destinations of [1, 8]) {
+    add(memory, `${destinations} destination${destinations > 1 ? 's' : ''}: in flight → after delivery (1 KB events)`, (r) => {
+      const run = r.memory?.find((m) => m.destinations === destinations);
+      if (!run) return undefined;
+      return { value: `${formatBytes(run.inFlightPerEvent)} → ${formatBytes(run.deliveredPerEvent)}`, ratio: `${run.payloadCopies.toFixed(2)} payload copies`, met: run.payloadCopies <= TARGETS.payloadCopies };
+    }, 'one payload per event');
+  }
+  add(memory, 'RSS at 500 events/s', (r) => (r.rss ? { value: r.rss.map(({ process, bytes }) => `${process.replace(/^fanout /, '')} ${formatBytes(bytes)}`).join(', ') } : undefined));
+
+  return { nodes: nodes.map((r) => r.node.label), rows };
+}
+
+// ---- rendering -------------------------------------------------------------------------
+
+function cellText(cell: Cell | undefined): [string, string] {
+  if (!cell) return ['', ''];
+  const verdict = cell.met === undefined ? '' : cell.met ? ' ✓' : ' ✗';
+  return [cell.value, `${cell.ratio ?? ''}${verdict}`.trim()];
+}
+
+function headings(table: Table): string[] {
+  return ['', ...table.nodes.flatMap((node) => [node, 'ratio']), 'target'];
+}
+
+function rowTexts(table: Table): { section: string; cells: string[] }[] {
+  return table.rows.map((row) => ({ section: row.section, cells: [row.label, ...row.cells.flatMap(cellText), row.target ?? ''] }));
+}
+
+/** A fixed-width table for the terminal, one block per section. */
+export function renderText(table: Table): string {
+  const head = headings(table);
+  const rows = rowTexts(table);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row.cells[i]!.length)));
+  const line = (cells: string[]): string => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd();
+  const out = [line(head), widths.map((w) => '─'.repeat(w)).join('  ')];
+  let section = '';
+  for (const row of rows) {
+    if (row.section !== section) {
+      section = row.section;
+      out.push('', section);
+    }
+    out.push(line(row.cells));
+  }
+  return out.join('\n');
+}
+
+const escapeCell = (text: string): string => text.replace(/\|/g, '\\|');
+
+/** The same table in Markdown, sections as bold rows. */
+export function renderMarkdown(table: Table): string {
+  const head = headings(table);
+  const out = [`| ${head.map(escapeCell).join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  let section = '';
+  for (const row of rowTexts(table)) {
+    if (row.section !== section) {
+      section = row.section;
+      out.push(`| **${escapeCell(section)}** |${' |'.repeat(head.length - 1)}`);
+    }
+    out.push(`| ${row.cells.map(escapeCell).join(' | ')} |`);
+  }
+  return out.join('\n');
+}
+
+/** The run's context for the doc: machine, Nodes, command, timings. */
+export function describeRun(run: BenchRun): string {
+  const { machine } = run;
+  return [
+    `- Command: \`${run.command}\`${run.quick ? ' (quick: figures are indicative only)' : ''}`,
+    `- When: ${run.startedAt}, ${Math.round(run.seconds)} s in all; every measured run ${run.durationMs / 1000} s after ${run.warmupMs / 1000} s of warm-up`,
+    `- Machine: ${machine.cores} × ${machine.cpus}, ${machine.memory}, ${machine.os}; load average at the start ${machine.loadAverage.map((n) => n.toFixed(2)).join(' / ')}`,
+    `- Service and baselines under: ${run.nodes.map((r) => `${r.node.label} (\`${r.node.path}\`)`).join(', ')}; load generator and sink under Node ${run.benchNode.replace(/^v/, '')}`,
+    `- Redis: ${run.redis}, private, AOF everysec, noeviction`,
+  ].join('\n');
+}

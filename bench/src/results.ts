@@ -1,0 +1,33 @@
+import type { NodeBinary } from './node-binaries.js';
+import type { DeliveryResults } from './scenarios/delivery.js';
+import type { FanoutRun } from './scenarios/fanout.js';
+import type { IngestResults } from './scenarios/ingest.js';
+import type { LatencyRun, RssReading } from './scenarios/latency.js';
+import type { MemoryRun } from './scenarios/memory.js';
+
+/** Everything one bench run measured under one Node; the JSON file holds one per Node. */
+export interface NodeResults {
+  readonly node: NodeBinary;
+  ingest?: IngestResults;
+  fanout?: FanoutRun[];
+  delivery?: DeliveryResults;
+  /** The rate the latency percentages are of: the lower of the ingest maximum and half the delivery maximum (events/s). */
+  maxEventsPerSecond?: number;
+  latency?: LatencyRun[];
+  isolation?: { readonly without: LatencyRun; readonly with: LatencyRun };
+  memory?: MemoryRun[];
+  rss?: RssReading[];
+}
+
+export interface BenchRun {
+  readonly startedAt: string;
+  readonly command: string;
+  readonly machine: { readonly cpus: string; readonly cores: number; readonly memory: string; readonly os: string; readonly loadAverage: readonly number[] };
+  readonly redis: string;
+  readonly quick: boolean;
+  readonly warmupMs: number;
+  readonly durationMs: number;
+  readonly benchNode: string;
+  readonly seconds: number;
+  readonly nodes: NodeResults[];
+}
