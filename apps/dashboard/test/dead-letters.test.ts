@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { newEventId } from '@fanout/core';
-import { readDeliveryRecord, writeInitialDeliveryRecords, type DeliveryRecord } from '@fanout/redis';
+import { readDeliveryRecord, writeDeliveryRecord, type DeliveryRecord } from '@fanout/redis';
 import type { DeliveryQueue } from '@fanout/queues';
 import { httpDestination, testFlow } from '@fanout/testkit';
 import { addDeliveries, adminRequest, failAllWaiting, startDashboard, type DashboardHarness } from './dashboard-harness.js';
@@ -34,7 +34,7 @@ describe('dead letters', () => {
     const pipeline = harness.fx.redis.pipeline();
     for (const id of ids) {
       pipeline.hset(harness.fx.keys.event(id), 'flow', 'payments', 'receivedAt', '1', 'streamId', '1-0');
-      writeInitialDeliveryRecords(pipeline, harness.fx.keys, id, new Map([['orders', { status: 'dead', attempts: 1, lastError: 'HTTP 410', lastStatusCode: 410, updatedAt: 5 }]]));
+      writeDeliveryRecord(pipeline, harness.fx.keys, id, 'orders', { status: 'dead', attempts: 1, lastError: 'HTTP 410', lastStatusCode: 410, updatedAt: 5 });
     }
     await pipeline.exec();
     await addDeliveries(orders, flow, 'orders', ids, Date.UTC(2025, 0, 1));

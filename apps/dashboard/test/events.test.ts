@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { newEventId } from '@fanout/core';
-import { appendEvent, writeAttempt, writeInitialDeliveryRecords } from '@fanout/redis';
+import { appendEvent, writeAttempt, writeDeliveryRecord } from '@fanout/redis';
 import { httpDestination, testFlow } from '@fanout/testkit';
 import { adminRequest, startDashboard, type DashboardHarness } from './dashboard-harness.js';
 
@@ -15,15 +15,8 @@ describe('GET /events/:id', () => {
     const { redis, keys } = harness.fx;
     await appendEvent(redis, keys, { id: eventId, flow: 'payments', receivedAt, contentType: 'application/json', body: Buffer.from('{}') }, 60_000);
     const pipeline = redis.pipeline();
-    writeInitialDeliveryRecords(
-      pipeline,
-      keys,
-      eventId,
-      new Map([
-        ['orders', { status: 'pending', attempts: 0, updatedAt: receivedAt }],
-        ['archive', { status: 'pending', attempts: 0, updatedAt: receivedAt }],
-      ]),
-    );
+    writeDeliveryRecord(pipeline, keys, eventId, 'orders', { status: 'pending', attempts: 0, updatedAt: receivedAt });
+    writeDeliveryRecord(pipeline, keys, eventId, 'archive', { status: 'pending', attempts: 0, updatedAt: receivedAt });
     writeAttempt(pipeline, keys, eventId, 'orders', { attempt: 1, at: receivedAt + 1_000, durationMs: 12, outcome: 'retry', statusCode: 503, error: 'HTTP 503' }, { status: 'retrying', attempts: 1, lastError: 'HTTP 503', lastStatusCode: 503, updatedAt: receivedAt + 1_012 }, 60_000);
     writeAttempt(pipeline, keys, eventId, 'orders', { attempt: 2, at: receivedAt + 2_000, durationMs: 8, outcome: 'delivered', statusCode: 200 }, { status: 'delivered', attempts: 2, lastError: 'HTTP 503', deliveredAt: receivedAt + 2_008, updatedAt: receivedAt + 2_008 }, 60_000);
     await pipeline.exec();

@@ -1,114 +1,137 @@
 import type { FanoutMetrics, Logger } from '@fanout/observability';
-import { ackEvents, readDeliveryRecord, writeInitialDeliveryRecords, type FanoutKeys, type StreamBatch } from '@fanout/redis';
+import { ackEvents, deadLetterEntries, recordDispatches, type DispatchFailure, type FanoutKeys, type StreamBatch } from '@fanout/redis';
 import type { Redis } from 'ioredis';
 import { dispatchEvent, type DispatchEventDeps, type EventDispatch, type JobQueue, type PlannedDelivery } from './dispatch-event.js';
 
 type Dispatch = Extract<EventDispatch, { kind: 'dispatch' }>;
-type Undispatchable = Extract<EventDispatch, { kind: 'undispatchable' }>;
+
+/** How often an entry may be delivered to dispatchers (read, then claimed again) before it is dead-lettered. */
+export const DEFAULT_MAX_DISPATCH_ATTEMPTS = 5;
 
 export interface DispatchBatchDeps extends DispatchEventDeps {
-  /** A connection for non-blocking commands: delivery records and XACK. */
+  /** A connection for non-blocking commands: delivery records, dead letters and XACK. */
   readonly writer: Redis;
   readonly keys: FanoutKeys;
   readonly metrics: Pick<FanoutMetrics, 'dispatchedJobs' | 'deliveries'>;
   readonly logger: Logger;
+  /**
+   * How long event records live (FANOUT_EVENT_RETENTION), in ms. An event record that expired
+   * before its entry was dispatched is written again with this ttl.
+   */
+  readonly eventRecordTtlMs: number;
+  /**
+   * An entry delivered to dispatchers this many times (XPENDING's delivery count: read once,
+   * then claimed again) without being dispatched goes to the dispatcher dead letters.
+   * Default 5.
+   */
+  readonly maxDispatchAttempts?: number;
 }
 
-/** Stream ids of a batch: acknowledged, or left pending to be claimed and dispatched again. */
+/** Stream ids of a batch: dispatched and acknowledged, dead-lettered (and acknowledged), or left pending to be claimed again. */
 export interface BatchResult {
   readonly acked: readonly string[];
+  readonly deadLettered: readonly string[];
   readonly unacked: readonly string[];
 }
 
+interface Failure extends DispatchFailure {
+  readonly eventId?: string;
+  readonly flow?: string;
+}
+
 /**
- * Dispatches a batch of stream entries: first the delivery records (one pipeline), then the
- * jobs (one `addBulk` per queue, in parallel), then XACK. Records come first so that a
- * worker that finishes a job at once never has its outcome overwritten by `pending`; the
- * ack comes last so that an entry is only let go once all its jobs exist. A crash between
- * the steps leaves the entry pending: it is claimed and dispatched again, and the records
- * (HSETNX) and jobs (job id = event id) it already has are left as they are; a delivery
- * whose record a worker has moved on from `pending` gets no job at all.
+ * Dispatches a batch of stream entries: first the delivery records (one script per event,
+ * sent together), then the jobs (one `addBulk` per queue, in parallel), then XACK. Records
+ * come first so that a worker that finishes a job at once never has its outcome overwritten
+ * by `pending`; the ack comes last so that an entry is only let go once all its jobs exist. A
+ * crash between the steps leaves the entry pending: it is claimed and dispatched again, and
+ * the records (HSETNX) and jobs (job id = event id) it already has are left as they are; a
+ * delivery whose record a worker has moved on from `pending` gets no job at all.
  *
- * An entry that can never be dispatched (malformed, or its flow is no longer loaded) is
- * logged and acknowledged, so it does not come back on every claim.
+ * An entry that can never be dispatched (malformed, its flow no longer loaded) goes to the
+ * dispatcher dead letters at once; one that was delivered to dispatchers more than
+ * `maxDispatchAttempts` times, or whose jobs could not be created on the last of those, goes
+ * there too, so it never comes back on every claim.
+ *
+ * @param deliveryCounts XPENDING's delivery count of claimed entries; absent ones were read once.
  * Throws when Redis fails; the entries not acknowledged by then stay pending.
  */
-export async function dispatchBatch(deps: DispatchBatchDeps, batch: StreamBatch): Promise<BatchResult> {
-  const { writer, keys, logger } = deps;
+export async function dispatchBatch(deps: DispatchBatchDeps, batch: StreamBatch, deliveryCounts: ReadonlyMap<string, number> = new Map()): Promise<BatchResult> {
+  const { writer, keys, logger, maxDispatchAttempts = DEFAULT_MAX_DISPATCH_ATTEMPTS } = deps;
   const now = Date.now();
+  const countOf = (streamId: string): number => deliveryCounts.get(streamId) ?? 1;
+  const failures: Failure[] = batch.malformed.map(({ streamId, error }) => ({ streamId, reason: `malformed stream entry: ${error.message}`, deliveryCount: countOf(streamId) }));
   const dispatches: Dispatch[] = [];
-  const undispatchable: Undispatchable[] = batch.malformed.map(({ streamId, error }) => ({ kind: 'undispatchable', streamId, reason: `malformed stream entry: ${error.message}` }));
   for (const event of batch.events) {
+    const deliveryCount = countOf(event.streamId);
+    const known = { streamId: event.streamId, eventId: event.entry.id, flow: event.entry.flow, deliveryCount };
+    // Dispatching it crashed or hung every dispatcher that tried: trying again would too.
+    if (deliveryCount > maxDispatchAttempts) {
+      failures.push({ ...known, reason: `not dispatched in ${deliveryCount - 1} attempts: each dispatcher that read it failed, crashed or hung` });
+      continue;
+    }
     const dispatch = dispatchEvent(event, deps, now);
     if (dispatch.kind === 'dispatch') dispatches.push(dispatch);
-    else undispatchable.push(dispatch);
+    else failures.push({ ...known, reason: dispatch.reason });
   }
-  for (const { streamId, eventId, flow, reason } of undispatchable) logger.error({ streamId, eventId, flow, reason }, 'event.undispatchable');
 
-  await writeDeliveryRecords(writer, keys, dispatches);
-  const pending = await withPendingDeliveries(writer, keys, dispatches);
+  const pending = await withPendingDeliveries(deps, dispatches);
   const failedQueues = await addJobs(logger, pending.flatMap(({ deliveries }) => deliveries));
-  const [created, unacked] = partition(pending, ({ deliveries }) => deliveries.every(({ queue }) => !failedQueues.has(queue)));
-  const acked = [...undispatchable, ...created].map(({ streamId }) => streamId);
-  await ackEvents(writer, keys, acked);
+  const created: Dispatch[] = [];
+  const unacked: string[] = [];
+  for (const dispatch of pending) {
+    const error = dispatch.deliveries.map(({ queue }) => failedQueues.get(queue)).find((found) => found !== undefined);
+    if (!error) created.push(dispatch);
+    else if (countOf(dispatch.streamId) >= maxDispatchAttempts) {
+      failures.push({ streamId: dispatch.streamId, eventId: dispatch.eventId, flow: dispatch.flow, deliveryCount: countOf(dispatch.streamId), reason: `jobs could not be created: ${error.message}` });
+    } else unacked.push(dispatch.streamId);
+  }
+  const [deadLettered] = await Promise.all([deadLetterEntries(writer, keys, failures, now), ackEvents(writer, keys, created.map(({ streamId }) => streamId))]);
 
+  for (const { streamId, eventId, flow, reason, deliveryCount } of failures) {
+    if (deadLettered.includes(streamId)) logger.error({ streamId, eventId, flow, reason, deliveryCount }, 'dispatch.dead_lettered');
+  }
   for (const { flow, deliveries, filtered } of created) {
     for (const { job } of deliveries) deps.metrics.dispatchedJobs.inc({ flow, destination: job.data.destination });
     for (const destination of filtered) deps.metrics.deliveries.inc({ flow, destination, outcome: 'filtered' });
   }
-  return { acked, unacked: unacked.map(({ streamId }) => streamId) };
-}
-
-async function writeDeliveryRecords(writer: Redis, keys: FanoutKeys, dispatches: readonly Dispatch[]): Promise<void> {
-  if (dispatches.length === 0) return;
-  const pipeline = writer.pipeline();
-  for (const { eventId, records } of dispatches) writeInitialDeliveryRecords(pipeline, keys, eventId, records);
-  // A pipeline resolves even when commands fail; each reply carries its own error.
-  const failure = (await pipeline.exec())?.find(([error]) => error)?.[0];
-  if (failure) throw failure;
+  return { acked: created.map(({ streamId }) => streamId), deadLettered, unacked };
 }
 
 /**
- * Keeps the deliveries whose record is still `pending`. A record a worker has moved on
- * (delivered, retrying, dead) belongs to a job that ran: BullMQ may already have removed
- * it (it keeps only the newest completed jobs), and the job id alone would not stop a
- * claimed entry from creating it again.
+ * Writes the batch's first delivery records and keeps the deliveries whose record is still
+ * `pending`. A record a worker has moved on (delivered, retrying, dead) belongs to a job that
+ * ran: BullMQ may already have removed it (it keeps only the newest completed jobs), and the
+ * job id alone would not stop a claimed entry from creating it again.
  */
-async function withPendingDeliveries(writer: Redis, keys: FanoutKeys, dispatches: readonly Dispatch[]): Promise<Dispatch[]> {
-  return Promise.all(
-    dispatches.map(async (dispatch) => {
-      const records = await Promise.all(dispatch.deliveries.map(({ job }) => readDeliveryRecord(writer, keys, dispatch.eventId, job.data.destination)));
-      // No record at all (the event record expired meanwhile): create the job rather than risk losing the delivery.
-      return { ...dispatch, deliveries: dispatch.deliveries.filter((_, i) => (records[i]?.status ?? 'pending') === 'pending') };
-    }),
+async function withPendingDeliveries({ writer, keys, eventRecordTtlMs }: DispatchBatchDeps, dispatches: readonly Dispatch[]): Promise<Dispatch[]> {
+  const statuses = await recordDispatches(
+    writer,
+    keys,
+    dispatches.map(({ eventId, flow, receivedAt, streamId, records, deliveries }) => ({ eventId, flow, receivedAt, streamId, records, queued: deliveries.map(({ job }) => job.data.destination) })),
+    eventRecordTtlMs,
   );
+  return dispatches.map((dispatch, i) => ({ ...dispatch, deliveries: dispatch.deliveries.filter(({ job }) => statuses[i]?.get(job.data.destination) === 'pending') }));
 }
 
-/** Adds the jobs, one `addBulk` per queue; returns the queues whose jobs may not all exist. */
-async function addJobs(logger: Logger, deliveries: readonly PlannedDelivery[]): Promise<Set<JobQueue>> {
+/** Adds the jobs, one `addBulk` per queue; answers the queues whose jobs may not all exist, with why. */
+async function addJobs(logger: Logger, deliveries: readonly PlannedDelivery[]): Promise<Map<JobQueue, Error>> {
   const byQueue = new Map<JobQueue, PlannedDelivery['job'][]>();
   for (const { queue, job } of deliveries) {
     const jobs = byQueue.get(queue) ?? [];
     jobs.push(job);
     byQueue.set(queue, jobs);
   }
-  const failed = new Set<JobQueue>();
+  const failed = new Map<JobQueue, Error>();
   await Promise.all(
     [...byQueue].map(async ([queue, jobs]) => {
       try {
         await queue.addBulk(jobs);
       } catch (error) {
-        failed.add(queue);
+        failed.set(queue, error instanceof Error ? error : new Error(String(error)));
         logger.error({ err: error, queue: queue.name, eventIds: jobs.map(({ data }) => data.eventId) }, 'dispatch.jobs_failed');
       }
     }),
   );
   return failed;
-}
-
-function partition<T>(items: readonly T[], predicate: (item: T) => boolean): [T[], T[]] {
-  const yes: T[] = [];
-  const no: T[] = [];
-  for (const item of items) (predicate(item) ? yes : no).push(item);
-  return [yes, no];
 }

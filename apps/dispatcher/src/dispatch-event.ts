@@ -30,6 +30,8 @@ export type EventDispatch =
       readonly streamId: string;
       readonly eventId: string;
       readonly flow: string;
+      /** Unix ms, when the ingress accepted the event. */
+      readonly receivedAt: number;
       /** The first delivery record of every destination of the flow, by destination name. */
       readonly records: ReadonlyMap<string, DeliveryRecord>;
       readonly deliveries: readonly PlannedDelivery[];
@@ -67,5 +69,5 @@ export function dispatchEvent({ streamId, entry }: StreamEvent, { findFlow, queu
   }
   for (const destination of filtered) records.set(destination.name, { status: 'filtered', attempts: 0, updatedAt: now });
 
-  return { kind: 'dispatch', streamId, eventId: entry.id, flow: flow.name, records, deliveries, filtered: filtered.map(({ name }) => name) };
+  return { kind: 'dispatch', streamId, eventId: entry.id, flow: flow.name, receivedAt: entry.receivedAt, records, deliveries, filtered: filtered.map(({ name }) => name) };
 }

@@ -1,7 +1,8 @@
 import { computeRetryDelay, type BackoffPolicy } from '@fanout/core';
-import { claimStaleEvents, ensureDispatcherGroup, readNewEvents, type StreamBatch } from '@fanout/redis';
+import { claimStaleEvents, ensureDispatcherGroup, readDeliveryCounts, readNewEvents, type StreamBatch } from '@fanout/redis';
 import type { Redis } from 'ioredis';
 import { dispatchBatch, type DispatchBatchDeps } from './dispatch-batch.js';
+import { startStreamRetention } from './stream-retention.js';
 
 export interface DispatcherDeps extends DispatchBatchDeps {
   /**
@@ -20,6 +21,13 @@ export interface DispatcherDeps extends DispatchBatchDeps {
   readonly claimIdleMs?: number;
   /** How often (ms) the pending entries are scanned for stale ones. Default 5000. */
   readonly claimEveryMs?: number;
+  /**
+   * Stream entries older than this (ms) are trimmed, unless a delivery of theirs is still
+   * pending or retrying, or the dispatchers have not dispatched them yet. Default 72 h.
+   */
+  readonly streamRetentionMs?: number;
+  /** How often (ms) the stream is trimmed. Default 60000. */
+  readonly trimEveryMs?: number;
 }
 
 export interface Dispatcher {
@@ -35,14 +43,22 @@ const FAILURE_BACKOFF: BackoffPolicy = { type: 'exponential', delayMs: 100, maxD
 
 const STOPPED = Symbol('stopped');
 
+/** A batch and how often each of its claimed entries was delivered through the group. */
+interface ReadBatch {
+  readonly batch: StreamBatch;
+  readonly deliveryCounts?: ReadonlyMap<string, number>;
+}
+
 /**
  * Starts the dispatch loop: new entries are read through the consumer group and dispatched
  * batch by batch; every `claimEveryMs` the entries pending for `claimIdleMs` on any
  * consumer (this one included) are claimed and dispatched too. Redis failures are logged
- * and retried after a pause; the loop never throws.
+ * and retried after a pause; the loop never throws. Beside it, the stream is trimmed every
+ * `trimEveryMs`.
  */
 export function startDispatcher(deps: DispatcherDeps): Dispatcher {
   const { redis, writer, keys, consumer, batchSize = 100, blockMs = 1_000, claimIdleMs = 30_000, claimEveryMs = 5_000 } = deps;
+  const { streamRetentionMs = 72 * 3_600_000, trimEveryMs = 60_000 } = deps;
   if (redis === writer) throw new Error('the dispatcher needs two connections: `redis` blocks in XREADGROUP, `writer` runs everything else');
   const logger = deps.logger.child({ consumer });
   const batchDeps: DispatchBatchDeps = { ...deps, logger };
@@ -61,17 +77,18 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
   /** Where the claim scan resumes; undefined between scans. */
   let claimCursor: string | undefined;
 
-  const nextBatch = async (): Promise<StreamBatch> => {
+  const nextBatch = async (): Promise<ReadBatch> => {
     if (!groupReady) {
       await ensureDispatcherGroup(writer, keys);
       groupReady = true;
     }
     if (claimCursor === undefined && Date.now() >= nextClaimAt) claimCursor = '0-0';
-    if (claimCursor === undefined) return readNewEvents(redis, keys, consumer, batchSize, blockMs);
+    if (claimCursor === undefined) return { batch: await readNewEvents(redis, keys, consumer, batchSize, blockMs) };
     const claimed = await claimStaleEvents(writer, keys, consumer, claimIdleMs, claimCursor, batchSize);
     claimCursor = claimed.nextCursor === '0-0' ? undefined : claimed.nextCursor;
     if (claimCursor === undefined) nextClaimAt = Date.now() + claimEveryMs;
-    return claimed;
+    const claimedIds = [...claimed.events, ...claimed.malformed].map(({ streamId }) => streamId);
+    return { batch: claimed, deliveryCounts: await readDeliveryCounts(writer, keys, claimedIds) };
   };
 
   const pause = async (ms: number): Promise<void> => {
@@ -84,9 +101,9 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
     let failures = 0;
     while (!stopping) {
       try {
-        const batch = await untilStopped(nextBatch());
-        if (batch === STOPPED) break;
-        await dispatchBatch(batchDeps, batch);
+        const read = await untilStopped(nextBatch());
+        if (read === STOPPED) break;
+        await dispatchBatch(batchDeps, read.batch, read.deliveryCounts);
         failures = 0;
       } catch (error) {
         failures += 1;
@@ -100,12 +117,14 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
     logger.info('dispatcher.stopped');
   };
 
-  logger.info({ batchSize, blockMs, claimIdleMs, claimEveryMs }, 'dispatcher.started');
+  logger.info({ batchSize, blockMs, claimIdleMs, claimEveryMs, streamRetentionMs, trimEveryMs }, 'dispatcher.started');
+  const retention = startStreamRetention({ writer, keys, logger, retentionMs: streamRetentionMs, everyMs: trimEveryMs, eventRecordTtlMs: deps.eventRecordTtlMs });
   const running = run();
   return {
     stop() {
       stopping = true;
       signalStop();
+      retention.stop();
       return running;
     },
   };

@@ -1,4 +1,4 @@
-export { dispatchBatch, type BatchResult, type DispatchBatchDeps } from './dispatch-batch.js';
+export { DEFAULT_MAX_DISPATCH_ATTEMPTS, dispatchBatch, type BatchResult, type DispatchBatchDeps } from './dispatch-batch.js';
 export {
   dispatchEvent,
   type DeliveryJobSpec,

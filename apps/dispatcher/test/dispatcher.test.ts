@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { DELIVERY_JOB_NAME } from '@fanout/queues';
-import { readEventRecord, readNewEvents, writeDeliveryRecord, writeInitialDeliveryRecords } from '@fanout/redis';
+import { readEventRecord, readNewEvents, writeAttempt } from '@fanout/redis';
 import { httpDestination, testFlow } from '@fanout/testkit';
-import { dispatchBatch, dispatchEvent, startDispatcher, type JobQueue, type QueueLookup } from '../src/index.js';
-import { counterValue, createHarness, ERROR_LEVEL, jobCount, waitFor, type Harness } from './harness.js';
+import { Worker } from 'bullmq';
+import { dispatchBatch, startDispatcher, type JobQueue, type QueueLookup } from '../src/index.js';
+import { counterValue, createHarness, ERROR_LEVEL, EVENT_RECORD_TTL_MS, jobCount, waitFor, type Harness } from './harness.js';
 
 const retry = (attempts: number) => ({ attempts, backoff: { type: 'fixed', delayMs: 50, maxDelayMs: 1_000, jitter: 'none' } }) as const;
 const payments = testFlow('payments', [
@@ -74,37 +75,68 @@ describe('dispatcher', () => {
     expect(await counterValue(h.metrics.dispatchedJobs, { flow: 'billing', destination: 'succeeded' })).toBe(1);
   });
 
-  it('claims the entries of a dispatcher that crashed mid-batch without creating a second job', async () => {
+  it('claims the entries of a dispatcher killed between adding some jobs and XACK: exactly one job per delivery, none for one already made and removed', async () => {
     h = await createHarness([payments]);
     const first = await h.append('payments', { type: 'a' });
     const second = await h.append('payments', { type: 'b' });
-    // The crashed dispatcher read both entries, wrote the first event's records and created its
-    // jobs, and died before XACK. Meanwhile a worker delivered the first event to `orders`, and
-    // BullMQ removed that completed job (it keeps only the newest ones).
-    const crashed = await h.connection();
-    const batch = await readNewEvents(crashed, h.keys, 'crashed', 10, 10);
-    const plan = dispatchEvent(batch.events[0]!, { findFlow: h.findFlow, queues: h.queues }, Date.now());
-    if (plan.kind !== 'dispatch') throw new Error(plan.reason);
-    const records = h.fx.redis.pipeline();
-    writeInitialDeliveryRecords(records, h.keys, first.eventId, plan.records);
-    await records.exec();
-    for (const { queue, job } of plan.deliveries) await queue.addBulk([job]);
-    const delivered = h.fx.redis.pipeline();
-    writeDeliveryRecord(delivered, h.keys, first.eventId, 'orders', { status: 'delivered', attempts: 1, deliveredAt: 1, updatedAt: 1 });
-    await delivered.exec();
-    await (await h.queues.get('payments', 'orders')?.getJob(first.eventId))?.remove();
+    // The dispatcher that dies: it reads both entries, writes their records, adds their
+    // `orders` and `ledger` jobs, and is killed while adding the `archive` ones, before XACK.
+    let enteredArchive = (): void => {};
+    const addingArchive = new Promise<void>((resolve) => (enteredArchive = resolve));
+    const killedInArchive: QueueLookup = {
+      get: (flow, destination) => (destination === 'archive' ? { name: 'payments.archive', addBulk: () => (enteredArchive(), new Promise<never>(() => {})) } : h.queues.get(flow, destination)),
+    };
+    const batch = await readNewEvents(await h.connection(), h.keys, 'killed', 10, 10);
+    void dispatchBatch(h.batchDeps({ queues: killedInArchive }), batch);
+    await addingArchive;
+    await waitFor('the orders and ledger jobs added', async () => (await jobCount(h.queues, 'payments', 'orders')) === 2 && (await jobCount(h.queues, 'payments', 'ledger')) === 2);
+    // Meanwhile a worker delivers the first event to `orders`, and BullMQ removes the completed
+    // job (it keeps only the newest ones).
+    const orders = h.queues.get('payments', 'orders')!;
+    const worker = new Worker(
+      orders.name,
+      async (job) => {
+        if (job.id !== first.eventId) return new Promise(() => {});
+        const multi = h.fx.redis.multi();
+        writeAttempt(multi, h.keys, first.eventId, 'orders', { attempt: 1, at: 1, durationMs: 1, outcome: 'delivered', statusCode: 200 }, { status: 'delivered', attempts: 1, deliveredAt: 2, updatedAt: 2 }, 600_000);
+        await multi.exec();
+      },
+      { connection: await h.connection(), prefix: h.keys.bullPrefix, concurrency: 2 },
+    );
+    await waitFor('the first event delivered to orders', async () => (await orders.getJobState(first.eventId)) === 'completed');
+    await worker.close(true);
+    await (await orders.getJob(first.eventId))?.remove();
     expect(await h.pendingCount()).toBe(2);
 
     await h.start({ consumer: 'survivor', claimIdleMs: 50, claimEveryMs: 50 });
 
     await waitFor('the stale entries claimed and acknowledged', async () => (await h.pendingCount()) === 0);
-    for (const destination of DESTINATIONS) {
-      expect((await h.queues.get('payments', destination)?.getJob(second.eventId))?.data.streamId).toBe(second.streamId);
-      expect(await jobCount(h.queues, 'payments', destination)).toBe(destination === 'orders' ? 1 : 2);
+    expect(await jobCount(h.queues, 'payments', 'orders')).toBe(1);
+    expect(await orders.getJob(first.eventId)).toBeUndefined();
+    for (const destination of ['ledger', 'archive']) {
+      expect(await jobCount(h.queues, 'payments', destination)).toBe(2);
+      for (const { eventId, streamId } of [first, second]) expect((await h.queues.get('payments', destination)?.getJob(eventId))?.data.streamId).toBe(streamId);
     }
-    expect(await h.queues.get('payments', 'orders')?.getJob(first.eventId)).toBeUndefined();
-    const record = await readEventRecord(h.fx.redis, h.keys, first.eventId);
-    expect(record?.deliveries.find(({ destination }) => destination === 'orders')?.status).toBe('delivered');
+    expect((await readEventRecord(h.fx.redis, h.keys, first.eventId))?.deliveries.find(({ destination }) => destination === 'orders')?.status).toBe('delivered');
+    // The delivery made is closed; the four still to make (and the second event's orders) are open.
+    expect((await h.fx.redis.zrange(h.keys.openDeliveries, 0, -1)).sort()).toEqual(
+      [`${first.eventId}:ledger`, `${first.eventId}:archive`, `${second.eventId}:orders`, `${second.eventId}:ledger`, `${second.eventId}:archive`].sort(),
+    );
+  });
+
+  it('writes again, with a ttl, the record of an event that expired before it was dispatched', async () => {
+    h = await createHarness([payments]);
+    const event = await h.append('payments', { type: 'a' });
+    await h.fx.redis.del(h.keys.event(event.eventId));
+    await h.start();
+
+    await waitFor('the event dispatched', async () => (await h.pendingCount()) === 0 && (await jobCount(h.queues, 'payments', 'archive')) === 1);
+    const record = await readEventRecord(h.fx.redis, h.keys, event.eventId);
+    expect(record).toMatchObject({ id: event.eventId, flow: 'payments', streamId: event.streamId, receivedAt: expect.any(Number) });
+    expect(record?.deliveries.map(({ status }) => status)).toEqual(['pending', 'pending', 'pending']);
+    const ttl = await h.fx.redis.pttl(h.keys.event(event.eventId));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(EVENT_RECORD_TTL_MS);
   });
 
   it('leaves an entry pending while any of its jobs could not be added, and dispatches it once claimed again', async () => {
@@ -121,10 +153,10 @@ describe('dispatcher', () => {
     };
 
     const batch = await readNewEvents(await h.connection(), h.keys, 'dispatcher-a', 10, 10);
-    const result = await dispatchBatch({ findFlow: h.findFlow, queues: failingFlaky, writer: h.fx.redis, keys: h.keys, metrics: h.metrics, logger: h.logger }, batch);
+    const result = await dispatchBatch(h.batchDeps({ queues: failingFlaky }), batch);
 
     // The shipped event needs no flaky job, so it is done; the created one is not.
-    expect(result).toEqual({ acked: [shipped.streamId], unacked: [created.streamId] });
+    expect(result).toEqual({ acked: [shipped.streamId], deadLettered: [], unacked: [created.streamId] });
     expect(await h.pendingCount()).toBe(1);
     expect(await h.queues.get('shop', 'good')?.getJob(created.eventId)).toBeDefined();
     expect(await jobCount(h.queues, 'shop', 'flaky')).toBe(0);
@@ -136,23 +168,6 @@ describe('dispatcher', () => {
     expect((await h.queues.get('shop', 'flaky')?.getJob(created.eventId))?.data.eventId).toBe(created.eventId);
     expect(await jobCount(h.queues, 'shop', 'good')).toBe(2);
     expect(await jobCount(h.queues, 'shop', 'flaky')).toBe(1);
-  });
-
-  it('acknowledges malformed entries and events of unknown flows, logs them, and dispatches the events after them', async () => {
-    h = await createHarness([payments]);
-    const malformedId = await h.fx.redis.xadd(h.keys.eventStream, '*', 'id', 'x', 'flow', 'payments');
-    const unknown = await h.append('gone', { type: 'a' });
-    const good = await h.append('payments', { type: 'a' });
-    await h.start();
-
-    await waitFor('the good event dispatched', async () => (await h.queues.get('payments', 'orders')?.getJob(good.eventId)) !== undefined);
-    await waitFor('every entry acknowledged', async () => (await h.pendingCount()) === 0);
-    const undispatchable = h.logs.filter(({ msg }) => msg === 'event.undispatchable');
-    expect(undispatchable).toEqual([
-      expect.objectContaining({ level: ERROR_LEVEL, streamId: malformedId, reason: expect.stringContaining('malformed stream entry') }),
-      expect.objectContaining({ level: ERROR_LEVEL, streamId: unknown.streamId, eventId: unknown.eventId, flow: 'gone', reason: 'flow "gone" is not loaded' }),
-    ]);
-    expect((await readEventRecord(h.fx.redis, h.keys, unknown.eventId))?.deliveries).toEqual([]);
   });
 
   it('recreates the consumer group after Redis lost it, without creating second jobs for what it reads again', async () => {

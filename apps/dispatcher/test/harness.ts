@@ -6,7 +6,7 @@ import { createDeliveryQueues, type DeliveryQueues } from '@fanout/queues';
 import { appendEvent, createRedisConnection, DISPATCHER_GROUP, ensureDispatcherGroup, type FanoutKeys } from '@fanout/redis';
 import { createRedisFixture, type RedisFixture } from '@fanout/testkit';
 import type { Redis } from 'ioredis';
-import { startDispatcher, type Dispatcher, type DispatcherDeps } from '../src/index.js';
+import { startDispatcher, type DispatchBatchDeps, type Dispatcher, type DispatcherDeps } from '../src/index.js';
 
 export interface LogLine {
   readonly level: number;
@@ -16,6 +16,9 @@ export interface LogLine {
 
 /** pino's level number for `error`. */
 export const ERROR_LEVEL = 50;
+
+/** The event records' ttl the harness's ingress and dispatchers use, in ms. */
+export const EVENT_RECORD_TTL_MS = 600_000;
 
 /** One dispatcher test's Redis corner, delivery queues, metrics and captured log. */
 export interface Harness {
@@ -30,6 +33,8 @@ export interface Harness {
   connection(): Promise<Redis>;
   /** Everything `startDispatcher` needs, with fresh connections and a 100 ms block. */
   deps(overrides?: Partial<DispatcherDeps>): Promise<DispatcherDeps>;
+  /** Everything `dispatchBatch` needs, writing through the fixture's connection. */
+  batchDeps(overrides?: Partial<DispatchBatchDeps>): DispatchBatchDeps;
   /** Starts a dispatcher that `close()` stops. */
   start(overrides?: Partial<DispatcherDeps>): Promise<Dispatcher>;
   /** Appends an event to the stream as the ingress would. */
@@ -78,6 +83,7 @@ export async function createHarness(flows: readonly Flow[], fixture?: RedisFixtu
     logger,
     consumer: 'dispatcher-a',
     blockMs: 100,
+    eventRecordTtlMs: EVENT_RECORD_TTL_MS,
     ...overrides,
   });
 
@@ -91,6 +97,7 @@ export async function createHarness(flows: readonly Flow[], fixture?: RedisFixtu
     findFlow,
     connection,
     deps,
+    batchDeps: (overrides = {}) => ({ findFlow, queues, writer: fx.redis, keys: fx.keys, metrics, logger, eventRecordTtlMs: EVENT_RECORD_TTL_MS, ...overrides }),
     async start(overrides) {
       const dispatcher = startDispatcher(await deps(overrides));
       dispatchers.push(dispatcher);
@@ -99,7 +106,7 @@ export async function createHarness(flows: readonly Flow[], fixture?: RedisFixtu
     async append(flow, body, contentType = 'application/json') {
       const eventId = newEventId();
       const bytes = Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
-      const streamId = await appendEvent(fx.redis, fx.keys, { id: eventId, flow, receivedAt: Date.now(), contentType, body: bytes }, 600_000);
+      const streamId = await appendEvent(fx.redis, fx.keys, { id: eventId, flow, receivedAt: Date.now(), contentType, body: bytes }, EVENT_RECORD_TTL_MS);
       return { eventId, streamId };
     },
     async pendingCount() {

@@ -126,7 +126,7 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
   }
   if (roles.has('dispatcher')) {
     const blocking = await openConnection('background', 'dispatcher');
-    const dispatcher = startDispatcher({ findFlow, redis: blocking, writer: background, keys, queues, metrics, logger: logger.child({ role: 'dispatcher' }), consumer: `${hostname()}-${process.pid}` });
+    const dispatcher = startDispatcher({ findFlow, redis: blocking, writer: background, keys, queues, metrics, logger: logger.child({ role: 'dispatcher' }), consumer: `${hostname()}-${process.pid}`, eventRecordTtlMs: config.FANOUT_EVENT_RETENTION });
     stoppers.push({ name: 'dispatcher', run: () => dispatcher.stop() });
   }
   if (roles.has('worker')) {

@@ -22,6 +22,15 @@ export interface FanoutKeys {
   attempts(eventId: string, destination: string): string;
   /** A flow's idempotency key: holds the id of the first event that carried it, until its ttl. */
   idempotency(flow: string, key: string): string;
+  /**
+   * The open deliveries: a sorted set with one member per delivery that has a job and is not
+   * yet delivered or dead, scored by its stream entry's ms. The oldest bounds the stream trim.
+   */
+  readonly openDeliveries: string;
+  /** The dispatcher's dead letters: a stream of the entries it gave up on, each with a copy of the entry's fields. */
+  readonly dispatchDeadLetters: string;
+  /** The copy of a dead-lettered event (the stream entry's fields), kept for replay once the stream entry is trimmed. */
+  deadLetterEvent(eventId: string): string;
   /** BullMQ's `prefix` option for every delivery queue. */
   readonly bullPrefix: string;
 }
@@ -46,6 +55,11 @@ export function createKeys(prefix = 'fanout'): FanoutKeys {
       Buffer.byteLength(key) > IDEMPOTENCY_KEY_MAX_BYTES
         ? `${tagged}:idempotency:${flow}:#${createHash('sha256').update(key).digest('hex')}`
         : `${tagged}:idempotency:${flow}:=${key}`,
+    // The next three are in the {events} slot too: the dispatch and trim scripts and the
+    // worker's MULTI change them together with the stream and the event records.
+    openDeliveries: `${tagged}:open-deliveries`,
+    dispatchDeadLetters: `${tagged}:dispatch-dead-letters`,
+    deadLetterEvent: (eventId) => `${tagged}:dead-letter-event:${eventId}`,
     bullPrefix: `${prefix}:q`,
   };
 }
