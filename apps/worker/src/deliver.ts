@@ -2,9 +2,10 @@ import { classifyOutcome, isSendFailure, type AttemptOutcome, type Sender, type 
 import type { Destination } from '@fanout/flows';
 import type { FanoutMetrics, Logger } from '@fanout/observability';
 import { deliveryJobSchema, type DeliveryJob } from '@fanout/queues';
-import { readEvent, writeAttempt, type FanoutKeys } from '@fanout/redis';
+import { keepDeadLetterEvent, readDeadLetterEvent, readDeliveryRecord, readEvent, writeAttempt, type EventEntry, type FanoutKeys } from '@fanout/redis';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { DeadLetterError } from './dead-letter-error.js';
 import { RetryLaterError } from './retry-backoff.js';
 import { settleAttempt, type SettledAttempt } from './settle-attempt.js';
 
@@ -37,15 +38,33 @@ export const PAYLOAD_GONE = 'payload no longer stored';
 /**
  * One attempt of one delivery, as the processor of the destination's BullMQ worker: send,
  * classify, record, then resolve (delivered), throw RetryLaterError (BullMQ retries after the
- * backoff strategy's delay) or throw UnrecoverableError (the job goes to the failed set, the
+ * backoff strategy's delay) or throw DeadLetterError (the job goes to the failed set, the
  * destination's dead letters, at once).
+ *
+ * Attempt numbers count starts: an attempt's number is `job.attemptsStarted`, so an attempt
+ * that a crash or a shutdown cut short keeps its number, and the next start takes the next
+ * one (a number missing from the attempt log is such an attempt; the destination may have
+ * seen it). The retry policy counts finished attempts (`job.attemptsMade`), so a cut-short
+ * attempt spends no retry; BullMQ's `maxStalledCount` bounds those instead. A replay keeps
+ * counting from where the delivery was.
  */
 export async function deliver(deps: DeliverDeps, target: DeliveryTarget, job: Job<unknown>, token: string | undefined): Promise<void> {
   const delivery = parseJob(job);
-  const attempt = job.attemptsMade + 1;
+  const attempt = job.attemptsStarted;
   const log = deps.logger.child({ eventId: delivery.eventId, flow: target.flow, destination: target.destination.name, attempt });
   const startedAt = deps.now();
-  const event = await readEvent(deps.redis, deps.keys, delivery.streamId);
+  // Sent together: one round trip.
+  const [record, streamed] = await Promise.all([readDeliveryRecord(deps.redis, deps.keys, delivery.eventId, target.destination.name), readEvent(deps.redis, deps.keys, delivery.streamId)]);
+  // Only a job that ran before and whose end BullMQ did not get to record (its lock was lost,
+  // say in a Redis outage) finds its delivery settled: a replay sets the record back to pending first.
+  if (record?.status === 'delivered') {
+    log.info('delivery.already_settled');
+    return;
+  }
+  if (record?.status === 'dead') throw new DeadLetterError(record.lastError ?? 'dead-lettered');
+
+  // Once retention trimmed the stream entry, a replayed dead letter's body is in its copy.
+  const event = streamed ?? (await readDeadLetterEvent(deps.redis, deps.keys, delivery.eventId));
   let result: SendResult | undefined;
   let outcome: AttemptOutcome = { kind: 'dead', reason: PAYLOAD_GONE };
   if (event) {
@@ -58,7 +77,7 @@ export async function deliver(deps: DeliverDeps, target: DeliveryTarget, job: Jo
       signal: deps.shutdown,
     });
     if (deps.shutdown.aborted && isSendFailure(result)) {
-      // Handed back as it was, no attempt spent: a live worker takes it at once instead of
+      // Handed back as it was, no retry spent: a live worker takes it at once instead of
       // after its lock expires. Whether the destination saw this attempt is unknown, which
       // at-least-once delivery and the unchanged webhook-id allow for.
       log.warn({ durationMs: result.durationMs }, 'delivery.interrupted');
@@ -69,13 +88,14 @@ export async function deliver(deps: DeliverDeps, target: DeliveryTarget, job: Jo
   }
 
   // BullMQ retries a job only while attemptsMade + 1 < attempts, with attempts 1 when unset.
-  const settled = settleAttempt({ attempt, maxAttempts: job.opts.attempts ?? 1, startedAt, finishedAt: deps.now(), outcome, ...(result ? { result } : {}) });
-  await recordAttempt(deps, delivery, target, settled);
+  const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+  const settled = settleAttempt({ attempt, lastAttempt, startedAt, finishedAt: deps.now(), outcome, ...(result ? { result } : {}) });
+  await recordAttempt(deps, delivery, target, settled, event);
   const { statusCode, durationMs, error } = settled.attempt;
   log[settled.outcome === 'delivered' ? 'info' : 'warn']({ statusCode, durationMs, outcome: settled.outcome, error }, 'delivery.attempted');
 
   if (settled.outcome === 'delivered') return;
-  if (settled.outcome === 'dead') throw new UnrecoverableError(settled.error);
+  if (settled.outcome === 'dead') throw new DeadLetterError(settled.error);
   throw new RetryLaterError(settled.error, outcome.kind === 'retry' ? outcome.retryAfterMs : undefined);
 }
 
@@ -86,10 +106,15 @@ function parseJob(job: Job<unknown>): DeliveryJob {
   throw new UnrecoverableError(`malformed delivery job ${job.id ?? ''}: ${issues}`);
 }
 
-/** The attempt log entry and the delivery record in one MULTI, so the two never disagree. */
-async function recordAttempt(deps: DeliverDeps, delivery: DeliveryJob, target: DeliveryTarget, settled: SettledAttempt): Promise<void> {
+/**
+ * The attempt log entry and the delivery record in one MULTI, so the two never disagree; a
+ * final outcome also closes the delivery, and a dead one keeps a copy of the event for the
+ * destination's dead-letter retention.
+ */
+async function recordAttempt(deps: DeliverDeps, delivery: DeliveryJob, target: DeliveryTarget, settled: SettledAttempt, event: EventEntry | undefined): Promise<void> {
   const multi = deps.redis.multi();
   writeAttempt(multi, deps.keys, delivery.eventId, target.destination.name, settled.attempt, settled.record, deps.recordTtlMs);
+  if (settled.outcome === 'dead' && event) keepDeadLetterEvent(multi, deps.keys, event, target.destination.deadLetter.retentionMs);
   const replies = await multi.exec();
   const failure = replies?.find(([error]) => error)?.[0];
   if (failure) throw failure;

@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals';
 import type { SendResult } from '@fanout/destinations';
 import { settleAttempt, type AttemptFacts } from './settle-attempt.js';
 
-const facts = (overrides: Partial<AttemptFacts>): AttemptFacts => ({ attempt: 1, maxAttempts: 3, startedAt: 1_000, finishedAt: 1_250, outcome: { kind: 'delivered' }, ...overrides });
+const facts = (overrides: Partial<AttemptFacts>): AttemptFacts => ({ attempt: 1, lastAttempt: false, startedAt: 1_000, finishedAt: 1_250, outcome: { kind: 'delivered' }, ...overrides });
 const answered = (statusCode: number, bodySnippet = ''): SendResult => ({ statusCode, headers: {}, bodySnippet, durationMs: 240 });
 
 describe('settleAttempt', () => {
@@ -25,10 +25,16 @@ describe('settleAttempt', () => {
   });
 
   it('dead-letters a retryable attempt that was the last one', () => {
-    const settled = settleAttempt(facts({ attempt: 3, outcome: { kind: 'retry', reason: 'HTTP 503' }, result: answered(503) }));
+    const settled = settleAttempt(facts({ attempt: 3, lastAttempt: true, outcome: { kind: 'retry', reason: 'HTTP 503' }, result: answered(503) }));
     expect(settled.outcome).toBe('dead');
     expect(settled.attempt.outcome).toBe('dead');
     expect(settled.record).toEqual({ status: 'dead', attempts: 3, lastError: 'HTTP 503', lastStatusCode: 503, updatedAt: 1_250 });
+  });
+
+  it('keeps retrying while the policy allows, whatever the number: attempts cut short took numbers too', () => {
+    const settled = settleAttempt(facts({ attempt: 5, lastAttempt: false, outcome: { kind: 'retry', reason: 'HTTP 500' }, result: answered(500) }));
+    expect(settled.outcome).toBe('retry');
+    expect(settled.record).toMatchObject({ status: 'retrying', attempts: 5 });
   });
 
   it('dead-letters a refusal on the first attempt', () => {

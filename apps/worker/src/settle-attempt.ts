@@ -2,10 +2,10 @@ import { isSendFailure, type AttemptOutcome, type SendResult } from '@fanout/des
 import type { AttemptRecord, DeliveryRecord } from '@fanout/redis';
 
 export interface AttemptFacts {
-  /** 1 for the first attempt. */
+  /** The attempt's number: 1 for the first, and one more for every start of the delivery since (see `deliver`). */
   readonly attempt: number;
-  /** The job's total attempts, the first included. */
-  readonly maxAttempts: number;
+  /** Whether the retry policy allows no attempt after this one. */
+  readonly lastAttempt: boolean;
   /** Unix ms. */
   readonly startedAt: number;
   /** Unix ms. */
@@ -25,7 +25,7 @@ export type SettledAttempt = {
   | { readonly outcome: 'retry' | 'dead'; readonly error: string }
 );
 
-export function settleAttempt({ attempt, maxAttempts, startedAt, finishedAt, outcome, result }: AttemptFacts): SettledAttempt {
+export function settleAttempt({ attempt, lastAttempt, startedAt, finishedAt, outcome, result }: AttemptFacts): SettledAttempt {
   const statusCode = result && !isSendFailure(result) ? result.statusCode : undefined;
   const logged = { attempt, at: startedAt, durationMs: result?.durationMs ?? 0, ...(statusCode === undefined ? {} : { statusCode }) };
   const codeSeen = statusCode === undefined ? {} : { lastStatusCode: statusCode };
@@ -36,7 +36,7 @@ export function settleAttempt({ attempt, maxAttempts, startedAt, finishedAt, out
       record: { status: 'delivered', attempts: attempt, ...codeSeen, deliveredAt: finishedAt, updatedAt: finishedAt },
     };
   }
-  const settled = outcome.kind === 'retry' && attempt < maxAttempts ? 'retry' : 'dead';
+  const settled = outcome.kind === 'retry' && !lastAttempt ? 'retry' : 'dead';
   const error = describeFailure(outcome.reason, result);
   return {
     outcome: settled,

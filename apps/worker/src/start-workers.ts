@@ -4,11 +4,12 @@ import { destinationQueues } from '@fanout/queues';
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { deliver, type DeliverDeps } from './deliver.js';
+import { recordFailedJob } from './record-failed-job.js';
 import { settlesWithin } from './settles-within.js';
-import { deliveryWorkerOptions } from './worker-options.js';
+import { deliveryWorkerOptions, type StallOptions } from './worker-options.js';
 
-/** What the workers need: what `deliver` needs, the flows and BullMQ's connection. */
-export interface WorkerDeps extends Omit<DeliverDeps, 'now' | 'shutdown'> {
+/** What the workers need: what `deliver` needs, the flows and BullMQ's connection, and how stalled jobs are taken up. */
+export interface WorkerDeps extends Omit<DeliverDeps, 'now' | 'shutdown'>, StallOptions {
   /** The loaded flows: one BullMQ worker per destination. */
   readonly flows: readonly Flow[];
   /** BullMQ's connection, shared by every worker (each duplicates it for its blocking reads); needs `maxRetriesPerRequest: null`. The caller closes it. */
@@ -23,7 +24,7 @@ export interface DeliveryWorkers {
   /**
    * Takes no more jobs and waits up to `graceMs` (ms) for the attempts in flight to finish and
    * be recorded. Attempts still in flight then end and their jobs go back to their queue,
-   * unrecorded and with no attempt spent; within HANDBACK_MS more the workers close by force,
+   * unrecorded and with no retry spent; within HANDBACK_MS more the workers close by force,
    * so stop returns also when a destination or Redis does not answer. A job that could not be
    * handed back (Redis unreachable) stays active until its lock expires and the stalled check
    * of a live worker runs it again.
@@ -41,11 +42,20 @@ export function startWorkers(deps: WorkerDeps): DeliveryWorkers {
   setMaxListeners(0, shutdown.signal);
   const { redis, keys, sender, metrics, logger, recordTtlMs, now = Date.now } = deps;
   const deliverDeps: DeliverDeps = { redis, keys, sender, metrics, logger, recordTtlMs, now, shutdown: shutdown.signal };
+  // Records of jobs BullMQ failed by itself, still being written; a stop waits for them with the attempts in flight.
+  const recording = new Set<Promise<void>>();
   const workers = destinationQueues(deps.flows).map(({ name, flow, destination }) => {
     const target = { flow: flow.name, destination };
-    const worker = new Worker<unknown, void>(name, (job, token) => deliver(deliverDeps, target, job, token), deliveryWorkerOptions({ destination, connection: deps.connection, keys }));
+    const worker = new Worker<unknown, void>(name, (job, token) => deliver(deliverDeps, target, job, token), deliveryWorkerOptions({ destination, connection: deps.connection, keys, stall: deps }));
     // Without a listener an 'error' event (Redis gone, a failed lock renewal) would crash the process.
     worker.on('error', (error) => logger.error({ err: error, queue: name }, 'worker.error'));
+    worker.on('failed', (job, error) => {
+      if (!job) return;
+      const recorded = recordFailedJob(deliverDeps, target, job, error)
+        .catch((failure: unknown) => logger.error({ err: failure, queue: name, jobId: job.id }, 'worker.record_failed_job_failed'))
+        .finally(() => recording.delete(recorded));
+      recording.add(recorded);
+    });
     return worker;
   });
 
@@ -54,7 +64,7 @@ export function startWorkers(deps: WorkerDeps): DeliveryWorkers {
     async stop(graceMs) {
       // pause() stops fetching and waits for the jobs in flight, BullMQ's own completion
       // included. Not close(): BullMQ memoizes it, so a graceful close could not be forced later.
-      const drained = Promise.allSettled(workers.map((worker) => worker.pause()));
+      const drained = Promise.allSettled(workers.map((worker) => worker.pause())).then(() => Promise.allSettled(recording));
       if (!(await settlesWithin(drained, graceMs))) {
         shutdown.abort();
         await settlesWithin(drained, HANDBACK_MS);

@@ -12,8 +12,17 @@ describe('deliveryWorkerOptions', () => {
 
   it('takes concurrency and the BullMQ prefix from the destination and the keys', () => {
     const options = deliveryWorkerOptions({ destination: httpDestination({ name: 'a', url: 'http://x', concurrency: 7 }), connection, keys });
-    expect(options).toMatchObject({ connection, prefix: 'unit:q', concurrency: 7, maxStalledCount: 3 });
+    expect(options).toMatchObject({ connection, prefix: 'unit:q', concurrency: 7 });
     expect(options.limiter).toBeUndefined();
+  });
+
+  it('takes up stalled jobs within seconds, and fails one on its fourth stall, whatever its retry policy', () => {
+    for (const attempts of [1, 20]) {
+      const destination = httpDestination({ name: 'a', url: 'http://x', retry: { attempts, backoff: { type: 'fixed', delayMs: 10, maxDelayMs: 10, jitter: 'none' } } });
+      expect(deliveryWorkerOptions({ destination, connection, keys })).toMatchObject({ lockDuration: 30_000, stalledInterval: 10_000, maxStalledCount: 3 });
+    }
+    const tuned = deliveryWorkerOptions({ destination: httpDestination({ name: 'a', url: 'http://x', timeoutMs: 400 }), connection, keys, stall: { minLockDurationMs: 500, stalledIntervalMs: 100, maxStalledCount: 1 } });
+    expect(tuned).toMatchObject({ lockDuration: 800, stalledInterval: 100, maxStalledCount: 1 });
   });
 
   it('turns a rate limit into a BullMQ limiter', () => {

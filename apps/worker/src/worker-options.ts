@@ -4,18 +4,44 @@ import type { WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { retryBackoff } from './retry-backoff.js';
 
-/** The shortest job lock, BullMQ's default. */
-const MIN_LOCK_DURATION_MS = 30_000;
+/**
+ * How the workers notice a job whose worker died mid-attempt (SIGKILL, OOM, a lost node) and
+ * run it again: BullMQ's stalled-job check. Such a job is taken up again within
+ * lockDuration + 2 × stalledInterval of its worker's death: its lock must expire, and a check
+ * must first see it active and then, at the next check, without a lock.
+ */
+export interface StallOptions {
+  /**
+   * The shortest job lock, in ms. Default 30000 (BullMQ's). A destination whose timeout is
+   * more than half of it gets a lock of twice its timeout. Shorter locks take crashed jobs up
+   * sooner but are lost in shorter Redis outages or event-loop stalls, and a lost lock runs an
+   * attempt twice at once.
+   */
+  readonly minLockDurationMs?: number;
+  /**
+   * How often each queue is checked for stalled jobs, in ms. Default 10000 (BullMQ's is
+   * 30000). Cheap: one script per queue per interval, whatever the number of workers (the
+   * check takes a lock for the interval); it only decides how soon a crash is noticed.
+   */
+  readonly stalledIntervalMs?: number;
+  /**
+   * How many stalls a job survives; at the next one BullMQ fails it, and it is dead-lettered
+   * (and replayable). Default 3.
+   */
+  readonly maxStalledCount?: number;
+}
 
 export interface DeliveryWorkerOptionsInput {
   readonly destination: Destination;
   /** Shared by the workers; BullMQ duplicates it for its blocking reads. */
   readonly connection: Redis;
   readonly keys: FanoutKeys;
+  readonly stall?: StallOptions;
 }
 
 /** The BullMQ options of the worker of one destination queue, from the destination's policy. */
-export function deliveryWorkerOptions({ destination, connection, keys }: DeliveryWorkerOptionsInput): WorkerOptions {
+export function deliveryWorkerOptions({ destination, connection, keys, stall = {} }: DeliveryWorkerOptionsInput): WorkerOptions {
+  const { minLockDurationMs = 30_000, stalledIntervalMs = 10_000, maxStalledCount = 3 } = stall;
   return {
     connection,
     prefix: keys.bullPrefix,
@@ -27,11 +53,13 @@ export function deliveryWorkerOptions({ destination, connection, keys }: Deliver
     // renewal is missed (a Redis blip, a busy event loop): an expired lock lets the stalled
     // check hand the job to another worker while this attempt is in flight, and the
     // destination gets the same attempt twice. Longer locks only delay recovery after a crash.
-    lockDuration: Math.max(MIN_LOCK_DURATION_MS, 2 * destination.timeoutMs),
-    // A stall is a worker that died mid-attempt, not the destination's fault. BullMQ's default
-    // of 1 would dead-letter a delivery whose workers were killed twice; a job that kills its
-    // worker as often as it may be attempted is treated as out of attempts.
-    maxStalledCount: destination.retry.attempts,
+    lockDuration: Math.max(minLockDurationMs, 2 * destination.timeoutMs),
+    stalledInterval: stalledIntervalMs,
+    // A stall is a worker that died mid-attempt, or a lock lost in a Redis outage: not the
+    // destination's fault, and it spends no retry (see deliver). BullMQ's default of 1 would
+    // dead-letter a delivery caught in two such accidents; a job in flight at every one of
+    // several worker deaths is more likely their cause (it kills its worker), and is failed.
+    maxStalledCount,
     settings: { backoffStrategy: retryBackoff(destination.retry.backoff) },
   };
 }

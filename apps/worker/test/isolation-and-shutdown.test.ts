@@ -40,7 +40,7 @@ describe('stop', () => {
     expect(await settlesWithin(h.workers.stop(200), 10_000)).toBe(true);
   });
 
-  it('returns while an attempt hangs and hands its job back for another worker, no attempt spent', async () => {
+  it('returns while an attempt hangs and hands its job back for another worker, no retry spent', async () => {
     h = await startHarness({ flow: (url) => testFlow('slow', [httpDestination({ name: 'sleepy', url: `${url}/sleepy`, timeoutMs: 60_000 })]) });
     h.receiver.script('/sleepy', replies.hang());
     const sleepy = h.destination('sleepy');
@@ -57,7 +57,9 @@ describe('stop', () => {
 
     h.receiver.script('/sleepy', replies.ok());
     await h.startMoreWorkers();
-    await expect(h.waitForRecord(eventId, sleepy, isSettled)).resolves.toMatchObject({ status: 'delivered', attempts: 1 });
+    // The cut-short attempt kept its number 1: the one that delivered is number 2.
+    await expect(h.waitForRecord(eventId, sleepy, isSettled)).resolves.toMatchObject({ status: 'delivered', attempts: 2 });
+    expect((await readAttempts(h.redis, h.keys, eventId, 'sleepy')).map(({ attempt, outcome }) => [attempt, outcome])).toEqual([[2, 'delivered']]);
     expect(h.receiver.requestsTo('/sleepy').map((request) => request.headers['webhook-id'])).toEqual([eventId, eventId]);
   });
 });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { newEventId } from '@fanout/core';
 import { DELIVERY_JOB_NAME, deliveryJobOptions, type DeliveryJob } from '@fanout/queues';
-import { readAttempts } from '@fanout/redis';
+import { readAttempts, writeDeliveryRecord } from '@fanout/redis';
 import { httpDestination, replies, testFlow } from '@fanout/testkit';
 import { PAYLOAD_GONE } from '@fanout/worker';
 import { isSettled, startHarness, type Harness } from './harness.js';
@@ -111,6 +111,34 @@ describe('delivery outcomes', () => {
     await expect(h.waitForRecord(eventId, ok, isSettled)).resolves.toMatchObject({ status: 'dead', attempts: 1, lastError: PAYLOAD_GONE });
     await h.waitForJobState(ok, eventId, 'failed');
     expect(h.receiver.requestsTo('/ok')).toHaveLength(sentBefore);
+  });
+
+  it('writes the record of an event whose record expired meanwhile with a ttl, never without one', async () => {
+    const ok = h.destination('ok');
+    const eventId = await h.publish([ok]);
+    await h.redis.del(h.keys.event(eventId));
+
+    await h.waitForJobState(ok, eventId, 'completed');
+    const ttl = await h.redis.pttl(h.keys.event(eventId));
+    expect(ttl).toBeGreaterThan(0);
+  });
+
+  it('does not attempt again a delivery whose record is settled: a job run again after its end was lost', async () => {
+    const ok = h.destination('ok');
+    const sentBefore = h.receiver.requestsTo('/ok').length;
+    const delivered = newEventId();
+    const dead = newEventId();
+    const records = h.redis.pipeline();
+    writeDeliveryRecord(records, h.keys, delivered, 'ok', { status: 'delivered', attempts: 1, lastStatusCode: 200, deliveredAt: 1, updatedAt: 1 });
+    writeDeliveryRecord(records, h.keys, dead, 'ok', { status: 'dead', attempts: 1, lastError: 'HTTP 410', updatedAt: 1 });
+    await records.exec();
+    for (const eventId of [delivered, dead]) await h.queue(ok).add(DELIVERY_JOB_NAME, { eventId, streamId: '1-0', flow: 'payments', destination: 'ok', receivedAt: 1 }, deliveryJobOptions(ok, eventId));
+
+    await h.waitForJobState(ok, delivered, 'completed');
+    await h.waitForJobState(ok, dead, 'failed');
+    expect((await h.queue(ok).getJob(dead))?.failedReason).toBe('HTTP 410');
+    expect(h.receiver.requestsTo('/ok')).toHaveLength(sentBefore);
+    expect(await readAttempts(h.redis, h.keys, delivered, 'ok')).toEqual([]);
   });
 
   it('fails a malformed job at once', async () => {
