@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import { requireAdminToken } from './admin-auth.js';
 import { BULL_BOARD_PATH, bullBoardHandler } from './bull-board.js';
 import { deadLetterRoutes } from './dead-letter-routes.js';
+import { dispatcherDeadLetterRoutes } from './dispatcher-dead-letter-routes.js';
 import { eventRoutes } from './event-routes.js';
 import { flowRoutes } from './flow-routes.js';
 
@@ -27,7 +28,7 @@ export interface DashboardDeps {
 }
 
 /** The paths the dashboard serves, and the only ones its auth guards: the process mounts other routes beside it. */
-const DASHBOARD_PATHS = ['/events', '/flows', BULL_BOARD_PATH];
+const DASHBOARD_PATHS = ['/events', '/flows', '/dispatcher', BULL_BOARD_PATH];
 
 /**
  * The admin API and Bull Board, behind the admin token, as a router to mount at the root of
@@ -40,6 +41,7 @@ export function buildDashboard(deps: DashboardDeps): express.Router {
   router.use(eventRoutes({ redis, keys }));
   router.use(flowRoutes({ flows }));
   router.use(deadLetterRoutes({ flows, queues, redis, keys, now }));
+  router.use(dispatcherDeadLetterRoutes({ redis, keys }));
   router.use(BULL_BOARD_PATH, bullBoardHandler(queues.byName.values()));
   router.use(errorHandler(logger));
   return router;

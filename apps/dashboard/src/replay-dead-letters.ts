@@ -36,16 +36,29 @@ async function markPending({ redis, keys, now }: ReplayDeps, { eventId, destinat
 }
 
 /**
- * Moves one failed job back to waiting under the same job id (so the same `webhook-id`) with
- * a fresh set of attempts. False when it left the failed set meanwhile (replayed by someone
- * else, or removed after its retention).
+ * BullMQ's retry keeps a job's stall count: a job failed for stalling too often would fail
+ * again at its first stall after the replay. The replay gives it a fresh count with its fresh
+ * set of attempts; cleared while the job is in the failed set, where no worker touches it.
  */
-async function replayJob(deps: ReplayDeps, job: Job<DeliveryJob>): Promise<boolean> {
+async function forgetStalls(queue: DeliveryQueue, job: Job<DeliveryJob>): Promise<void> {
+  if (!job.id || job.stalledCounter === 0) return;
+  const client = await queue.client;
+  await client.hdel(queue.toKey(job.id), 'stc');
+}
+
+/**
+ * Moves one failed job back to waiting under the same job id (so the same `webhook-id`) with
+ * a fresh set of attempts; attempt numbers go on from where they were (see `deliver`). False
+ * when it left the failed set meanwhile (replayed by someone else, or removed after its
+ * retention).
+ */
+async function replayJob(deps: ReplayDeps, queue: DeliveryQueue, job: Job<DeliveryJob>): Promise<boolean> {
   // The record is set before the retry: while the job sits in the failed set no worker writes
   // its record, whereas once it is waiting a worker may record a newer status first.
   await markPending(deps, job.data);
+  await forgetStalls(queue, job);
   try {
-    await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+    await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: false });
     return true;
   } catch (error) {
     if (leftFailedSet(error)) return false;
@@ -63,7 +76,7 @@ async function replayAll(deps: ReplayDeps, queue: DeliveryQueue): Promise<Replay
     const page = await queue.getJobs(['failed'], 0, Math.min(REPLAY_PAGE_SIZE, remaining) - 1, true);
     if (page.length === 0) break;
     remaining -= page.length;
-    const replayed = await Promise.all(page.map((job) => replayJob(deps, job)));
+    const replayed = await Promise.all(page.map((job) => replayJob(deps, queue, job)));
     queued += replayed.filter(Boolean).length;
   }
   return { queued, notFound: [] };
@@ -74,7 +87,7 @@ async function replayByIds(deps: ReplayDeps, queue: DeliveryQueue, ids: readonly
   const replayed = await Promise.all(
     unique.map(async (id) => {
       const job = await queue.getJob(id);
-      return job !== undefined && (await job.isFailed()) && (await replayJob(deps, job));
+      return job !== undefined && (await job.isFailed()) && (await replayJob(deps, queue, job));
     }),
   );
   return { queued: replayed.filter(Boolean).length, notFound: unique.filter((_id, index) => !replayed[index]) };

@@ -10,6 +10,7 @@ const routes: { method: string; path: string }[] = [
   { method: 'GET', path: '/flows/payments' },
   { method: 'GET', path: '/flows/payments/destinations/orders/dead-letters' },
   { method: 'POST', path: '/flows/payments/destinations/orders/dead-letters/replay' },
+  { method: 'GET', path: '/dispatcher/dead-letters' },
   { method: 'GET', path: '/admin/queues' },
   { method: 'GET', path: '/admin/queues/api/queues' },
 ];
