@@ -44,6 +44,14 @@ const configSchema = z.object({
   FANOUT_INGEST_REPLICAS: z.coerce.number().int().min(0).default(0),
   /** How long the ingress waits for those replicas before answering 503 REPLICATION_TIMEOUT. Default 1s; 0 is refused (WAIT 0 waits forever). */
   FANOUT_INGEST_REPLICA_TIMEOUT: positiveDuration.default(1_000),
+  /** Stream entries older than this are trimmed, unless a delivery of theirs is still open. Default 72h. */
+  FANOUT_STREAM_RETENTION: positiveDuration.default(72 * 3_600_000),
+  /** How long an entry stays pending on a dispatcher before another claims it (the dispatcher died). Default 30s. */
+  FANOUT_CLAIM_IDLE: positiveDuration.default(30_000),
+  /** The shortest delivery job lock; a crashed worker's jobs are taken up once it expires. Default 30s (a destination gets at least twice its timeout). */
+  FANOUT_WORKER_LOCK: positiveDuration.default(30_000),
+  /** How often each queue is checked for jobs whose worker died. Default 10s. */
+  FANOUT_STALLED_INTERVAL: positiveDuration.default(10_000),
 });
 
 export type Config = z.infer<typeof configSchema>;

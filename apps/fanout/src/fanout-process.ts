@@ -126,12 +126,35 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
   }
   if (roles.has('dispatcher')) {
     const blocking = await openConnection('background', 'dispatcher');
-    const dispatcher = startDispatcher({ findFlow, redis: blocking, writer: background, keys, queues, metrics, logger: logger.child({ role: 'dispatcher' }), consumer: `${hostname()}-${process.pid}`, eventRecordTtlMs: config.FANOUT_EVENT_RETENTION });
+    const dispatcher = startDispatcher({
+      findFlow,
+      redis: blocking,
+      writer: background,
+      keys,
+      queues,
+      metrics,
+      logger: logger.child({ role: 'dispatcher' }),
+      consumer: `${hostname()}-${process.pid}`,
+      eventRecordTtlMs: config.FANOUT_EVENT_RETENTION,
+      streamRetentionMs: config.FANOUT_STREAM_RETENTION,
+      claimIdleMs: config.FANOUT_CLAIM_IDLE,
+    });
     stoppers.push({ name: 'dispatcher', run: () => dispatcher.stop() });
   }
   if (roles.has('worker')) {
     const sender = createHttpSender();
-    const workers = startWorkers({ flows, connection: background, redis: background, keys, sender, metrics, logger: logger.child({ role: 'worker' }), recordTtlMs: config.FANOUT_EVENT_RETENTION });
+    const workers = startWorkers({
+      flows,
+      connection: background,
+      redis: background,
+      keys,
+      sender,
+      metrics,
+      logger: logger.child({ role: 'worker' }),
+      recordTtlMs: config.FANOUT_EVENT_RETENTION,
+      minLockDurationMs: config.FANOUT_WORKER_LOCK,
+      stalledIntervalMs: config.FANOUT_STALLED_INTERVAL,
+    });
     // The sender closes only once no attempt is in flight.
     stoppers.push({ name: 'workers', run: () => workers.stop(config.FANOUT_SHUTDOWN_GRACE).finally(() => sender.close()) });
   }
