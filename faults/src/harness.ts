@@ -26,6 +26,8 @@ export interface HarnessOptions {
   readonly seed: number;
   readonly destinations: readonly DestinationSpec[];
   readonly topology: Topology;
+  /** FANOUT_* variables for every role (recovery timeouts), below the ones the harness sets. */
+  readonly productEnv?: Readonly<Record<string, string>>;
   /** FANOUT_SHUTDOWN_GRACE of every process, ms. */
   readonly shutdownGraceMs: number;
   /** Where the run's folder (Redis data, flow, process logs) is made. Default os.tmpdir(). */
@@ -93,7 +95,11 @@ export interface Harness {
   workersHit(processes: number): void;
   /** The load generator, aimed at the ingress processes in turn. */
   startLoad(options: Omit<LoadOptions, 'target' | 'flow'>): Load;
-  /** Waits until every acked event reached its destinations and nothing is left in the stream or the queues, or until `deadlineMs`. */
+  /**
+   * Waits until every acked event reached its destinations and nothing is left in the stream
+   * or the queues; gives up after `deadlineMs`, or sooner once nothing has been delivered for
+   * 90 s (a slow system keeps settling, a stuck one does not).
+   */
   settle(load: Load, deadlineMs: number, poison?: ReadonlyMap<string, ReadonlySet<number>>): Promise<Quiescence>;
   /** The counters, the job inspection and the generic pass criteria. */
   report(load: Load, quiescence: Quiescence, extra?: { poison?: ReadonlyMap<string, ReadonlySet<number>>; violations?: string[]; examples?: string[] }): Promise<ScenarioReport>;
@@ -102,6 +108,13 @@ export interface Harness {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * How long settling waits without a single request reaching the receiver before it gives up:
+ * longer than the slowest recovery (a killed worker's job: its 30 s lock plus BullMQ's 30 s
+ * stalled-check interval; a dead dispatcher's entries: 30 s claim idle plus a 5 s scan).
+ */
+const STALL_MS = 90_000;
 
 /** What is still moving, or undefined when nothing is; a Redis that does not answer within `ms` (paused, down) counts as moving. */
 async function probe(work: () => Promise<string | undefined>, ms: number): Promise<string | undefined> {
@@ -141,7 +154,12 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     receiver = await startRecordingReceiver();
     const flowFile = join(dir, 'flow.yaml');
     await writeFlowFile(flowFile, FLOW, options.destinations, receiver.urlOf);
+    // FANOUT_* variables of the harness's own environment reach every role and override the
+    // scenario's recovery settings; the ones that define the scenario's world win over both.
+    const passedOn = Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[0].startsWith('FANOUT_') && entry[1] !== undefined));
     const env = {
+      ...options.productEnv,
+      ...passedOn,
       REDIS_URL: redis.url,
       FANOUT_FLOWS: flowFile,
       FANOUT_REDIS_PREFIX: prefix,
@@ -254,7 +272,15 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
           }
           return undefined;
         };
+        let lastTotal = theReceiver.total;
+        let lastProgressAt = Date.now();
         while (Date.now() < deadline) {
+          if (theReceiver.total !== lastTotal) {
+            lastTotal = theReceiver.total;
+            lastProgressAt = Date.now();
+          } else if (Date.now() - lastProgressAt > STALL_MS) {
+            return { quiescent: false, waitedMs: Date.now() - started, remaining: `no delivery for ${STALL_MS / 1_000} s; ${remaining}` };
+          }
           const waiting = allDelivered() ?? (await probe(remainingWork, 5_000));
           if (waiting === undefined) {
             // Quiet once; a stalled job or a late claim could still be on its way, so look again after a pause.

@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { startRedisServer, type RedisServer } from '@fanout/redis';
+import { trackPid, untrackPid } from './cleanup.js';
 
 /** The Redis of one scenario: AOF with `appendfsync always`, so every 202 is on disk before it is answered. */
 export interface RedisUnderTest {
@@ -26,6 +27,14 @@ export async function startRedisUnderTest(dir: string): Promise<RedisUnderTest> 
   observer.on('error', () => {});
   await observer.connect();
   let running = true;
+  // startRedisServer keeps its child to itself; the server says its own pid, for the exit hook.
+  let pid: number | undefined;
+  const track = async (): Promise<void> => {
+    const info = await observer.info('server');
+    pid = Number(/process_id:(\d+)/.exec(info)?.[1]) || undefined;
+    if (pid !== undefined) trackPid(pid);
+  };
+  await track();
   return {
     url: server.url,
     port: server.port,
@@ -33,10 +42,12 @@ export async function startRedisUnderTest(dir: string): Promise<RedisUnderTest> 
     async kill() {
       running = false;
       await server.kill();
+      if (pid !== undefined) untrackPid(pid);
     },
     async restart() {
       await server.restart();
       running = true;
+      await track().catch(() => {});
     },
     async pause(ms) {
       const connection = new Redis(server.url, { lazyConnect: true, maxRetriesPerRequest: 0, connectionName: 'faults-pause' });
@@ -53,6 +64,7 @@ export async function startRedisUnderTest(dir: string): Promise<RedisUnderTest> 
       if (!running) return;
       // A pause left behind by a failed scenario would make SIGTERM wait for it.
       await server.kill();
+      if (pid !== undefined) untrackPid(pid);
     },
   };
 }

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { findFreePort } from '@fanout/redis';
+import { trackGroup, untrackGroup } from './cleanup.js';
 
 /** The CLI every role runs: the product exactly as deployed (`fanout start`), from the build. */
 export const FANOUT_MAIN = fileURLToPath(new URL('../../apps/fanout/dist/main.js', import.meta.url));
@@ -52,9 +53,6 @@ export interface RoleProcess {
   close(): Promise<void>;
 }
 
-/** Every child alive, so that an exiting harness never leaves one behind. */
-const alive = new Set<ChildProcess>();
-let exitHookInstalled = false;
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined) return;
   try {
@@ -66,13 +64,6 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
       // already gone
     }
   }
-}
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.on('exit', () => {
-    for (const child of alive) killGroup(child, 'SIGKILL');
-  });
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -93,7 +84,6 @@ async function answersHealth(url: string): Promise<boolean> {
 }
 
 export async function createRoleProcess(options: RoleProcessOptions): Promise<RoleProcess> {
-  installExitHook();
   const port = await findFreePort();
   const url = `http://127.0.0.1:${port}`;
   const startTimeoutMs = options.startTimeoutMs ?? 60_000;
@@ -119,10 +109,11 @@ export async function createRoleProcess(options: RoleProcessOptions): Promise<Ro
       detached: true,
     });
     closeSync(fd);
-    alive.add(spawned);
+    const pid = spawned.pid;
+    if (pid !== undefined) trackGroup(pid);
     note(`started pid ${spawned.pid ?? '?'} (${options.roles.join(',')}) on port ${port}`);
     spawned.once('exit', (code, signal) => {
-      alive.delete(spawned);
+      if (pid !== undefined) untrackGroup(pid);
       note(`pid ${spawned.pid ?? '?'} exited code=${code} signal=${signal}`);
       if (child !== spawned || expectingExit || closed) return;
       crashes.push({ code, signal });
@@ -141,6 +132,7 @@ export async function createRoleProcess(options: RoleProcessOptions): Promise<Ro
       child = spawned;
       for (;;) {
         if (await answersHealth(url)) return;
+        if (closed) throw new Error(`${options.name} was closed while starting`);
         if (spawned.exitCode !== null || spawned.signalCode !== null) break;
         if (Date.now() > deadline) {
           killGroup(spawned, 'SIGKILL');

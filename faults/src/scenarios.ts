@@ -7,6 +7,30 @@ import { createRandom, type Random } from './prng.js';
 import type { Answer } from './recording-receiver.js';
 import type { RoleProcess } from './role-process.js';
 
+/**
+ * How fast the product recovers from a crash, set through its environment:
+ * - `fast` (CI): FANOUT_CLAIM_IDLE=3s (a dead dispatcher's entries are claimed after 3 s),
+ *   FANOUT_WORKER_LOCK=10s with 2 s destination timeouts (a killed worker's jobs come back
+ *   after 10 s), FANOUT_STALLED_INTERVAL=1s. The Redis pause is 11.5 s: longer than the lock.
+ * - `default`: the product's defaults (30 s claim idle, 30 s lock, 10 s stalled interval), 5 s
+ *   destination timeouts, a 31 s pause.
+ */
+export type Recovery = 'fast' | 'default';
+
+export interface RecoverySettings {
+  /** FANOUT_* variables given to every role. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Destination timeout, ms; the lock is max(FANOUT_WORKER_LOCK, 2 × timeout). */
+  readonly destinationTimeoutMs: number;
+  /** The workers' lock, ms, with that timeout. */
+  readonly lockMs: number;
+}
+
+export const RECOVERY: Record<Recovery, RecoverySettings> = {
+  fast: { env: { FANOUT_CLAIM_IDLE: '3s', FANOUT_WORKER_LOCK: '10s', FANOUT_STALLED_INTERVAL: '1s' }, destinationTimeoutMs: 2_000, lockMs: 10_000 },
+  default: { env: {}, destinationTimeoutMs: 5_000, lockMs: 30_000 },
+};
+
 /** The size and pace of a run; the CI defaults are `CI_SIZE`, the CLI scales them with `--events`. */
 export interface ScenarioConfig {
   readonly seed: number;
@@ -17,8 +41,9 @@ export interface ScenarioConfig {
   readonly faults: number;
   /** Redis pauses in the pause scenario. */
   readonly pauses: number;
-  /** Length of one `CLIENT PAUSE`, ms: longer than the workers' 30 s lock. */
-  readonly pauseMs: number;
+  /** Length of one `CLIENT PAUSE`, ms; default the lock plus 1.5 s. */
+  readonly pauseMs?: number;
+  readonly recovery: Recovery;
   /** How long a scenario waits, after the load, for every acked event to be delivered. */
   readonly settleDeadlineMs: number;
   readonly workRoot?: string;
@@ -27,7 +52,10 @@ export interface ScenarioConfig {
   readonly keep?: boolean;
 }
 
-export const CI_SIZE = { events: 300, ratePerSecond: 50, faults: 3, pauses: 1, pauseMs: 31_000, settleDeadlineMs: 120_000 } as const;
+export const CI_SIZE = { events: 300, ratePerSecond: 50, faults: 3, pauses: 1, recovery: 'fast', settleDeadlineMs: 120_000 } as const satisfies Omit<ScenarioConfig, 'seed'>;
+
+/** The pause that outlasts the workers' lock. */
+export const pauseMsOf = (config: ScenarioConfig): number => config.pauseMs ?? RECOVERY[config.recovery].lockMs + 1_500;
 
 export interface Scenario {
   readonly name: string;
@@ -42,8 +70,8 @@ const ANSWER_WINDOW_MS = 2_000;
 const OTHER_TYPE_EVERY = 4;
 const typeOf = (seq: number): string => (seq % OTHER_TYPE_EVERY === 0 ? 'u' : 't');
 
-function destinations(overrides: Partial<DestinationSpec> = {}): DestinationSpec[] {
-  const base = { attempts: 10, timeoutMs: 5_000, retryDelayMs: 200, maxRetryDelayMs: 2_000, concurrency: 8, ...overrides };
+function destinations(config: ScenarioConfig, overrides: Partial<DestinationSpec> = {}): DestinationSpec[] {
+  const base = { attempts: 10, timeoutMs: RECOVERY[config.recovery].destinationTimeoutMs, retryDelayMs: 200, maxRetryDelayMs: 2_000, concurrency: 8, ...overrides };
   return [
     { name: 'd1', ...base },
     { name: 'd2', ...base },
@@ -103,13 +131,14 @@ async function runScenario(
   inject: (harness: Harness, load: Load, random: Random, loadMs: number) => Promise<Injected>,
 ): Promise<ScenarioReport> {
   const random = createRandom(config.seed).fork(name);
-  const dests = setup.destinations ?? destinations();
+  const dests = setup.destinations ?? destinations(config);
   const harness = await startHarness({
     scenario: name,
     seed: config.seed,
     destinations: dests,
     topology: setup.topology ?? { ingress: 1, dispatcher: 2, worker: 2 },
     shutdownGraceMs: setup.shutdownGraceMs ?? 3_000,
+    productEnv: RECOVERY[config.recovery].env,
     ...(config.workRoot ? { workRoot: config.workRoot } : {}),
     ...(config.log ? { log: config.log } : {}),
   });
@@ -204,13 +233,13 @@ export const ingressKill: Scenario = {
 
 export const redisKill: Scenario = {
   name: 'redis-kill',
-  summary: 'SIGKILL redis-server (AOF, appendfsync always) under load, restart it from its AOF after 0.5-2 s. lost 0, unexpected 0; only attempts in flight while it was down may repeat.',
+  summary: 'SIGKILL redis-server (AOF, appendfsync always) under load, restart it from its AOF after 0.2-1 s. lost 0, unexpected 0; only attempts in flight while it was down may repeat.',
   run: (config) =>
     runScenario('redis-kill', config, { receiverDelayMs: 50 }, async (harness, _load, random, loadMs) => {
       await atTimes(Date.now(), faultTimes(random, config.faults, loadMs), async () => {
         const killedAt = Date.now();
         await harness.redis.kill();
-        const downMs = random.int(500, 2_000);
+        const downMs = random.int(200, 1_000);
         await sleep(downMs);
         await harness.redis.restart();
         await sleep(300);
@@ -224,15 +253,16 @@ export const redisKill: Scenario = {
 
 export const redisPause: Scenario = {
   name: 'redis-pause',
-  summary: 'CLIENT PAUSE ALL for longer than the workers\' lock (30 s) under load: locks expire, jobs are taken again. lost 0, unexpected 0; only attempts in flight during the pause may repeat.',
+  summary: 'CLIENT PAUSE ALL for longer than the workers\' lock under load: locks expire, jobs are taken again. lost 0, unexpected 0; only attempts in flight during the pause may repeat.',
   run: (config) =>
     runScenario('redis-pause', config, { receiverDelayMs: 150 }, async (harness, _load, random, loadMs) => {
       await atTimes(Date.now(), faultTimes(random, config.pauses, loadMs), async () => {
         await waitUntil(() => harness.receiver.inFlight(0).length > 0, 2_000);
         const pausedAt = Date.now();
-        await harness.redis.pause(config.pauseMs);
-        harness.fault('CLIENT PAUSE ALL', 'redis-server', `${config.pauseMs} ms`);
-        await sleep(config.pauseMs + 300);
+        const pauseMs = pauseMsOf(config);
+        await harness.redis.pause(pauseMs);
+        harness.fault('CLIENT PAUSE ALL', 'redis-server', `${pauseMs} ms`);
+        await sleep(pauseMs + 300);
         const inFlight = harness.markInFlight(Date.now() - pausedAt + ANSWER_WINDOW_MS);
         harness.workersHit(harness.workers.length);
         harness.fault('pause over', 'redis-server', `${inFlight} attempts in flight during it`);
@@ -253,7 +283,7 @@ export const poison: Scenario = {
   summary:
     'Malformed and unroutable stream entries injected mid-load, and poison events each destination refuses (500, hang, 410). They are acknowledged or dead-lettered after exactly their attempts, and block nothing: lost 0, unexpected 0, duplicated 0.',
   run(config) {
-    const specs = destinations({ attempts: 3, timeoutMs: 2_000, retryDelayMs: 100, maxRetryDelayMs: 500 });
+    const specs = destinations(config, { attempts: 3, timeoutMs: 2_000, retryDelayMs: 100, maxRetryDelayMs: 500 });
     const poisonSeqs = new Map<string, Set<number>>(specs.map((spec) => [spec.name, new Set<number>()]));
     const seqRandom = createRandom(config.seed).fork('poison-seqs');
     for (let seq = 1; seq <= config.events; seq += 1) {
