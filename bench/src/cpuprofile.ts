@@ -93,9 +93,10 @@ export interface ProfileUnits {
 export function formatProfile(summary: ProfileSummary, work?: ProfileUnits): string {
   const pct = (share: number): string => `${(share * 100).toFixed(1)}%`.padStart(6);
   const perUnit = (us: number): string => (work && work.units > 0 ? `${(us / work.units).toFixed(1)} µs/${work.unit}`.padStart(10 + work.unit.length) : '');
+  const plural = work ? (work.unit.endsWith('y') ? `${work.unit.slice(0, -1)}ies` : `${work.unit}s`) : '';
   const idle = summary.byPackage.filter(({ name }) => name === '(idle)').reduce((sum, { us }) => sum + us, 0);
   return [
-    `${(summary.durationMs / 1000).toFixed(1)} s sampled, ${((summary.durationMs * 1000 - idle) / 1e6).toFixed(1)} s busy${work ? `; ${Math.round(work.units).toLocaleString('en-US')} ${work.unit}s, ${((summary.durationMs * 1000 - idle) / work.units).toFixed(0)} µs busy per ${work.unit}` : ''}`,
+    `${(summary.durationMs / 1000).toFixed(1)} s sampled, ${((summary.durationMs * 1000 - idle) / 1e6).toFixed(1)} s busy${work ? `; ${Math.round(work.units).toLocaleString('en-US')} ${plural}, ${((summary.durationMs * 1000 - idle) / work.units).toFixed(0)} µs busy per ${work.unit}` : ''}`,
     'self time by package:',
     ...summary.byPackage.map(({ name, share, us }) => `  ${pct(share)} ${perUnit(us)}  ${name}`),
     'top functions by self time:',

@@ -16,9 +16,9 @@ export function replaceBlock(text: string, start: string, end: string, content: 
 }
 
 /** Rewrites the generated blocks of docs/benchmarks.md; what is written around them stays. */
-export async function updateBenchmarksDoc(path: string, results: string, profiles: string | undefined): Promise<void> {
+export async function updateBenchmarksDoc(path: string, results: string | undefined, profiles: string | undefined): Promise<void> {
   let text = existsSync(path) ? await readFile(path, 'utf8') : '# Benchmarks\n';
-  text = replaceBlock(text, RESULTS_START, RESULTS_END, results);
+  if (results !== undefined) text = replaceBlock(text, RESULTS_START, RESULTS_END, results);
   if (profiles !== undefined) text = replaceBlock(text, PROFILES_START, PROFILES_END, profiles);
   await writeFile(path, text);
 }

@@ -19,6 +19,8 @@ export interface ClosedLoopResult {
   readonly errors: number;
   /** Requests answered, the warm-up's included. */
   readonly total: number;
+  /** CPU the server under test used per request (user + system, µs), warm-up included. */
+  cpuUsPerRequest?: number;
 }
 
 /** autocannon: `connections` clients POSTing `body` back to back; the first `warmupMs` are not counted. */

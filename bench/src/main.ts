@@ -39,7 +39,8 @@ async function main(): Promise<void> {
   const args = parseArgs(argv, process.env);
   if (args.help) return void process.stdout.write(`${USAGE}\n`);
   const wanted = (scenario: Scenario): boolean => args.only.length === 0 || args.only.includes(scenario);
-  const mainScript = join(repoRoot, 'apps', 'fanout', 'dist', 'main.js');
+  // BENCH_FANOUT_MAIN runs another build of the service (another checkout's apps/fanout/dist/main.js) against the same baselines.
+  const mainScript = process.env['BENCH_FANOUT_MAIN'] ?? join(repoRoot, 'apps', 'fanout', 'dist', 'main.js');
   if (!existsSync(mainScript)) throw new Error(`${mainScript} is missing: build first (npm run bench builds; or npx tsc -b)`);
 
   const nodePaths = args.nodes.length > 0 ? [...args.nodes] : [process.execPath];
@@ -155,9 +156,14 @@ async function main(): Promise<void> {
   await writeFile(join(resultsDir, 'latest.json'), json);
   log(`results: bench/results/bench-${stamp}.json`);
   if (args.writeDoc) {
-    const partial = args.only.length > 0 && args.only.length < SCENARIOS.length;
-    await updateBenchmarksDoc(join(repoRoot, 'docs', 'benchmarks.md'), `${describeRun(run)}${partial ? `\n- Scenarios: ${args.only.join(', ')} only` : ''}\n\n${renderMarkdown(table)}`, profiles && `\`\`\`\n${profiles}\n\`\`\``);
-    log('docs/benchmarks.md updated');
+    // The doc's figures come from one full run: a partial (--only) or quick run leaves them
+    // alone and writes only its profiles.
+    const partial = args.quick || (args.only.length > 0 && args.only.length < SCENARIOS.length);
+    const profilesBlock = profiles && `Command: \`${run.command}\`, ${run.startedAt}; per process under test, self time by package and the heaviest functions, in µs per unit of work.\n\n\`\`\`\n${profiles}\n\`\`\``;
+    if (!partial || profilesBlock) {
+      await updateBenchmarksDoc(join(repoRoot, 'docs', 'benchmarks.md'), partial ? undefined : `${describeRun(run, repoRoot)}\n\n${renderMarkdown(table)}`, profilesBlock);
+      log(`docs/benchmarks.md updated${partial ? ' (profiles only: a partial or quick run leaves the results alone)' : ''}`);
+    }
   }
 }
 
@@ -168,7 +174,7 @@ async function summarizeProfiles(root: string): Promise<string> {
     for (const file of (await readdir(join(root, version))).filter((name) => name.endsWith('.cpuprofile')).sort()) {
       const unitsFile = join(root, version, file.replace(/\.cpuprofile$/, '.units.json'));
       const work = existsSync(unitsFile) ? (JSON.parse(readFileSync(unitsFile, 'utf8')) as ProfileUnits) : undefined;
-      out.push(`── ${version} ${file}`, formatProfile(summarizeProfile(readProfile(join(root, version, file)), 12), work), '');
+      out.push(`── ${version} ${file}`, formatProfile(summarizeProfile(readProfile(join(root, version, file)), 10), work), '');
     }
   }
   return out.join('\n');

@@ -10,8 +10,8 @@ function results(label: string, express: number): NodeResults {
   return {
     node: { path: '/usr/bin/node', version: `v${label}`, label: `Node ${label}` },
     ingest: { fanout: run(3_000), express: run(express), http: run(14_500) },
-    fanout: [{ destinations: 1, fanout: 9_000, addBulk: 11_000 }],
-    delivery: { fanout: 5_000, noopWorker: 8_900, loops, redisPerJob: { fanout: [], noopWorker: [] }, cpuUsPerJob: { fanout: 150, noopWorker: 60 } },
+    fanout: [{ destinations: 1, fanout: 9_000, addBulk: 11_000, cpuUsPerJob: { fanout: 80, addBulk: 40 } }],
+    delivery: { fanout: 5_000, noopWorker: 8_900, loops, redisPerJob: { fanout: [], noopWorker: [] }, cpuUsPerJob: { fanout: 150, noopWorker: 60 }, cpuUsPerPost: {} },
   };
 }
 
@@ -49,7 +49,7 @@ describe('buildTable', () => {
     const [node20, node24] = row('fanout ingress')!.cells;
     expect(node20).toMatchObject({ ratio: '0.86× Express, 0.21× node:http', met: true });
     expect(node24).toMatchObject({ ratio: '0.32× Express, 0.21× node:http', met: false });
-    expect(row('fanout dispatcher, 1 destination')?.cells[0]).toMatchObject({ ratio: '0.82× addBulk', met: true });
+    expect(row('fanout dispatcher, 1 destination')?.cells[0]).toMatchObject({ value: '9,000 jobs/s, 80 µs CPU/job', ratio: '0.82× addBulk', met: true });
     expect(row('fanout workers')?.cells[0]).toMatchObject({ ratio: '0.56× no-op worker', met: true });
     expect(row('best got')?.cells[0]).toMatchObject({ value: 'got-stream', ratio: '0.20×', met: false });
   });

@@ -89,6 +89,11 @@ const CLIENT_LABELS: Record<PostClient, string> = {
 
 type CellOf = (results: NodeResults) => Cell | undefined;
 
+/** `, 123 µs CPU/req`: what the process under test spent per operation, less sensitive to a noisy machine than its rate. */
+function cpu(us: number | undefined, unit: string): string {
+  return us === undefined || !Number.isFinite(us) ? '' : `, ${Math.round(us)} µs CPU/${unit}`;
+}
+
 export function buildTable(nodes: readonly NodeResults[]): Table {
   const rows: Row[] = [];
   const add = (section: string, label: string, cellOf: CellOf, target?: string): void => {
@@ -99,7 +104,7 @@ export function buildTable(nodes: readonly NodeResults[]): Table {
   const ingest = 'Ingest: POST 1 KB JSON, 50 connections';
   const ingestCell = (pick: 'fanout' | 'express' | 'http') => (r: NodeResults): Cell | undefined => {
     const run = r.ingest?.[pick];
-    return run ? { value: `${formatRate(run.perSecond, ' req/s')}, p50 ${formatMs(run.p50)}, p99 ${formatMs(run.p99)}${run.non2xx + run.errors > 0 ? `, ${run.non2xx + run.errors} failed` : ''}` } : undefined;
+    return run ? { value: `${formatRate(run.perSecond, ' req/s')}, p50 ${formatMs(run.p50)}, p99 ${formatMs(run.p99)}${cpu(run.cpuUsPerRequest, 'req')}${run.non2xx + run.errors > 0 ? `, ${run.non2xx + run.errors} failed` : ''}` } : undefined;
   };
   add(ingest, 'fanout ingress (POST /webhooks/:flow)', (r) => {
     const cell = ingestCell('fanout')(r);
@@ -116,11 +121,11 @@ export function buildTable(nodes: readonly NodeResults[]): Table {
       const run = r.fanout?.find((f) => f.destinations === destinations);
       if (!run) return undefined;
       const vs = ratio(run.fanout, run.addBulk);
-      return { value: formatRate(run.fanout, ' jobs/s'), ratio: `${formatRatio(vs)} addBulk`, met: vs >= TARGETS.fanoutVsAddBulk };
+      return { value: `${formatRate(run.fanout, ' jobs/s')}${cpu(run.cpuUsPerJob?.fanout, 'job')}`, ratio: `${formatRatio(vs)} addBulk`, met: vs >= TARGETS.fanoutVsAddBulk };
     }, `≥ ${TARGETS.fanoutVsAddBulk}× raw addBulk`);
     add(fanout, `raw BullMQ addBulk, ${destinations} queue${destinations > 1 ? 's' : ''}`, (r) => {
       const run = r.fanout?.find((f) => f.destinations === destinations);
-      return run ? { value: formatRate(run.addBulk, ' jobs/s') } : undefined;
+      return run ? { value: `${formatRate(run.addBulk, ' jobs/s')}${cpu(run.cpuUsPerJob?.addBulk, 'job')}` } : undefined;
     });
   }
 
@@ -128,14 +133,14 @@ export function buildTable(nodes: readonly NodeResults[]): Table {
   add(delivery, 'fanout workers (concurrency 100 per destination)', (r) => {
     if (!r.delivery) return undefined;
     const vs = ratio(r.delivery.fanout, r.delivery.noopWorker);
-    return { value: formatRate(r.delivery.fanout), ratio: `${formatRatio(vs)} no-op worker${vs >= TARGETS.deliveryVsNoopStretch ? ' (stretch met)' : ''}`, met: vs >= TARGETS.deliveryVsNoop };
+    return { value: `${formatRate(r.delivery.fanout)}${cpu(r.delivery.cpuUsPerJob?.fanout, 'delivery')}`, ratio: `${formatRatio(vs)} no-op worker${vs >= TARGETS.deliveryVsNoopStretch ? ' (stretch met)' : ''}`, met: vs >= TARGETS.deliveryVsNoop };
   }, `≥ ${TARGETS.deliveryVsNoop}× no-op (stretch ${TARGETS.deliveryVsNoopStretch}×)`);
-  add(delivery, 'BullMQ Worker, no-op processor, concurrency 100, per queue', (r) => (r.delivery ? { value: formatRate(r.delivery.noopWorker, ' jobs/s') } : undefined));
+  add(delivery, 'BullMQ Worker, no-op processor, concurrency 100, per queue', (r) => (r.delivery ? { value: `${formatRate(r.delivery.noopWorker, ' jobs/s')}${cpu(r.delivery.cpuUsPerJob?.noopWorker, 'job')}` } : undefined));
   for (const client of Object.keys(CLIENT_LABELS) as PostClient[]) {
     add(delivery, `POST loop, 100 in flight: ${CLIENT_LABELS[client]}`, (r) => {
       const perSecond = r.delivery?.loops[client];
       if (perSecond === undefined) return undefined;
-      return { value: formatRate(perSecond), ratio: `${formatRatio(ratio(perSecond, r.delivery?.loops['node-http'] ?? Number.NaN))} node:http` };
+      return { value: `${formatRate(perSecond)}${cpu(r.delivery?.cpuUsPerPost?.[client], 'POST')}`, ratio: `${formatRatio(ratio(perSecond, r.delivery?.loops['node-http'] ?? Number.NaN))} node:http` };
     });
   }
   add(delivery, 'best got configuration against node:http', (r) => {
@@ -234,14 +239,16 @@ export function renderMarkdown(table: Table): string {
   return out.join('\n');
 }
 
-/** The run's context for the doc: machine, Nodes, command, timings. */
-export function describeRun(run: BenchRun): string {
+/** The run's context for the doc: machine, Nodes, command, timings. Paths under `repoRoot` are shown relative to it. */
+export function describeRun(run: BenchRun, repoRoot = ''): string {
   const { machine } = run;
+  const shown = (path: string): string => (repoRoot && path.startsWith(`${repoRoot}/`) ? path.slice(repoRoot.length + 1) : path);
+  const shared = (machine.loadAverage[0] ?? 0) > 1.5 ? ': the machine was shared, other work was running during this run' : '';
   return [
     `- Command: \`${run.command}\`${run.quick ? ' (quick: figures are indicative only)' : ''}`,
     `- When: ${run.startedAt}, ${Math.round(run.seconds)} s in all; every measured run ${run.durationMs / 1000} s after ${run.warmupMs / 1000} s of warm-up`,
-    `- Machine: ${machine.cores} × ${machine.cpus}, ${machine.memory}, ${machine.os}; load average at the start ${machine.loadAverage.map((n) => n.toFixed(2)).join(' / ')}`,
-    `- Service and baselines under: ${run.nodes.map((r) => `${r.node.label} (\`${r.node.path}\`)`).join(', ')}; load generator and sink under Node ${run.benchNode.replace(/^v/, '')}`,
+    `- Machine: ${machine.cores} × ${machine.cpus}, ${machine.memory}, ${machine.os}; load average at the start ${machine.loadAverage.map((n) => n.toFixed(2)).join(' / ')}${shared}`,
+    `- Service and baselines under: ${run.nodes.map((r) => `${r.node.label} (\`${shown(r.node.path)}\`)`).join(', ')}; load generator and sink under Node ${run.benchNode.replace(/^v/, '')}`,
     `- Redis: ${run.redis}, private, AOF everysec, noeviction`,
   ].join('\n');
 }

@@ -27,6 +27,7 @@ const queues = flow.destinations.map((destination) => ({ destination, queue: new
 await Promise.all(queues.map(({ queue }) => queue.waitUntilReady()));
 
 announce({ ready: {} });
+const cpuAtStart = process.cpuUsage();
 const until = performance.now() + options.durationMs;
 let events = 0;
 let streamSeq = 1;
@@ -45,7 +46,8 @@ while (performance.now() < until) {
   );
   events += options.batchSize;
 }
-announce({ result: { events, jobs: events * queues.length } });
+const cpu = process.cpuUsage(cpuAtStart);
+announce({ result: { events, jobs: events * queues.length, cpuUs: cpu.user + cpu.system } });
 await Promise.all(queues.map(({ queue }) => queue.close()));
 connection.disconnect();
 process.exit(0);

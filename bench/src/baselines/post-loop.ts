@@ -99,6 +99,7 @@ async function main(): Promise<void> {
   body.write('"}', options.bodyBytes - 2);
   const headers = { 'content-type': 'application/json', 'webhook-id': 'evt_bench', 'webhook-timestamp': String(Math.floor(Date.now() / 1000)), 'user-agent': 'fanout' };
   announce({ ready: {} });
+  const cpuAtStart = process.cpuUsage();
   const started = performance.now();
   const measureFrom = started + options.warmupMs;
   const until = measureFrom + options.durationMs;
@@ -118,7 +119,8 @@ async function main(): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: options.concurrency }, loop));
-  announce({ result: { perSecond: counted / (options.durationMs / 1000), count: counted, total, failed } });
+  const cpu = process.cpuUsage(cpuAtStart);
+  announce({ result: { perSecond: counted / (options.durationMs / 1000), count: counted, total, failed, cpuUsPerPost: (cpu.user + cpu.system) / Math.max(1, total) } });
   process.exit(0);
 }
 

@@ -21,6 +21,8 @@ export interface DeliveryResults {
   readonly redisPerJob: { readonly fanout: CommandCost[]; readonly noopWorker: CommandCost[] };
   /** CPU microseconds the process under test spent per job, whatever the machine's load. */
   readonly cpuUsPerJob: { readonly fanout: number; readonly noopWorker: number };
+  /** CPU microseconds per POST of each client loop. */
+  readonly cpuUsPerPost: Partial<Record<PostClient, number>>;
 }
 
 const DESTINATIONS = 2;
@@ -85,16 +87,19 @@ export async function runDelivery(ctx: BenchContext): Promise<DeliveryResults> {
   await cleanRedis(ctx.redis, prefix);
 
   const loops: Partial<Record<PostClient, number>> = {};
+  const cpuUsPerPost: Partial<Record<PostClient, number>> = {};
   for (const client of ctx.quick ? QUICK_CLIENTS : POST_CLIENTS) {
     ctx.log(`delivery: POST loop, ${client}`);
     const loop = startBaseline(ctx, 'post-loop', { client, url: `${ctx.sink.url}/loop/${client}`, concurrency: LOOP_CONCURRENCY, warmupMs: ctx.warmupMs, durationMs: ctx.durationMs, bodyBytes: BODY_BYTES }, `delivery-loop-${client}`);
-    const { perSecond, total } = (await loop.result) as { perSecond: number; total: number };
+    const { perSecond, total, cpuUsPerPost: cpu } = (await loop.result) as { perSecond: number; total: number; cpuUsPerPost: number };
+    cpuUsPerPost[client] = cpu;
     recordUnits(ctx, `delivery-loop-${client}`, total, 'POST');
     loops[client] = perSecond;
   }
   return { fanout: delivered.perSecond, noopWorker: noop.perSecond, loops,
     redisPerJob: { fanout: serviceCost, noopWorker: noopCost },
     cpuUsPerJob: { fanout: (serviceCpuMs * 1000) / Math.max(1, deliveredCount), noopWorker: (noopCpuMs * 1000) / Math.max(1, noopDone) },
+    cpuUsPerPost,
   };
 }
 

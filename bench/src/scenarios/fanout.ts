@@ -15,6 +15,8 @@ export interface FanoutRun {
   readonly fanout: number;
   /** Jobs created per second by raw BullMQ addBulk. */
   readonly addBulk: number;
+  /** CPU each process used per job created (user + system, µs). */
+  readonly cpuUsPerJob: { readonly fanout: number; readonly addBulk: number };
 }
 
 export const FANOUT_DESTINATIONS = [1, 4, 16] as const;
@@ -40,7 +42,7 @@ export async function runFanout(ctx: BenchContext): Promise<FanoutRun[]> {
     const baseKeys = createKeys(basePrefix);
     const child = startBaseline(ctx, 'add-bulk', { redisUrl: ctx.redisUrl, bullPrefix: baseKeys.bullPrefix, flowsPath, flow: name, batchSize: BATCH_SIZE, durationMs: ctx.warmupMs + ctx.durationMs + 500 }, `${name}-addbulk`);
     const baseline = await meterRate({ read: () => waitingJobs(ctx.redis, baseKeys.bullPrefix, queues), warmupMs: ctx.warmupMs, durationMs: ctx.durationMs });
-    const { jobs: baselineJobs } = (await child.result) as { jobs: number };
+    const { jobs: baselineJobs, cpuUs: baseCpuUs } = (await child.result) as { jobs: number; cpuUs: number };
     recordUnits(ctx, `${name}-addbulk`, baselineJobs, 'job');
     await cleanRedis(ctx.redis, basePrefix);
 
@@ -51,11 +53,14 @@ export async function runFanout(ctx: BenchContext): Promise<FanoutRun[]> {
     const events = Math.max(1_000, Math.ceil((baselineJobs * 1.1) / destinations));
     await appendEvents(ctx.redis, keys, flow!.name, events, (i) => eventBody(1024, i));
     const service = await startService({ node: ctx.node.path, mainScript: ctx.mainScript, roles: ['dispatcher'], redisUrl: ctx.redisUrl, flowsPath, prefix, ...profile(ctx, `${name}-dispatcher`) });
+    const cpuAtStart = service.cpuMs();
     const measured = await meterRate({ read: () => waitingJobs(ctx.redis, keys.bullPrefix, queues), warmupMs: ctx.warmupMs, durationMs: ctx.durationMs, total: events * destinations });
+    const cpuMs = service.cpuMs() - cpuAtStart;
     await service.stop();
-    recordUnits(ctx, `${name}-dispatcher`, await waitingJobs(ctx.redis, keys.bullPrefix, queues), 'job');
+    const created = await waitingJobs(ctx.redis, keys.bullPrefix, queues);
+    recordUnits(ctx, `${name}-dispatcher`, created, 'job');
     await cleanRedis(ctx.redis, prefix);
-    runs.push({ destinations, fanout: measured.perSecond, addBulk: baseline.perSecond });
+    runs.push({ destinations, fanout: measured.perSecond, addBulk: baseline.perSecond, cpuUsPerJob: { fanout: (cpuMs * 1000) / Math.max(1, created), addBulk: baseCpuUs / Math.max(1, baselineJobs) } });
   }
   return runs;
 }

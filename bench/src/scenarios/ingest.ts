@@ -23,7 +23,9 @@ export async function runIngest(ctx: BenchContext): Promise<IngestResults> {
   const prefix = ctx.newPrefix('ingest');
   const service = await startService({ node: ctx.node.path, mainScript: ctx.mainScript, roles: ['ingress'], redisUrl: ctx.redisUrl, flowsPath, prefix, ...profile(ctx, 'ingest-ingress') });
   ctx.log('ingest: fanout ingress');
+  const cpuAtStart = service.cpuMs();
   const fanout = await load(`${service.url}/webhooks/ingest`);
+  fanout.cpuUsPerRequest = ((service.cpuMs() - cpuAtStart) * 1000) / fanout.total;
   await service.stop();
   recordUnits(ctx, 'ingest-ingress', fanout.total, 'request');
   await cleanRedis(ctx.redis, prefix);
@@ -33,7 +35,9 @@ export async function runIngest(ctx: BenchContext): Promise<IngestResults> {
     const child = startBaseline(ctx, name, { redisUrl: ctx.redisUrl, streamKey: createKeys(basePrefix).eventStream }, name);
     const { port } = (await child.ready) as { port: number };
     ctx.log(`ingest: ${name}`);
+    const cpuAtStart = child.cpuMs();
     const result = await load(`http://127.0.0.1:${port}/webhooks/ingest`);
+    result.cpuUsPerRequest = ((child.cpuMs() - cpuAtStart) * 1000) / result.total;
     await child.stop();
     recordUnits(ctx, name, result.total, 'request');
     await cleanRedis(ctx.redis, basePrefix);
