@@ -77,7 +77,7 @@ export async function runLatency(ctx: BenchContext, options: LatencyOptions): Pr
 
   // Wait for the deliveries still on their way: at most a few seconds past the run.
   const expected = sent.sentAt.size * HEALTHY_DESTINATIONS;
-  const drainUntil = Date.now() + (ctx.quick ? 3_000 : 8_000);
+  const drainUntil = Date.now() + (ctx.quick ? 2_000 : 8_000);
   while (paths.reduce((sum, path) => sum + ctx.sink.count(path), 0) < expected && Date.now() < drainUntil) await sleep(50);
 
   ctx.debug('latency: drained');

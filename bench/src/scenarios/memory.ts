@@ -35,7 +35,7 @@ const LARGE = 60 * 1024;
  */
 export async function runMemory(ctx: BenchContext): Promise<MemoryRun[]> {
   const runs: MemoryRun[] = [];
-  const events = ctx.quick ? 200 : 400;
+  const events = ctx.quick ? 100 : 400;
   for (const destinations of MEMORY_DESTINATIONS) {
     const name = `memory-${destinations}`;
     ctx.log(`memory: ${destinations} destination(s)`);
