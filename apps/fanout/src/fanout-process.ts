@@ -142,11 +142,14 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
     stoppers.push({ name: 'dispatcher', run: () => dispatcher.stop() });
   }
   if (roles.has('worker')) {
+    // Records get a connection of their own: ioredis copies every script defined on a
+    // connection (BullMQ's ~50) into each MULTI, which cost ~50 µs per delivery on the shared one.
+    const records = await openConnection('background', 'records');
     const sender = createHttpSender();
     const workers = startWorkers({
       flows,
       connection: background,
-      redis: background,
+      redis: records,
       keys,
       sender,
       metrics,
