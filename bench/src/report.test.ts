@@ -54,6 +54,15 @@ describe('buildTable', () => {
     expect(row('best got')?.cells[0]).toMatchObject({ value: 'got-stream', ratio: '0.20×', met: false });
   });
 
+  it('gives no isolation verdict when the run without the dead destination was already saturated', () => {
+    const latency = (p99: number) => ({ label: '500 events/s', rate: 500, sentPerSecond: 500, latency: { count: 1, p50: p99 / 2, p99, p999: p99, max: p99 }, missing: 0, refused: 0 });
+    const isolated = (without: number, withDead: number) => buildTable([{ ...results('20.20.2', 3_500), isolation: { without: latency(without), with: latency(withDead) } }]).rows.find((r) => r.label.startsWith('healthy'))!.cells[0];
+    expect(isolated(10, 11)).toMatchObject({ ratio: '1.10×', met: true });
+    expect(isolated(10, 15)).toMatchObject({ ratio: '1.50×', met: false });
+    expect(isolated(5_000, 4_000)).toEqual(expect.objectContaining({ ratio: '0.80×, inconclusive: saturated without it' }));
+    expect(isolated(5_000, 4_000)?.met).toBeUndefined();
+  });
+
   it('leaves out what was not measured', () => {
     expect(row('Latency')).toBeUndefined();
     expect(table.rows.some((r) => r.section.startsWith('Memory'))).toBe(false);
