@@ -57,7 +57,9 @@ export function createHttpSender(): HttpSender {
       else delivery.signal?.addEventListener('abort', onShutdown, { once: true });
       try {
         const { origin, path } = targetOf(delivery.destination.url);
-        const response = await agent.request({ origin, path, method: 'POST', headers: requestHeaders(delivery), body: delivery.body, signal: abort.signal });
+        // undici's own header and body timeouts (300 s each by default) are off: the attempt's
+        // timer above is the one timeout, however long the destination allows.
+        const response = await agent.request({ origin, path, method: 'POST', headers: requestHeaders(delivery), body: delivery.body, signal: abort.signal, headersTimeout: 0, bodyTimeout: 0 });
         const bodySnippet = await readSnippet(response.body);
         return { statusCode: response.statusCode, headers: response.headers as IncomingHttpHeaders, bodySnippet, durationMs: elapsedMs() };
       } catch (error) {

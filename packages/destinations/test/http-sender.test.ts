@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { newEventId } from '@fanout/core';
 import { createHttpSender, isSendFailure, RESPONSE_SNIPPET_BYTES, type HttpSender, type OutboundDelivery, type SendResult } from '@fanout/destinations';
@@ -97,6 +100,25 @@ describe('http sender', () => {
     await closed.close();
     const result = await sender.send(delivery('/', { destination: httpDestination({ name: 'gone', url: `${closed.url}/` }) }));
     expect(expectFailure(result).code).toBe('ECONNREFUSED');
+  });
+
+  it('sends attempts over kept-alive connections, not one connection each', async () => {
+    // Throughput depends on it: a new connection per attempt would cost a handshake each time.
+    // The pool may open a second socket when the next attempt starts before undici has
+    // released the first one, so the bound is two, not one.
+    let connections = 0;
+    const server = createServer((req, res) => req.resume().on('end', () => res.end()));
+    server.on('connection', () => connections++);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/kept`;
+    try {
+      for (let i = 0; i < 10; i++) expect(await sender.send(delivery('/', { destination: httpDestination({ name: 'kept', url }) }))).toMatchObject({ statusCode: 200 });
+      expect(connections).toBeLessThanOrEqual(2);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
   });
 
   it('ends an attempt when its signal aborts', async () => {
