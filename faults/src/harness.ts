@@ -87,8 +87,8 @@ export interface Harness {
   readonly processes: readonly RoleProcess[];
   readonly faults: FaultRecord[];
   readonly startedAt: number;
-  /** Records a fault for the report. */
-  fault(kind: string, target: string, detail?: string): void;
+  /** Records a fault for the report; `at` (unix ms) when it began earlier than now. */
+  fault(kind: string, target: string, detail?: string, at?: number): void;
   /** Marks the receiver's attempts in flight now (or answered within `windowMs`) as ones a fault may repeat; returns how many. */
   markInFlight(windowMs: number): number;
   /** Counts `processes` worker processes whose in-flight attempts a fault may have cut off unrecorded (each may repeat once). */
@@ -111,8 +111,9 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 /**
  * How long settling waits without a single request reaching the receiver before it gives up:
- * longer than the slowest recovery (a killed worker's job: its 30 s lock plus BullMQ's 30 s
- * stalled-check interval; a dead dispatcher's entries: 30 s claim idle plus a 5 s scan).
+ * longer than the slowest recovery at the product's defaults (a killed worker's job: its 30 s
+ * lock plus up to two 10 s stalled checks; a dead dispatcher's entries: 30 s claim idle plus
+ * a 5 s scan).
  */
 const STALL_MS = 90_000;
 
@@ -228,8 +229,8 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       processes,
       faults,
       startedAt,
-      fault(kind, target, detail) {
-        const record: FaultRecord = { atMs: Date.now() - startedAt, kind, target, ...(detail ? { detail } : {}) };
+      fault(kind, target, detail, at = Date.now()) {
+        const record: FaultRecord = { atMs: at - startedAt, kind, target, ...(detail ? { detail } : {}) };
         faults.push(record);
         log(`${options.scenario}: +${(record.atMs / 1_000).toFixed(1)}s ${kind} ${target}${detail ? ` (${detail})` : ''}`);
       },

@@ -170,8 +170,10 @@ export async function createRoleProcess(options: RoleProcessOptions): Promise<Ro
       try {
         note(`harness sends ${signal}`);
         killGroup(target, signal);
-        const timer = sleep(timeoutMs).then(() => 'timeout' as const);
-        const exit = await Promise.race([exitOf(target), timer]);
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+        const exit = await Promise.race([exitOf(target), timedOut]);
+        clearTimeout(timer);
         if (exit !== 'timeout') return exit;
         note(`no exit ${timeoutMs} ms after ${signal}: SIGKILL`);
         killGroup(target, 'SIGKILL');

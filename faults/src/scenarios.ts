@@ -261,11 +261,10 @@ export const redisPause: Scenario = {
         const pausedAt = Date.now();
         const pauseMs = pauseMsOf(config);
         await harness.redis.pause(pauseMs);
-        harness.fault('CLIENT PAUSE ALL', 'redis-server', `${pauseMs} ms`);
         await sleep(pauseMs + 300);
         const inFlight = harness.markInFlight(Date.now() - pausedAt + ANSWER_WINDOW_MS);
         harness.workersHit(harness.workers.length);
-        harness.fault('pause over', 'redis-server', `${inFlight} attempts in flight during it`);
+        harness.fault('CLIENT PAUSE ALL', 'redis-server', `${pauseMs} ms, ${inFlight} attempts in flight during it`, pausedAt);
       });
       return {};
     }),
