@@ -1,6 +1,6 @@
 import type { Flow } from '@fanout/flows';
 import { DELIVERY_JOB_NAME, deliveryJobOptions, type DeliveryJob, type DeliveryQueue } from '@fanout/queues';
-import type { DeliveryRecord, StreamEvent } from '@fanout/redis';
+import type { DeliveryRecord, EventDispatchRecords, StreamEvent } from '@fanout/redis';
 import { matchDestinations } from './match-destinations.js';
 
 /** Looks a loaded flow up by name; undefined once the flow is no longer loaded. */
@@ -25,19 +25,12 @@ export interface PlannedDelivery {
 
 /** What dispatching one event amounts to: records, jobs and filtered destinations, or why it cannot be dispatched. */
 export type EventDispatch =
-  | {
+  | (Omit<EventDispatchRecords, 'queued'> & {
       readonly kind: 'dispatch';
-      readonly streamId: string;
-      readonly eventId: string;
-      readonly flow: string;
-      /** Unix ms, when the ingress accepted the event. */
-      readonly receivedAt: number;
-      /** The first delivery record of every destination of the flow, by destination name. */
-      readonly records: ReadonlyMap<string, DeliveryRecord>;
       readonly deliveries: readonly PlannedDelivery[];
       /** Destinations whose filter turned the event away. */
       readonly filtered: readonly string[];
-    }
+    })
   | { readonly kind: 'undispatchable'; readonly streamId: string; readonly eventId?: string; readonly flow?: string; readonly reason: string };
 
 export interface DispatchEventDeps {

@@ -1,4 +1,4 @@
-import type { EventTypeFilter } from '@fanout/flows';
+import { valueAt, type EventTypeFilter } from '@fanout/flows';
 
 /** The destinations an event goes to, and those whose filter turned it away. */
 export interface DestinationMatch<D> {
@@ -27,12 +27,7 @@ export function matchDestinations<D extends { readonly filter?: EventTypeFilter 
 
 /** The string at `path` (property names, `$.data.type` → ['data', 'type']) in a parsed JSON document. */
 export function eventTypeAt(document: unknown, path: readonly string[]): string | undefined {
-  let value = document;
-  for (const key of path) {
-    // Own properties only: a path such as `constructor` must not reach into prototypes.
-    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, key)) return undefined;
-    value = (value as Record<string, unknown>)[key];
-  }
+  const value = valueAt(document, path);
   return typeof value === 'string' ? value : undefined;
 }
 
