@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { newEventId } from '@fanout/core';
-import { appendEvent, writeAttempt, writeDeliveryRecord } from '@fanout/redis';
+import { appendEvent, writeDeliveryOutcome, writeDeliveryRecord, type AttemptRecord, type DeliveryRecord } from '@fanout/redis';
 import { httpDestination, testFlow } from '@fanout/testkit';
 import { adminRequest, startDashboard, type DashboardHarness } from './dashboard-harness.js';
 
@@ -17,9 +17,10 @@ describe('GET /events/:id', () => {
     const pipeline = redis.pipeline();
     writeDeliveryRecord(pipeline, keys, eventId, 'orders', { status: 'pending', attempts: 0, updatedAt: receivedAt });
     writeDeliveryRecord(pipeline, keys, eventId, 'archive', { status: 'pending', attempts: 0, updatedAt: receivedAt });
-    writeAttempt(pipeline, keys, eventId, 'orders', { attempt: 1, at: receivedAt + 1_000, durationMs: 12, outcome: 'retry', statusCode: 503, error: 'HTTP 503' }, { status: 'retrying', attempts: 1, lastError: 'HTTP 503', lastStatusCode: 503, updatedAt: receivedAt + 1_012 }, 60_000);
-    writeAttempt(pipeline, keys, eventId, 'orders', { attempt: 2, at: receivedAt + 2_000, durationMs: 8, outcome: 'delivered', statusCode: 200 }, { status: 'delivered', attempts: 2, lastError: 'HTTP 503', deliveredAt: receivedAt + 2_008, updatedAt: receivedAt + 2_008 }, 60_000);
     await pipeline.exec();
+    const outcome = (attempt: AttemptRecord, record: DeliveryRecord): Promise<void> => writeDeliveryOutcome(redis, keys, { eventId, destination: 'orders', attempt, record }, 60_000);
+    await outcome({ attempt: 1, at: receivedAt + 1_000, durationMs: 12, outcome: 'retry', statusCode: 503, error: 'HTTP 503' }, { status: 'retrying', attempts: 1, lastError: 'HTTP 503', lastStatusCode: 503, updatedAt: receivedAt + 1_012 });
+    await outcome({ attempt: 2, at: receivedAt + 2_000, durationMs: 8, outcome: 'delivered', statusCode: 200 }, { status: 'delivered', attempts: 2, lastError: 'HTTP 503', deliveredAt: receivedAt + 2_008, updatedAt: receivedAt + 2_008 });
   });
   afterAll(() => harness.close());
 

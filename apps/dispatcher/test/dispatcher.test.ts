@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { DELIVERY_JOB_NAME } from '@fanout/queues';
-import { readEventRecord, readNewEvents, writeAttempt } from '@fanout/redis';
+import { readEventRecord, readNewEvents, writeDeliveryOutcome } from '@fanout/redis';
 import { httpDestination, testFlow } from '@fanout/testkit';
 import { Worker } from 'bullmq';
 import { dispatchBatch, startDispatcher, type JobQueue, type QueueLookup } from '../src/index.js';
@@ -97,9 +97,8 @@ describe('dispatcher', () => {
       orders.name,
       async (job) => {
         if (job.id !== first.eventId) return new Promise(() => {});
-        const multi = h.fx.redis.multi();
-        writeAttempt(multi, h.keys, first.eventId, 'orders', { attempt: 1, at: 1, durationMs: 1, outcome: 'delivered', statusCode: 200 }, { status: 'delivered', attempts: 1, deliveredAt: 2, updatedAt: 2 }, 600_000);
-        await multi.exec();
+        const attempt = { attempt: 1, at: 1, durationMs: 1, outcome: 'delivered', statusCode: 200 } as const;
+        await writeDeliveryOutcome(h.fx.redis, h.keys, { eventId: first.eventId, destination: 'orders', attempt, record: { status: 'delivered', attempts: 1, deliveredAt: 2, updatedAt: 2 } }, 600_000);
       },
       { connection: await h.connection(), prefix: h.keys.bullPrefix, concurrency: 2 },
     );

@@ -2,7 +2,7 @@ import { classifyOutcome, isSendFailure, type AttemptOutcome, type Sender, type 
 import type { Destination } from '@fanout/flows';
 import type { FanoutMetrics, Logger } from '@fanout/observability';
 import { deliveryJobSchema, type DeliveryJob } from '@fanout/queues';
-import { keepDeadLetterEvent, readDeadLetterEvent, readDeliveryRecord, readEvent, writeAttempt, type EventEntry, type FanoutKeys } from '@fanout/redis';
+import { readDeadLetterEvent, readDeliveryRecord, readEvent, writeDeliveryOutcome, type EventEntry, type FanoutKeys } from '@fanout/redis';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { DeadLetterError } from './dead-letter-error.js';
@@ -106,19 +106,12 @@ function parseJob(job: Job<unknown>): DeliveryJob {
   throw new UnrecoverableError(`malformed delivery job ${job.id ?? ''}: ${issues}`);
 }
 
-/**
- * The attempt log entry and the delivery record in one MULTI, so the two never disagree; a
- * final outcome also closes the delivery, and a dead one keeps a copy of the event for the
- * destination's dead-letter retention.
- */
+/** The attempt, the delivery's new record and, for a dead letter, a copy of its event (for its retention), written together. */
 async function recordAttempt(deps: DeliverDeps, delivery: DeliveryJob, target: DeliveryTarget, settled: SettledAttempt, event: EventEntry | undefined): Promise<void> {
-  const multi = deps.redis.multi();
-  writeAttempt(multi, deps.keys, delivery.eventId, target.destination.name, settled.attempt, settled.record, deps.recordTtlMs);
-  if (settled.outcome === 'dead' && event) keepDeadLetterEvent(multi, deps.keys, event, target.destination.deadLetter.retentionMs);
-  const replies = await multi.exec();
-  const failure = replies?.find(([error]) => error)?.[0];
-  if (failure) throw failure;
-  const labels = { flow: target.flow, destination: target.destination.name, outcome: settled.outcome };
+  const { destination } = target;
+  const deadLetterCopy = settled.outcome === 'dead' && event ? { deadLetterCopy: { event, retentionMs: destination.deadLetter.retentionMs } } : {};
+  await writeDeliveryOutcome(deps.redis, deps.keys, { eventId: delivery.eventId, destination: destination.name, record: settled.record, attempt: settled.attempt, ...deadLetterCopy }, deps.recordTtlMs);
+  const labels = { flow: target.flow, destination: destination.name, outcome: settled.outcome };
   deps.metrics.deliveries.inc(labels);
   deps.metrics.attemptDuration.observe(labels, settled.attempt.durationMs / 1_000);
 }

@@ -1,5 +1,5 @@
 import { deliveryJobSchema } from '@fanout/queues';
-import { keepDeadLetterEvent, readDeadLetterEvent, readDeliveryRecord, readEvent, writeOutcome, type DeliveryRecord } from '@fanout/redis';
+import { readDeadLetterEvent, readDeliveryRecord, readEvent, writeDeliveryOutcome, type DeliveryRecord } from '@fanout/redis';
 import type { Job } from 'bullmq';
 import { DeadLetterError } from './dead-letter-error.js';
 import type { DeliverDeps, DeliveryTarget } from './deliver.js';
@@ -25,11 +25,8 @@ export async function recordFailedJob(deps: Omit<DeliverDeps, 'shutdown'>, targe
   const attempts = Math.max(record?.attempts ?? 0, job.attemptsStarted - (job.deferredFailure ? 1 : 0));
   const dead: DeliveryRecord = { ...record, status: 'dead', attempts, lastError: error.message, updatedAt: deps.now() };
 
-  const multi = deps.redis.multi();
-  writeOutcome(multi, deps.keys, eventId, destination, dead, deps.recordTtlMs);
-  if (event) keepDeadLetterEvent(multi, deps.keys, event, target.destination.deadLetter.retentionMs);
-  const failure = (await multi.exec())?.find(([failed]) => failed)?.[0];
-  if (failure) throw failure;
+  const deadLetterCopy = event ? { deadLetterCopy: { event, retentionMs: target.destination.deadLetter.retentionMs } } : {};
+  await writeDeliveryOutcome(deps.redis, deps.keys, { eventId, destination, record: dead, ...deadLetterCopy }, deps.recordTtlMs);
   deps.metrics.deliveries.inc({ flow: target.flow, destination, outcome: 'dead' });
   deps.logger.warn({ eventId, flow: target.flow, destination, attempts, error: error.message }, 'delivery.dead_lettered');
 }

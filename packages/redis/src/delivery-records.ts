@@ -45,14 +45,9 @@ export const ATTEMPT_LOG_LENGTH = 50;
 /** The event record's field of each delivery record is this prefix and the destination's name. */
 export const DELIVERY_FIELD = 'd:';
 
-/** The Redis commands that write delivery records, to be queued on a pipeline or MULTI of the caller's. */
+/** Where delivery records are written: a connection, pipeline or MULTI of the caller's. */
 export interface RecordWriter {
   hset(key: string, ...fieldsAndValues: (string | Buffer)[]): unknown;
-  rpush(key: string, value: string): unknown;
-  ltrim(key: string, start: number, stop: number): unknown;
-  pexpire(key: string, ms: number): unknown;
-  pexpire(key: string, ms: number, mode: 'NX' | 'GT'): unknown;
-  zrem(key: string, member: string): unknown;
 }
 
 /** The member of a delivery in the open deliveries (`keys.openDeliveries`). */
@@ -63,28 +58,6 @@ export function openDeliveryMember(eventId: string, destination: string): string
 /** Sets a delivery's record whatever it was (a replay puts a dead letter back to pending). */
 export function writeDeliveryRecord(writer: RecordWriter, keys: FanoutKeys, eventId: string, destination: string, record: DeliveryRecord): void {
   writer.hset(keys.event(eventId), DELIVERY_FIELD + destination, JSON.stringify(record));
-}
-
-/**
- * Sets the record a delivery's job leaves. A final one (delivered, dead) also closes the
- * delivery, in the same MULTI, so retention may trim its stream entry from then on.
- *
- * @param ttlMs The event record's ttl, given only to a record that expired and is written again.
- */
-export function writeOutcome(writer: RecordWriter, keys: FanoutKeys, eventId: string, destination: string, record: DeliveryRecord, ttlMs: number): void {
-  writeDeliveryRecord(writer, keys, eventId, destination, record);
-  // HSET creates a record that expired meanwhile again; NX gives that one a ttl and leaves a live one's as it is.
-  writer.pexpire(keys.event(eventId), ttlMs, 'NX');
-  if (record.status === 'delivered' || record.status === 'dead') writer.zrem(keys.openDeliveries, openDeliveryMember(eventId, destination));
-}
-
-/** Appends one attempt to the delivery's log, kept for `ttlMs`, and sets its record with `writeOutcome`. */
-export function writeAttempt(writer: RecordWriter, keys: FanoutKeys, eventId: string, destination: string, attempt: AttemptRecord, record: DeliveryRecord, ttlMs: number): void {
-  const log = keys.attempts(eventId, destination);
-  writeOutcome(writer, keys, eventId, destination, record, ttlMs);
-  writer.rpush(log, JSON.stringify(attempt));
-  writer.ltrim(log, -ATTEMPT_LOG_LENGTH, -1);
-  writer.pexpire(log, ttlMs);
 }
 
 export async function readEventRecord(redis: Redis, keys: FanoutKeys, eventId: string): Promise<EventRecord | undefined> {

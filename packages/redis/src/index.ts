@@ -6,16 +6,15 @@ export {
   readAttempts,
   readDeliveryRecord,
   readEventRecord,
-  writeAttempt,
   writeDeliveryRecord,
-  writeOutcome,
   type AttemptRecord,
   type DeliveryRecord,
   type DeliveryStatus,
   type EventRecord,
   type RecordWriter,
 } from './delivery-records.js';
-export { keepDeadLetterEvent, readDeadLetterEvent } from './dead-letter-events.js';
+export { readDeadLetterEvent } from './dead-letter-events.js';
+export { writeDeliveryOutcome, type DeliveryOutcome } from './delivery-outcomes.js';
 export { deleteKeysUnder } from './delete-keys.js';
 export {
   deadLetterEntries,
