@@ -4,7 +4,7 @@ import { createHttpSender, type HttpSender } from '@fanout/destinations';
 import { startDispatcher, type Dispatcher } from '@fanout/dispatcher';
 import type { Flow } from '@fanout/flows';
 import { createLogger, createMetrics } from '@fanout/observability';
-import { appendEvent, readAttempts, readDeliveryRecord, readEvent, trimEventStream, type DeliveryStatus } from '@fanout/redis';
+import { appendEvent, createRedisConnection, readAttempts, readDeliveryRecord, readEvent, trimEventStream, type DeliveryStatus } from '@fanout/redis';
 import { httpDestination, replies, startReceiver, testFlow, type ScriptedReceiver } from '@fanout/testkit';
 import { startWorkers, type DeliveryWorkers, type StallOptions } from '@fanout/worker';
 import { Worker } from 'bullmq';
@@ -22,10 +22,12 @@ describe('replaying dead letters', () => {
   let sender: HttpSender;
   let dispatcher: Dispatcher;
   let blocking: Redis;
+  let records: Redis;
   const workers: DeliveryWorkers[] = [];
   afterEach(async () => {
     await dispatcher.stop();
     blocking.disconnect();
+    records.disconnect();
     for (const running of workers.splice(0)) await running.stop(1_000);
     sender.close();
     await receiver.close();
@@ -41,11 +43,13 @@ describe('replaying dead letters', () => {
     const { fx, queues, bullConnection } = harness;
     const findFlow = (name: string): Flow | undefined => (name === flow.name ? flow : undefined);
     blocking = bullConnection.duplicate();
+    // As in `fanout start`: the workers' records on an auto-pipelined connection of their own.
+    records = createRedisConnection(fx.url, { purpose: 'background', autoPipelining: true });
     dispatcher = startDispatcher({ findFlow, redis: blocking, writer: fx.redis, keys: fx.keys, queues, metrics: createMetrics(), logger: createLogger({ level: 'silent' }), consumer: 'd', blockMs: 100, eventRecordTtlMs: RECORD_TTL_MS, streamRetentionMs: 10 * RECORD_TTL_MS });
     return flow;
   }
   function startOurWorkers(flow: Flow, stall: StallOptions = {}): void {
-    workers.push(startWorkers({ flows: [flow], connection: harness.bullConnection, redis: harness.fx.redis, keys: harness.fx.keys, sender, metrics: createMetrics(), logger: createLogger({ level: 'silent' }), recordTtlMs: RECORD_TTL_MS, ...stall }));
+    workers.push(startWorkers({ flows: [flow], connection: harness.bullConnection, redis: records, keys: harness.fx.keys, sender, metrics: createMetrics(), logger: createLogger({ level: 'silent' }), recordTtlMs: RECORD_TTL_MS, ...stall }));
   }
   async function append(body: Buffer): Promise<{ eventId: string; streamId: string }> {
     const eventId = newEventId();

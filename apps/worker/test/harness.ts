@@ -50,6 +50,8 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const flow = options.flow(receiver.url);
   const flows = [flow];
   const redis = createRedisConnection(url, { purpose: 'background', name: 'worker-test' });
+  // As in `fanout start`: records on an auto-pipelined connection of their own.
+  const records = createRedisConnection(url, { purpose: 'background', name: 'worker-test-records', autoPipelining: true });
   const queues: DeliveryQueues = createDeliveryQueues({ flows, connection: redis, keys });
   const metrics = createMetrics();
   const logLines: Record<string, unknown>[] = [];
@@ -62,7 +64,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const sender: HttpSender = createHttpSender();
   const started: DeliveryWorkers[] = [];
   const startMoreWorkers = async (): Promise<DeliveryWorkers> => {
-    const workers = startWorkers({ flows, connection: redis, redis, keys, sender, metrics, logger: createLogger({ destination: sink }), recordTtlMs: RECORD_TTL_MS });
+    const workers = startWorkers({ flows, connection: redis, redis: records, keys, sender, metrics, logger: createLogger({ destination: sink }), recordTtlMs: RECORD_TTL_MS });
     started.push(workers);
     await workers.waitUntilReady();
     return workers;
@@ -113,6 +115,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       await queues.close();
       await fixture.cleanup();
       redis.disconnect();
+      records.disconnect();
     },
   };
 }
