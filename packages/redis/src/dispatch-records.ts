@@ -15,41 +15,51 @@ export interface EventDispatchRecords {
   readonly queued: readonly string[];
 }
 
-// KEYS[1] the event record, KEYS[2] the open deliveries.
-// ARGV[1] the record's ttl, ARGV[2..4] flow, receivedAt and stream id (to write the record
-// again if it expired), ARGV[5] the open deliveries' score (the stream id's ms); then per
-// destination: its record field, its first record, and its open-deliveries member, or ''
-// when it gets no job. Returns the current status of every delivery that gets a job.
-const RECORD_DISPATCH_LUA = `
-local record, open = KEYS[1], KEYS[2]
-if redis.call('EXISTS', record) == 0 then
-  redis.call('HSET', record, 'flow', ARGV[2], 'receivedAt', ARGV[3], 'streamId', ARGV[4])
-  redis.call('PEXPIRE', record, ARGV[1])
-end
+// KEYS[1] the open deliveries, KEYS[2..] the event record of each event, in order.
+// ARGV[1] the records' ttl; then per event: flow, receivedAt and stream id (to write its record
+// again if it expired), the open deliveries' score (the stream id's ms) and how many
+// destinations follow; per destination: its record field, its first record, and its
+// open-deliveries member, or '' when it gets no job. Returns, per event, the current status
+// of every delivery that gets a job.
+const RECORD_DISPATCHES_LUA = `
+local open = KEYS[1]
 local statuses = {}
-for i = 6, #ARGV, 3 do
-  redis.call('HSETNX', record, ARGV[i], ARGV[i + 1])
-  if ARGV[i + 2] ~= '' then
-    local status = cjson.decode(redis.call('HGET', record, ARGV[i])).status
-    if status == 'pending' then redis.call('ZADD', open, ARGV[5], ARGV[i + 2]) end
-    statuses[#statuses + 1] = status
+local at = 2
+for e = 2, #KEYS do
+  local record = KEYS[e]
+  if redis.call('EXISTS', record) == 0 then
+    redis.call('HSET', record, 'flow', ARGV[at], 'receivedAt', ARGV[at + 1], 'streamId', ARGV[at + 2])
+    redis.call('PEXPIRE', record, ARGV[1])
   end
+  local score, last = ARGV[at + 3], at + 4 + 3 * tonumber(ARGV[at + 4])
+  local event = {}
+  for i = at + 5, last, 3 do
+    redis.call('HSETNX', record, ARGV[i], ARGV[i + 1])
+    if ARGV[i + 2] ~= '' then
+      local status = cjson.decode(redis.call('HGET', record, ARGV[i])).status
+      if status == 'pending' then redis.call('ZADD', open, score, ARGV[i + 2]) end
+      event[#event + 1] = status
+    end
+  end
+  statuses[#statuses + 1] = event
+  at = last + 1
 end
 return statuses
 `;
 
-interface RecordDispatchCommand {
-  fanoutRecordDispatch(recordKey: string, openKey: string, ...args: (string | number)[]): Promise<DeliveryStatus[]>;
+interface RecordDispatchesCommand {
+  fanoutRecordDispatches(numberOfKeys: number, ...keysAndArgs: (string | number)[]): Promise<DeliveryStatus[][]>;
 }
 
-function withRecordDispatch(redis: Redis): RecordDispatchCommand {
-  if (!('fanoutRecordDispatch' in redis)) redis.defineCommand('fanoutRecordDispatch', { numberOfKeys: 2, lua: RECORD_DISPATCH_LUA });
-  return redis as unknown as RecordDispatchCommand;
+function withRecordDispatches(redis: Redis): RecordDispatchesCommand {
+  // No fixed numberOfKeys: one key per event of the batch.
+  if (!('fanoutRecordDispatches' in redis)) redis.defineCommand('fanoutRecordDispatches', { lua: RECORD_DISPATCHES_LUA });
+  return redis as unknown as RecordDispatchesCommand;
 }
 
 /**
  * Writes the first delivery records of each event and reads back where every queued
- * delivery stands, in one script per event (all sent at once, so one round trip per batch):
+ * delivery stands, in one script for the whole batch (one command, one round trip):
  * - a record that exists is left as it is (HSETNX): when a crashed dispatcher's entry is
  *   dispatched again, a worker may have moved that delivery on already;
  * - an event record that expired is written again whole, with `recordTtlMs`, rather than
@@ -61,16 +71,19 @@ function withRecordDispatch(redis: Redis): RecordDispatchCommand {
  * Answers, per event, the status of each queued destination, by destination.
  */
 export async function recordDispatches(redis: Redis, keys: FanoutKeys, events: readonly EventDispatchRecords[], recordTtlMs: number): Promise<Map<string, DeliveryStatus>[]> {
-  const command = withRecordDispatch(redis);
-  return Promise.all(
-    events.map(async ({ eventId, flow, receivedAt, streamId, records, queued }) => {
-      const args: (string | number)[] = [recordTtlMs, flow, receivedAt, streamId, streamId.split('-')[0]!];
-      for (const [destination, record] of records) {
-        args.push(DELIVERY_FIELD + destination, JSON.stringify(record), queued.includes(destination) ? openDeliveryMember(eventId, destination) : '');
-      }
-      const statuses = await command.fanoutRecordDispatch(keys.event(eventId), keys.openDeliveries, ...args);
-      const queuedInOrder = [...records.keys()].filter((destination) => queued.includes(destination));
-      return new Map(queuedInOrder.map((destination, i) => [destination, statuses[i]!] as const));
-    }),
-  );
+  if (events.length === 0) return [];
+  const eventKeys: string[] = [];
+  const args: (string | number)[] = [recordTtlMs];
+  for (const { eventId, flow, receivedAt, streamId, records, queued } of events) {
+    eventKeys.push(keys.event(eventId));
+    args.push(flow, receivedAt, streamId, streamId.split('-')[0]!, records.size);
+    for (const [destination, record] of records) {
+      args.push(DELIVERY_FIELD + destination, JSON.stringify(record), queued.includes(destination) ? openDeliveryMember(eventId, destination) : '');
+    }
+  }
+  const statuses = await withRecordDispatches(redis).fanoutRecordDispatches(1 + eventKeys.length, keys.openDeliveries, ...eventKeys, ...args);
+  return events.map(({ records, queued }, e) => {
+    const queuedInOrder = [...records.keys()].filter((destination) => queued.includes(destination));
+    return new Map(queuedInOrder.map((destination, i) => [destination, statuses[e]![i]!] as const));
+  });
 }
