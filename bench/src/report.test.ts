@@ -55,12 +55,19 @@ describe('buildTable', () => {
   });
 
   it('gives no isolation verdict when the run without the dead destination was already saturated', () => {
-    const latency = (p99: number) => ({ label: '500 events/s', rate: 500, sentPerSecond: 500, latency: { count: 1, p50: p99 / 2, p99, p999: p99, max: p99 }, missing: 0, refused: 0 });
+    const latency = (p99: number) => latencyRun(p99);
     const isolated = (without: number, withDead: number) => buildTable([{ ...results('20.20.2', 3_500), isolation: { without: latency(without), with: latency(withDead) } }]).rows.find((r) => r.label.startsWith('healthy'))!.cells[0];
     expect(isolated(10, 11)).toMatchObject({ ratio: '1.10×', met: true });
     expect(isolated(10, 15)).toMatchObject({ ratio: '1.50×', met: false });
     expect(isolated(5_000, 4_000)).toEqual(expect.objectContaining({ ratio: '0.80×, inconclusive: saturated without it' }));
     expect(isolated(5_000, 4_000)?.met).toBeUndefined();
+  });
+
+  it('shows a latency run against the budget, with its stages', () => {
+    const cell = (p99: number) => buildTable([{ ...results('24.22.3', 9_000), latency: [latencyRun(p99)] }]).rows.find((r) => r.label === '500 events/s')!.cells[0];
+    expect(cell(20)).toMatchObject({ met: true });
+    expect(cell(30)).toMatchObject({ met: false });
+    expect(cell(20)?.value).toBe('p50 4.0 ms, p99 20 ms, p99.9 20 ms; p50 / p99 by stage: accept 1.0 ms / 2.0 ms, dispatch 3.0 ms / 12 ms, queue 2.0 ms / 5.0 ms, send 4.0 ms / 6.0 ms');
   });
 
   it('leaves out what was not measured', () => {
@@ -78,3 +85,16 @@ describe('buildTable', () => {
     expect(new Set(markdown.map((line) => line.replace(/\\\|/g, '').split('|').length)).size).toBe(1);
   });
 });
+
+function latencyRun(p99: number) {
+  const summary = (p50: number, p99: number) => ({ count: 1, p50, p99, p999: p99, max: p99 });
+  return {
+    label: '500 events/s',
+    rate: 500,
+    sentPerSecond: 500,
+    latency: summary(4, p99),
+    missing: 0,
+    refused: 0,
+    stages: { accept: summary(1, 2), dispatch: summary(3, 12), queue: summary(2, 5), send: summary(4, 6) },
+  };
+}

@@ -1,6 +1,7 @@
 import type { PostClient } from './baselines/post-clients.js';
 import type { BenchRun, NodeResults } from './results.js';
-import { ratio } from './stats.js';
+import type { LatencyStages } from './latency-stages.js';
+import { ratio, type LatencySummary } from './stats.js';
 
 /** One cell per Node: the figure, and where it has one, its ratio and whether it meets its target. */
 export interface Cell {
@@ -37,6 +38,12 @@ export function formatMs(n: number): string {
   if (!Number.isFinite(n)) return '–';
   if (n < 10) return `${n.toFixed(1)} ms`;
   return `${Math.round(n).toLocaleString('en-US')} ms`;
+}
+
+/** p50/p99 of each stage of the latency runs' deliveries. */
+function formatStages({ accept, dispatch, queue, send }: LatencyStages): string {
+  const stage = (name: string, { p50, p99 }: LatencySummary): string => `${name} ${formatMs(p50)} / ${formatMs(p99)}`;
+  return `p50 / p99 by stage: ${stage('accept', accept)}, ${stage('dispatch', dispatch)}, ${stage('queue', queue)}, ${stage('send', send)}`;
 }
 
 export function formatRatio(r: number): string {
@@ -163,7 +170,7 @@ export function buildTable(nodes: readonly NodeResults[]): Table {
       const atBudget = run.rate === TARGETS.latencyRate;
       const met = atBudget ? run.latency.p50 <= TARGETS.latencyP50Ms && run.latency.p99 <= TARGETS.latencyP99Ms && run.missing === 0 : undefined;
       return {
-        value: `p50 ${formatMs(run.latency.p50)}, p99 ${formatMs(run.latency.p99)}, p99.9 ${formatMs(run.latency.p999)}${run.missing ? `, ${run.missing} not delivered in time` : ''}${run.refused ? `, ${run.refused} refused` : ''}`,
+        value: `p50 ${formatMs(run.latency.p50)}, p99 ${formatMs(run.latency.p99)}, p99.9 ${formatMs(run.latency.p999)}${run.missing ? `, ${run.missing} not delivered in time` : ''}${run.refused ? `, ${run.refused} refused` : ''}; ${formatStages(run.stages)}`,
         ratio: `at ${formatRate(run.sentPerSecond, ' events/s')}`,
         ...(met === undefined ? {} : { met }),
       };

@@ -5,6 +5,7 @@ import { openLoop } from '../load.js';
 import { rssOf } from '../processes.js';
 import { cleanRedis, usedMemoryRss } from '../redis-tools.js';
 import { startService, type ServiceProcess } from '../service.js';
+import { readLatencyStages, type LatencyStages, type TimedDelivery } from '../latency-stages.js';
 import { summarizeLatencies, type LatencySummary } from '../stats.js';
 import { profile } from './ingest.js';
 
@@ -20,6 +21,8 @@ export interface LatencyRun {
   readonly missing: number;
   /** Requests the ingress did not answer 202. */
   readonly refused: number;
+  /** The same latencies split by stage. */
+  readonly stages: LatencyStages;
 }
 
 export interface RssReading {
@@ -83,17 +86,22 @@ export async function runLatency(ctx: BenchContext, options: LatencyOptions): Pr
   ctx.debug('latency: drained');
   const measuredFrom = Math.min(...sent.sentAt.values()) + ctx.warmupMs;
   const latencies: number[] = [];
+  const timed: TimedDelivery[] = [];
   let missing = 0;
-  for (const path of paths) {
+  for (const [i, path] of paths.entries()) {
     const firstArrival = new Map<string, number>();
     for (const { webhookId, at } of ctx.sink.arrivals(path)) if (!firstArrival.has(webhookId)) firstArrival.set(webhookId, at);
     for (const [id, at] of sent.sentAt) {
       if (at < measuredFrom) continue;
       const arrived = firstArrival.get(id);
       if (arrived === undefined) missing++;
-      else latencies.push(arrived - at);
+      else {
+        latencies.push(arrived - at);
+        timed.push({ eventId: id, flow: name, destination: destinationName(i), sentAt: at, arrivedAt: arrived });
+      }
     }
   }
+  const stages = await readLatencyStages(ctx.redis, prefix, timed);
   ctx.sink.recordArrivals(false);
   await Promise.all(processes.map((p) => p.stop()));
   ctx.debug('latency: roles stopped');
@@ -107,6 +115,7 @@ export async function runLatency(ctx: BenchContext, options: LatencyOptions): Pr
     latency: summarizeLatencies(latencies),
     missing,
     refused: sent.refused,
+    stages,
     ...(rss ? { rss } : {}),
   };
 }

@@ -1,0 +1,62 @@
+import { performance } from 'node:perf_hooks';
+import { deliveryQueueName } from '@fanout/queues';
+import { createKeys } from '@fanout/redis';
+import type { Redis } from 'ioredis';
+import { summarizeLatencies, type LatencySummary } from './stats.js';
+
+/**
+ * Where a delivery's latency went, from the records fanout keeps: the event's `receivedAt`
+ * (stamped by the ingress before its write) and the first attempt's start (stamped by the
+ * worker), and the delivery job's creation time while BullMQ still keeps the job (the newest
+ * completed ones). Every process runs on this machine's clock, so no clocks need syncing; fanout's
+ * stamps are whole ms, so a stage can read up to 1 ms off.
+ */
+export interface LatencyStages {
+  /** Sent by the bench → taken in by the ingress. */
+  readonly accept: LatencySummary;
+  /** Taken in → the delivery's job is created: the stream and the dispatcher. */
+  readonly dispatch: LatencySummary;
+  /** The job created → the worker starts the first attempt: the queue. */
+  readonly queue: LatencySummary;
+  /** The attempt starts → first byte at the sink: the worker's reads and the POST. */
+  readonly send: LatencySummary;
+}
+
+/** One delivery that arrived: its event, its flow and destination, and the bench's `performance.now()` at send and arrival. */
+export interface TimedDelivery {
+  readonly eventId: string;
+  readonly flow: string;
+  readonly destination: string;
+  readonly sentAt: number;
+  readonly arrivedAt: number;
+}
+
+export async function readLatencyStages(redis: Redis, prefix: string, deliveries: readonly TimedDelivery[]): Promise<LatencyStages> {
+  const keys = createKeys(prefix);
+  const pipeline = redis.pipeline();
+  for (const { eventId, flow, destination } of deliveries) {
+    pipeline.hget(keys.event(eventId), 'receivedAt');
+    pipeline.lindex(keys.attempts(eventId, destination), 0);
+    // BullMQ's job hash: <prefix>:<queue>:<job id>; the queue is <flow>.<destination>, the job id the event id.
+    pipeline.hget(`${keys.bullPrefix}:${deliveryQueueName(flow, destination)}:${eventId}`, 'timestamp');
+  }
+  const replies = (await pipeline.exec()) ?? [];
+  const accept: number[] = [];
+  const dispatch: number[] = [];
+  const queue: number[] = [];
+  const send: number[] = [];
+  deliveries.forEach(({ sentAt, arrivedAt }, i) => {
+    // fanout stamps Unix ms; the bench's clock starts at its timeOrigin.
+    const [received, attempt, created] = replies.slice(3 * i, 3 * i + 3).map(([, reply]) => reply);
+    const receivedAt = Number(received) - performance.timeOrigin;
+    if (!Number.isFinite(receivedAt) || typeof attempt !== 'string') return;
+    const startedAt = (JSON.parse(attempt) as { at: number }).at - performance.timeOrigin;
+    accept.push(receivedAt - sentAt);
+    send.push(arrivedAt - startedAt);
+    if (typeof created !== 'string') return;
+    const createdAt = Number(created) - performance.timeOrigin;
+    dispatch.push(createdAt - receivedAt);
+    queue.push(startedAt - createdAt);
+  });
+  return { accept: summarizeLatencies(accept), dispatch: summarizeLatencies(dispatch), queue: summarizeLatencies(queue), send: summarizeLatencies(send) };
+}
