@@ -33,7 +33,8 @@ export interface DispatcherDeps extends DispatchBatchDeps {
 export interface Dispatcher {
   /**
    * Ends the loop: a read or claim in flight is abandoned (what it took stays pending and
-   * is claimed later), a batch being dispatched is finished. Resolves once the loop is done.
+   * is claimed later), a batch being dispatched is finished, and so is the one read ahead of
+   * it while it was dispatched. Resolves once the loop is done.
    */
   stop(): Promise<void>;
 }
@@ -77,13 +78,14 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
   /** Where the claim scan resumes; undefined between scans. */
   let claimCursor: string | undefined;
 
-  const nextBatch = async (): Promise<ReadBatch> => {
+  /** Claims stale entries when a scan is due, else reads new ones, waiting up to `waitMs` for them (not at all when undefined). */
+  const nextBatch = async (waitMs: number | undefined): Promise<ReadBatch> => {
     if (!groupReady) {
       await ensureDispatcherGroup(writer, keys);
       groupReady = true;
     }
     if (claimCursor === undefined && Date.now() >= nextClaimAt) claimCursor = '0-0';
-    if (claimCursor === undefined) return { batch: await readNewEvents(redis, keys, consumer, batchSize, blockMs) };
+    if (claimCursor === undefined) return { batch: await readNewEvents(redis, keys, consumer, batchSize, waitMs) };
     const claimed = await claimStaleEvents(writer, keys, consumer, claimIdleMs, claimCursor, batchSize);
     claimCursor = claimed.nextCursor === '0-0' ? undefined : claimed.nextCursor;
     if (claimCursor === undefined) nextClaimAt = Date.now() + claimEveryMs;
@@ -99,10 +101,20 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 
   const run = async (): Promise<void> => {
     let failures = 0;
-    while (!stopping) {
+    /** The batch after the one being dispatched, read meanwhile; dispatched even when stopping, so that a stop leaves nothing pending. */
+    let readAhead: Promise<ReadBatch> | undefined;
+    while (!stopping || readAhead) {
       try {
-        const read = await untilStopped(nextBatch());
+        const ahead = readAhead;
+        readAhead = undefined;
+        const read = ahead ? await ahead : await untilStopped(nextBatch(blockMs));
         if (read === STOPPED) break;
+        // A full batch means more are waiting: Redis serves the next read while this process
+        // plans the batch and adds its jobs. Not blocking, so a stop never waits for it.
+        if (!stopping && read.batch.events.length + read.batch.malformed.length >= batchSize) {
+          readAhead = nextBatch(undefined);
+          readAhead.catch(() => {});
+        }
         await dispatchBatch(batchDeps, read.batch, read.deliveryCounts);
         failures = 0;
       } catch (error) {

@@ -215,13 +215,13 @@ describe('dispatcher.stop', () => {
     expect(h.logs.some(({ msg }) => msg === 'dispatcher.stopped')).toBe(true);
   });
 
-  it('finishes the batch in flight before it resolves', async () => {
-    h = await createHarness([payments]);
+  /** Queues whose addBulk waits for `release()`; `entered` resolves once the first batch reached them. */
+  function gatedQueues(): { queues: QueueLookup; entered: Promise<void>; release: () => void } {
     let release = (): void => {};
     const gate = new Promise<void>((resolve) => (release = resolve));
     let enter = (): void => {};
     const entered = new Promise<void>((resolve) => (enter = resolve));
-    const gated: QueueLookup = {
+    const queues: QueueLookup = {
       get(flow, destination) {
         const queue = h.queues.get(flow, destination);
         return queue && {
@@ -234,7 +234,13 @@ describe('dispatcher.stop', () => {
         };
       },
     };
-    const dispatcher = await h.start({ queues: gated });
+    return { queues, entered, release };
+  }
+
+  it('finishes the batch in flight before it resolves', async () => {
+    h = await createHarness([payments]);
+    const { queues, entered, release } = gatedQueues();
+    const dispatcher = await h.start({ queues });
     const event = await h.append('payments', { type: 'a' });
     await entered;
 
@@ -248,5 +254,22 @@ describe('dispatcher.stop', () => {
     expect(order).toEqual(['released', 'stopped']);
     expect(await h.pendingCount()).toBe(0);
     for (const destination of DESTINATIONS) expect((await h.queues.get('payments', destination)?.getJob(event.eventId))?.id).toBe(event.eventId);
+  });
+
+  it('also dispatches the batch it read ahead while the one in flight was dispatched, leaving nothing pending', async () => {
+    h = await createHarness([payments]);
+    const events = [];
+    for (const type of ['a', 'b', 'c', 'd']) events.push(await h.append('payments', { type }));
+    const { queues, entered, release } = gatedQueues();
+    // A full first batch: the next two entries are read while it waits in addBulk.
+    const dispatcher = await h.start({ queues, batchSize: 2 });
+    await entered;
+
+    const stopped = dispatcher.stop();
+    release();
+    await stopped;
+
+    expect(await h.pendingCount()).toBe(0);
+    for (const { eventId } of events) expect((await h.queues.get('payments', 'orders')?.getJob(eventId))?.id).toBe(eventId);
   });
 });

@@ -141,9 +141,10 @@ function toBatch(raw: RawEntries): StreamBatch {
   return batch;
 }
 
-/** New entries for this consumer, waiting up to `blockMs` when there are none. */
-export async function readNewEvents(redis: Redis, keys: FanoutKeys, consumer: string, count: number, blockMs: number): Promise<StreamBatch> {
-  const reply = (await redis.callBuffer('XREADGROUP', ['GROUP', DISPATCHER_GROUP, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', keys.eventStream, '>'])) as
+/** New entries for this consumer, waiting up to `blockMs` when there are none; without `blockMs`, answers at once. */
+export async function readNewEvents(redis: Redis, keys: FanoutKeys, consumer: string, count: number, blockMs?: number): Promise<StreamBatch> {
+  const block = blockMs === undefined ? [] : ['BLOCK', blockMs];
+  const reply = (await redis.callBuffer('XREADGROUP', ['GROUP', DISPATCHER_GROUP, consumer, 'COUNT', count, ...block, 'STREAMS', keys.eventStream, '>'])) as
     | [Buffer, RawEntries][]
     | null;
   return toBatch(reply?.[0]?.[1] ?? []);
