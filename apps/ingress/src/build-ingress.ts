@@ -6,7 +6,7 @@ import type { FanoutKeys } from '@fanout/redis';
 import { Router } from 'express';
 import type { Redis } from 'ioredis';
 import { acceptEvent } from './accept-event.js';
-import { createBodyReader } from './body-reader.js';
+import { readBody } from './body-reader.js';
 import { readIdempotencyKey } from './idempotency-key.js';
 
 export interface IngressDeps {
@@ -39,7 +39,6 @@ export interface IngressDeps {
 /** `POST /webhooks/:flow`: the ingress as a router, with its own error middleware. It never listens. */
 export function buildIngress(deps: IngressDeps): Router {
   const acceptDeps = { ...deps, now: deps.now ?? Date.now, replicas: deps.replicas ?? 0, replicaTimeoutMs: deps.replicaTimeoutMs ?? 1_000 };
-  const readBody = createBodyReader();
   const router = Router();
 
   router.post('/webhooks/:flow', async (req, res) => {

@@ -1,5 +1,5 @@
 import { connect } from 'node:net';
-import { gzipSync } from 'node:zlib';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { readEvent, readEventRecord } from '@fanout/redis';
 import { createRedisFixture, httpDestination, testFlow, type RedisFixture } from '@fanout/testkit';
@@ -77,6 +77,31 @@ describe('POST /webhooks/:flow', () => {
     const body = Buffer.from('{"type":"payment.succeeded"}');
     const headers = { 'content-type': 'application/json', 'content-encoding': 'gzip' };
     await expectStored(await post(ingress.port, '/webhooks/payments', { headers, chunks: [gzipSync(body)] }), 'application/json', body);
+  });
+
+  it.each([
+    ['deflate', deflateSync],
+    ['br', brotliCompressSync],
+  ])('stores a %s-encoded body decoded too', async (encoding, encode) => {
+    const body = Buffer.from('{"type":"payment.succeeded"}');
+    await expectStored(await post(ingress.port, '/webhooks/payments', { headers: { 'content-encoding': encoding }, chunks: [encode(body)] }), '', body);
+  });
+
+  it('answers 413 BODY_TOO_LARGE to an encoded body that decodes past the limit', async () => {
+    const reply = await post(ingress.port, '/webhooks/payments', { headers: { 'content-encoding': 'gzip' }, chunks: [gzipSync(Buffer.alloc(LIMIT + 1))] });
+    expect(reply.status).toBe(413);
+    expect(reply.json<ErrorBody>().error.code).toBe('BODY_TOO_LARGE');
+    expect(await storedEvents()).toBe(0);
+  });
+
+  it.each([
+    ['an unsupported Content-Encoding', 'compress', Buffer.from('{}')],
+    ['a body that does not decode', 'gzip', Buffer.from('not gzip')],
+  ])('answers 400 REQUEST_INVALID to %s', async (_what, encoding, body) => {
+    const reply = await post(ingress.port, '/webhooks/payments', { headers: { 'content-encoding': encoding }, chunks: [body] });
+    expect(reply.status).toBe(400);
+    expect(reply.json<ErrorBody>().error.code).toBe('REQUEST_INVALID');
+    expect(await storedEvents()).toBe(0);
   });
 
   it('answers 404 FLOW_NOT_FOUND for an unknown flow without reading the body', async () => {
