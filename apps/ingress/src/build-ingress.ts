@@ -48,8 +48,10 @@ export function buildIngress(deps: IngressDeps): Router {
     const body = await readBody(req, res, flow);
     const idempotencyKey = readIdempotencyKey(flow.source.idempotencyKey, (name) => req.get(name), body);
     const { id, replayed } = await acceptEvent(acceptDeps, { flow: flow.name, contentType: req.get('content-type') ?? '', body, ...(idempotencyKey && { idempotencyKey }) });
-    if (replayed) res.setHeader('Idempotent-Replayed', 'true');
-    res.status(replayed ? 200 : 202).json({ id });
+    // Written directly: res.json() would also hash the body for an ETag nobody asks of a POST answer.
+    const json = JSON.stringify({ id });
+    res.writeHead(replayed ? 200 : 202, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(json), ...(replayed && { 'Idempotent-Replayed': 'true' }) });
+    res.end(json);
   });
 
   router.use(errorHandler(deps.logger));
