@@ -19,9 +19,9 @@ const decoders = new Map<string, Decode>([
 /**
  * Reads a request's body as the raw bytes sent, within its flow's `source.maxBodyBytes`.
  *
- * Past the limit, body-parser reads the rest of the upload off the wire before it answers.
- * This reader answers 413 as soon as the declared Content-Length or the bytes received
- * exceed the limit, and closes the connection so the rest of the upload is never read.
+ * It answers 413 as soon as the declared Content-Length or the bytes received exceed the
+ * limit, and closes the connection so the rest of the upload is never read (express.raw
+ * would read it all off the wire first).
  * A gzip/deflate/br body is stored decoded (the stream entry keeps no Content-Encoding),
  * and the limit holds for its encoded and its decoded bytes.
  */
