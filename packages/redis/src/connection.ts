@@ -1,4 +1,10 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { WRITE_OUTCOME_SCRIPT } from './delivery-outcomes.js';
+import { DISPATCH_DEAD_LETTER_SCRIPT } from './dispatch-dead-letters.js';
+import { RECORD_DISPATCHES_SCRIPT } from './dispatch-records.js';
+import { APPEND_EVENT_ONCE_SCRIPT, APPEND_EVENT_SCRIPT } from './event-stream.js';
+import { defineScript, type FanoutScript } from './scripts.js';
+import { TRIM_STREAM_SCRIPT } from './stream-retention.js';
 
 /**
  * What a connection is for decides how it behaves while Redis is away:
@@ -40,7 +46,15 @@ export function redisOptionsFor({ purpose, name, commandTimeoutMs = 1_000, autoP
   return { ...common, maxRetriesPerRequest: null, enableReadyCheck: true };
 }
 
+/** Every script fanout runs. */
+const FANOUT_SCRIPTS: readonly FanoutScript[] = [APPEND_EVENT_SCRIPT, APPEND_EVENT_ONCE_SCRIPT, RECORD_DISPATCHES_SCRIPT, DISPATCH_DEAD_LETTER_SCRIPT, TRIM_STREAM_SCRIPT, WRITE_OUTCOME_SCRIPT];
+
 /** A connection that is not yet connected; call `connect()` (or let the first command do it). */
 export function createRedisConnection(url: string, options: ConnectionOptions): Redis {
-  return new Redis(url, redisOptionsFor(options));
+  const redis = new Redis(url, redisOptionsFor(options));
+  // ioredis copies a connection's scripts into an auto-pipeline as it creates it: a script
+  // defined later in that tick is missing from it, and ioredis then crashes the process when
+  // the pipeline answers ("results[i] is not iterable"). So such a connection has them all first.
+  if (options.autoPipelining) for (const script of FANOUT_SCRIPTS) defineScript(redis, script);
+  return redis;
 }

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { ATTEMPT_LOG_LENGTH, DELIVERY_FIELD, openDeliveryMember, type AttemptRecord, type DeliveryRecord } from './delivery-records.js';
 import { encodeEventEntry, type EventEntry } from './event-entry.js';
 import type { FanoutKeys } from './keys.js';
+import { withScript, type FanoutScript } from './scripts.js';
 
 /** Where a delivery stands after an attempt, or after BullMQ failed its job by itself. */
 export interface DeliveryOutcome {
@@ -37,13 +38,10 @@ if ARGV[7] ~= '' then
 end
 `;
 
+export const WRITE_OUTCOME_SCRIPT: FanoutScript = { name: 'fanoutWriteOutcome', numberOfKeys: 4, lua: WRITE_OUTCOME_LUA };
+
 interface WriteOutcomeCommand {
   fanoutWriteOutcome(recordKey: string, openKey: string, logKey: string, copyKey: string, ...args: (string | number | Buffer)[]): Promise<null>;
-}
-
-function withWriteOutcome(redis: Redis): WriteOutcomeCommand {
-  if (!('fanoutWriteOutcome' in redis)) redis.defineCommand('fanoutWriteOutcome', { numberOfKeys: 4, lua: WRITE_OUTCOME_LUA });
-  return redis as unknown as WriteOutcomeCommand;
 }
 
 /**
@@ -57,7 +55,7 @@ function withWriteOutcome(redis: Redis): WriteOutcomeCommand {
 export async function writeDeliveryOutcome(redis: Redis, keys: FanoutKeys, outcome: DeliveryOutcome, ttlMs: number): Promise<void> {
   const { eventId, destination, record, attempt, deadLetterCopy } = outcome;
   const final = record.status === 'delivered' || record.status === 'dead';
-  await withWriteOutcome(redis).fanoutWriteOutcome(
+  await withScript<WriteOutcomeCommand>(redis, WRITE_OUTCOME_SCRIPT).fanoutWriteOutcome(
     keys.event(eventId),
     keys.openDeliveries,
     keys.attempts(eventId, destination),

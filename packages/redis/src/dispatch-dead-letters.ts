@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { DISPATCHER_GROUP, type FanoutKeys } from './keys.js';
+import { withScript, type FanoutScript } from './scripts.js';
 
 /** A stream entry the dispatcher gives up on, and why. */
 export interface DispatchFailure {
@@ -64,10 +65,7 @@ interface DeadLetterCommand {
   fanoutDispatchDeadLetter(streamKey: string, deadLettersKey: string, ...args: (string | number)[]): Promise<string[]>;
 }
 
-function withDeadLetterCommand(redis: Redis): DeadLetterCommand {
-  if (!('fanoutDispatchDeadLetter' in redis)) redis.defineCommand('fanoutDispatchDeadLetter', { numberOfKeys: 2, lua: DEAD_LETTER_LUA });
-  return redis as unknown as DeadLetterCommand;
-}
+export const DISPATCH_DEAD_LETTER_SCRIPT: FanoutScript = { name: 'fanoutDispatchDeadLetter', numberOfKeys: 2, lua: DEAD_LETTER_LUA };
 
 /**
  * Moves entries to the dispatcher dead letters: each is copied there (its fields byte for
@@ -77,7 +75,7 @@ function withDeadLetterCommand(redis: Redis): DeadLetterCommand {
 export async function deadLetterEntries(redis: Redis, keys: FanoutKeys, failures: readonly DispatchFailure[], now: number): Promise<string[]> {
   if (failures.length === 0) return [];
   const args = failures.flatMap(({ streamId, reason, deliveryCount }) => [streamId, reason, deliveryCount]);
-  return withDeadLetterCommand(redis).fanoutDispatchDeadLetter(keys.eventStream, keys.dispatchDeadLetters, DISPATCHER_GROUP, now, ...args);
+  return withScript<DeadLetterCommand>(redis, DISPATCH_DEAD_LETTER_SCRIPT).fanoutDispatchDeadLetter(keys.eventStream, keys.dispatchDeadLetters, DISPATCHER_GROUP, now, ...args);
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { DELIVERY_FIELD, openDeliveryMember, type DeliveryRecord, type DeliveryStatus } from './delivery-records.js';
 import type { FanoutKeys } from './keys.js';
+import { withScript, type FanoutScript } from './scripts.js';
 
 /** An event about to be dispatched: where its record comes from, and its deliveries' first records. */
 export interface EventDispatchRecords {
@@ -51,11 +52,8 @@ interface RecordDispatchesCommand {
   fanoutRecordDispatches(numberOfKeys: number, ...keysAndArgs: (string | number)[]): Promise<DeliveryStatus[][]>;
 }
 
-function withRecordDispatches(redis: Redis): RecordDispatchesCommand {
-  // No fixed numberOfKeys: one key per event of the batch.
-  if (!('fanoutRecordDispatches' in redis)) redis.defineCommand('fanoutRecordDispatches', { lua: RECORD_DISPATCHES_LUA });
-  return redis as unknown as RecordDispatchesCommand;
-}
+// No fixed numberOfKeys: one key per event of the batch.
+export const RECORD_DISPATCHES_SCRIPT: FanoutScript = { name: 'fanoutRecordDispatches', lua: RECORD_DISPATCHES_LUA };
 
 /**
  * Writes the first delivery records of each event and reads back where every queued
@@ -81,7 +79,7 @@ export async function recordDispatches(redis: Redis, keys: FanoutKeys, events: r
       args.push(DELIVERY_FIELD + destination, JSON.stringify(record), queued.includes(destination) ? openDeliveryMember(eventId, destination) : '');
     }
   }
-  const statuses = await withRecordDispatches(redis).fanoutRecordDispatches(1 + eventKeys.length, keys.openDeliveries, ...eventKeys, ...args);
+  const statuses = await withScript<RecordDispatchesCommand>(redis, RECORD_DISPATCHES_SCRIPT).fanoutRecordDispatches(1 + eventKeys.length, keys.openDeliveries, ...eventKeys, ...args);
   return events.map(({ records, queued }, e) => {
     const queuedInOrder = [...records.keys()].filter((destination) => queued.includes(destination));
     return new Map(queuedInOrder.map((destination, i) => [destination, statuses[e]![i]!] as const));

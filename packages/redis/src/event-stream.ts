@@ -1,6 +1,7 @@
 import { Command, type Redis } from 'ioredis';
 import { decodeEventEntry, encodeEventEntry, type EventEntry } from './event-entry.js';
 import { DISPATCHER_GROUP, type FanoutKeys } from './keys.js';
+import { withScript, type FanoutScript } from './scripts.js';
 
 /** An entry as read from the stream: its stream id (for XACK and for delivery jobs) and the event. */
 export interface StreamEvent {
@@ -43,8 +44,11 @@ redis.call('SET', KEYS[3], ARGV[4], 'PX', ARGV[2])
 return {'appended', streamId}
 `;
 
-interface AppendEventCommands {
+interface AppendEventCommand {
   fanoutAppendEvent(streamKey: string, recordKey: string, recordTtlMs: number, ...fields: (string | Buffer)[]): Promise<string>;
+}
+
+interface AppendEventOnceCommand {
   fanoutAppendEventOnce(
     streamKey: string,
     recordKey: string,
@@ -55,13 +59,8 @@ interface AppendEventCommands {
   ): Promise<['appended' | 'replayed', string]>;
 }
 
-function withAppendCommands(redis: Redis): AppendEventCommands {
-  if (!('fanoutAppendEvent' in redis)) {
-    redis.defineCommand('fanoutAppendEvent', { numberOfKeys: 2, lua: APPEND_EVENT_LUA });
-    redis.defineCommand('fanoutAppendEventOnce', { numberOfKeys: 3, lua: APPEND_EVENT_ONCE_LUA });
-  }
-  return redis as unknown as AppendEventCommands;
-}
+export const APPEND_EVENT_SCRIPT: FanoutScript = { name: 'fanoutAppendEvent', numberOfKeys: 2, lua: APPEND_EVENT_LUA };
+export const APPEND_EVENT_ONCE_SCRIPT: FanoutScript = { name: 'fanoutAppendEventOnce', numberOfKeys: 3, lua: APPEND_EVENT_ONCE_LUA };
 
 /**
  * Appends the event to the stream and creates its event record in one script, so that
@@ -69,7 +68,7 @@ function withAppendCommands(redis: Redis): AppendEventCommands {
  * never leave one without the other. Returns the stream entry id.
  */
 export async function appendEvent(redis: Redis, keys: FanoutKeys, entry: EventEntry, recordTtlMs: number): Promise<string> {
-  return withAppendCommands(redis).fanoutAppendEvent(keys.eventStream, keys.event(entry.id), recordTtlMs, ...encodeEventEntry(entry));
+  return withScript<AppendEventCommand>(redis, APPEND_EVENT_SCRIPT).fanoutAppendEvent(keys.eventStream, keys.event(entry.id), recordTtlMs, ...encodeEventEntry(entry));
 }
 
 /** An idempotency key as the sender gave it, and how long it is remembered (ms). */
@@ -88,7 +87,7 @@ export type AppendOnceResult =
  * within its ttl. Check, append and key are one script: one round trip, atomic.
  */
 export async function appendEventOnce(redis: Redis, keys: FanoutKeys, entry: EventEntry, recordTtlMs: number, idempotency: IdempotencyKey): Promise<AppendOnceResult> {
-  const [outcome, id] = await withAppendCommands(redis).fanoutAppendEventOnce(
+  const [outcome, id] = await withScript<AppendEventOnceCommand>(redis, APPEND_EVENT_ONCE_SCRIPT).fanoutAppendEventOnce(
     keys.eventStream,
     keys.event(entry.id),
     keys.idempotency(entry.flow, idempotency.key),

@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { DISPATCHER_GROUP, type FanoutKeys } from './keys.js';
+import { withScript, type FanoutScript } from './scripts.js';
 
 export interface TrimOptions {
   /** Unix ms. */
@@ -65,10 +66,7 @@ interface TrimCommand {
   fanoutTrimStream(streamKey: string, openKey: string, deadLettersKey: string, group: string, cutoff: number, openCutoff: number, deadLetterCutoff: number): Promise<[number, string, number, string[]]>;
 }
 
-function withTrimCommand(redis: Redis): TrimCommand {
-  if (!('fanoutTrimStream' in redis)) redis.defineCommand('fanoutTrimStream', { numberOfKeys: 3, lua: TRIM_LUA });
-  return redis as unknown as TrimCommand;
-}
+export const TRIM_STREAM_SCRIPT: FanoutScript = { name: 'fanoutTrimStream', numberOfKeys: 3, lua: TRIM_LUA };
 
 /**
  * Trims the event stream by age (exactly, `XTRIM MINID`), but never an entry that is still
@@ -77,7 +75,7 @@ function withTrimCommand(redis: Redis): TrimCommand {
  * by age and drops open deliveries past `openDeliveryMaxAgeMs`.
  */
 export async function trimEventStream(redis: Redis, keys: FanoutKeys, { now, retentionMs, openDeliveryMaxAgeMs, deadLetterRetentionMs }: TrimOptions): Promise<TrimResult> {
-  const [trimmed, minId, deadLettersTrimmed, expiredOpenDeliveries] = await withTrimCommand(redis).fanoutTrimStream(
+  const [trimmed, minId, deadLettersTrimmed, expiredOpenDeliveries] = await withScript<TrimCommand>(redis, TRIM_STREAM_SCRIPT).fanoutTrimStream(
     keys.eventStream,
     keys.openDeliveries,
     keys.dispatchDeadLetters,
