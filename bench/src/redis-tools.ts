@@ -28,6 +28,13 @@ export async function usedMemoryRss(redis: Redis): Promise<number> {
   return Number(/^used_memory_rss:(\d+)/m.exec(info)?.[1] ?? 0);
 }
 
+/** CPU time (user + system) the redis-server process has used, in ms: INFO's used_cpu_user and used_cpu_sys. */
+export async function redisCpuMs(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const seconds = (name: string): number => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
+  return (seconds('used_cpu_user') + seconds('used_cpu_sys')) * 1000;
+}
+
 /** Jobs waiting in the queues (BullMQ's wait lists). */
 export async function waitingJobs(redis: Redis, bullPrefix: string, queues: readonly string[]): Promise<number> {
   const pipeline = redis.pipeline();

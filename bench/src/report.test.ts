@@ -11,7 +11,7 @@ function results(label: string, express: number): NodeResults {
     node: { path: '/usr/bin/node', version: `v${label}`, label: `Node ${label}` },
     ingest: { fanout: run(3_000), express: run(express), http: run(14_500) },
     fanout: [{ destinations: 1, fanout: 9_000, addBulk: 11_000, cpuUsPerJob: { fanout: 80, addBulk: 40 } }],
-    delivery: { fanout: 5_000, noopWorker: 8_900, loops, redisPerJob: { fanout: [], noopWorker: [] }, cpuUsPerJob: { fanout: 150, noopWorker: 60 }, cpuUsPerPost: {} },
+    delivery: { fanout: 5_000, noopWorker: 8_900, loops, redisPerJob: { fanout: [], noopWorker: [] }, cpuUsPerJob: { fanout: 150, noopWorker: 60 }, machineCpuUsPerJob: { fanout: { worker: 150, redis: 90, sink: 40 }, noopWorker: { worker: 60, redis: 50, sink: 0 } }, cpuUsPerPost: {} },
   };
 }
 
@@ -52,6 +52,7 @@ describe('buildTable', () => {
     expect(row('fanout dispatcher, 1 destination')?.cells[0]).toMatchObject({ value: '9,000 jobs/s, 80 µs CPU/job', ratio: '0.82× addBulk', met: true });
     expect(row('fanout workers')?.cells[0]).toMatchObject({ ratio: '0.56× no-op worker', met: true });
     expect(row('best got')?.cells[0]).toMatchObject({ value: 'got-stream', ratio: '0.20×', met: false });
+    expect(row('CPU per delivery')?.cells[0]).toMatchObject({ value: '280 µs (worker 150 + Redis 90 + sink 40) against 110 µs (worker 60 + Redis 50 + sink 0)', ratio: '0.39× of the no-op\'s CPU cost' });
   });
 
   it('gives no isolation verdict when the run without the dead destination was already saturated', () => {

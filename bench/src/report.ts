@@ -1,6 +1,7 @@
 import type { PostClient } from './baselines/post-clients.js';
 import type { BenchRun, NodeResults } from './results.js';
 import type { LatencyStages } from './latency-stages.js';
+import type { MachineCpu } from './scenarios/delivery.js';
 import { ratio, type LatencySummary } from './stats.js';
 
 /** One cell per Node: the figure, and where it has one, its ratio and whether it meets its target. */
@@ -39,6 +40,8 @@ export function formatMs(n: number): string {
   if (n < 10) return `${n.toFixed(1)} ms`;
   return `${Math.round(n).toLocaleString('en-US')} ms`;
 }
+
+const sum = ({ worker, redis, sink }: MachineCpu): number => worker + redis + sink;
 
 /** p50/p99 of each stage of the latency runs' deliveries. */
 function formatStages({ accept, dispatch, queue, send }: LatencyStages): string {
@@ -146,6 +149,12 @@ export function buildTable(nodes: readonly NodeResults[]): Table {
     return { value: `${formatRate(r.delivery.fanout)}${cpu(r.delivery.cpuUsPerJob?.fanout, 'delivery')}`, ratio: `${formatRatio(vs)} no-op worker${vs >= TARGETS.deliveryVsNoopStretch ? ' (stretch met)' : ''}`, met: vs >= TARGETS.deliveryVsNoop };
   }, `≥ ${TARGETS.deliveryVsNoop}× no-op (stretch ${TARGETS.deliveryVsNoopStretch}×)`);
   add(delivery, 'BullMQ Worker, no-op processor, concurrency 100, per queue', (r) => (r.delivery ? { value: `${formatRate(r.delivery.noopWorker, ' jobs/s')}${cpu(r.delivery.cpuUsPerJob?.noopWorker, 'job')}` } : undefined));
+  add(delivery, 'CPU per delivery of every process: fanout against the no-op worker', (r) => {
+    const machine = r.delivery?.machineCpuUsPerJob;
+    if (!machine) return undefined;
+    const line = ({ worker, redis, sink }: MachineCpu): string => `${Math.round(worker + redis + sink)} µs (worker ${Math.round(worker)} + Redis ${Math.round(redis)} + sink ${Math.round(sink)})`;
+    return { value: `${line(machine.fanout)} against ${line(machine.noopWorker)}`, ratio: `${formatRatio(ratio(sum(machine.noopWorker), sum(machine.fanout)))} of the no-op's CPU cost` };
+  });
   for (const client of Object.keys(CLIENT_LABELS) as PostClient[]) {
     add(delivery, `POST loop, 100 in flight: ${CLIENT_LABELS[client]}`, (r) => {
       const perSecond = r.delivery?.loops[client];

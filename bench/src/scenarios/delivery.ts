@@ -6,7 +6,7 @@ import { recordUnits, startBaseline, type BenchContext } from '../context.js';
 import { destinationName, destinationPath, writeBenchFlow } from '../flows.js';
 import { eventBody } from '../load.js';
 import { meterRate } from '../meter.js';
-import { addDeliveryJobs, appendEvents, cleanRedis, commandCostPer, commandStats, waitingJobs, type CommandCost } from '../redis-tools.js';
+import { addDeliveryJobs, appendEvents, cleanRedis, commandCostPer, commandStats, redisCpuMs, waitingJobs, type CommandCost } from '../redis-tools.js';
 import { startService } from '../service.js';
 import { profile } from './ingest.js';
 
@@ -21,8 +21,17 @@ export interface DeliveryResults {
   readonly redisPerJob: { readonly fanout: CommandCost[]; readonly noopWorker: CommandCost[] };
   /** CPU microseconds the process under test spent per job, whatever the machine's load. */
   readonly cpuUsPerJob: { readonly fanout: number; readonly noopWorker: number };
+  /** CPU microseconds per job of every process the run needs: the two runs compete for the same cores. */
+  readonly machineCpuUsPerJob: { readonly fanout: MachineCpu; readonly noopWorker: MachineCpu };
   /** CPU microseconds per POST of each client loop. */
   readonly cpuUsPerPost: Partial<Record<PostClient, number>>;
+}
+
+/** CPU µs per job by process; `sink` is this process, which also reads the counters. */
+export interface MachineCpu {
+  readonly worker: number;
+  readonly redis: number;
+  readonly sink: number;
 }
 
 const DESTINATIONS = 2;
@@ -59,8 +68,10 @@ export async function runDelivery(ctx: BenchContext): Promise<DeliveryResults> {
   const preloaded = baseEvents * DESTINATIONS;
   await worker.ready;
   const noopCpuAtStart = worker.cpuMs();
+  const noopMachineAtStart = await machineCpuMs(ctx);
   const noop = await meterRate({ read: async () => preloaded - (await waitingJobs(ctx.redis, baseKeys.bullPrefix, queues)), warmupMs: ctx.warmupMs, durationMs: ctx.durationMs, total: preloaded });
   const noopCpuMs = worker.cpuMs() - noopCpuAtStart;
+  const noopMachineMs = await machineCpuMs(ctx, noopMachineAtStart);
   await worker.stop();
   const noopDone = preloaded - (await waitingJobs(ctx.redis, baseKeys.bullPrefix, queues));
   const noopCost = commandCostPer(noopStats, await commandStats(ctx.redis), noopDone);
@@ -78,8 +89,10 @@ export async function runDelivery(ctx: BenchContext): Promise<DeliveryResults> {
   const serviceStats = await commandStats(ctx.redis);
   const service = await startService({ node: ctx.node.path, mainScript: ctx.mainScript, roles: ['worker'], redisUrl: ctx.redisUrl, flowsPath, prefix, ...profile(ctx, 'delivery-worker') });
   const serviceCpuAtStart = service.cpuMs();
+  const serviceMachineAtStart = await machineCpuMs(ctx);
   const delivered = await meterRate({ read: () => paths.reduce((sum, path) => sum + ctx.sink.count(path), 0), warmupMs: ctx.warmupMs, durationMs: ctx.durationMs, total: events * DESTINATIONS });
   const serviceCpuMs = service.cpuMs() - serviceCpuAtStart;
+  const serviceMachineMs = await machineCpuMs(ctx, serviceMachineAtStart);
   await service.stop();
   const deliveredCount = paths.reduce((sum, path) => sum + ctx.sink.count(path), 0);
   const serviceCost = commandCostPer(serviceStats, await commandStats(ctx.redis), deliveredCount);
@@ -99,8 +112,23 @@ export async function runDelivery(ctx: BenchContext): Promise<DeliveryResults> {
   return { fanout: delivered.perSecond, noopWorker: noop.perSecond, loops,
     redisPerJob: { fanout: serviceCost, noopWorker: noopCost },
     cpuUsPerJob: { fanout: (serviceCpuMs * 1000) / Math.max(1, deliveredCount), noopWorker: (noopCpuMs * 1000) / Math.max(1, noopDone) },
+    machineCpuUsPerJob: {
+      fanout: { worker: (serviceCpuMs * 1000) / Math.max(1, deliveredCount), redis: (serviceMachineMs.redis * 1000) / Math.max(1, deliveredCount), sink: (serviceMachineMs.bench * 1000) / Math.max(1, deliveredCount) },
+      noopWorker: { worker: (noopCpuMs * 1000) / Math.max(1, noopDone), redis: (noopMachineMs.redis * 1000) / Math.max(1, noopDone), sink: (noopMachineMs.bench * 1000) / Math.max(1, noopDone) },
+    },
     cpuUsPerPost,
   };
+}
+
+interface CpuReading {
+  readonly redis: number;
+  readonly bench: number;
+}
+
+/** CPU ms used so far by redis-server and by this process (the sink), or since `since`. */
+async function machineCpuMs(ctx: BenchContext, since: CpuReading = { redis: 0, bench: 0 }): Promise<CpuReading> {
+  const { user, system } = process.cpuUsage();
+  return { redis: (await redisCpuMs(ctx.redis)) - since.redis, bench: (user + system) / 1000 - since.bench };
 }
 
 /** Jobs for the no-op worker need no stream entry: it never reads one. */
