@@ -132,7 +132,11 @@ describe('delivery outcomes', () => {
     writeDeliveryRecord(records, h.keys, delivered, 'ok', { status: 'delivered', attempts: 1, lastStatusCode: 200, deliveredAt: 1, updatedAt: 1 });
     writeDeliveryRecord(records, h.keys, dead, 'ok', { status: 'dead', attempts: 1, lastError: 'HTTP 410', updatedAt: 1 });
     await records.exec();
-    for (const eventId of [delivered, dead]) await h.queue(ok).add(DELIVERY_JOB_NAME, { eventId, streamId: '1-0', flow: 'payments', destination: 'ok', receivedAt: 1 }, deliveryJobOptions(ok, eventId));
+    for (const eventId of [delivered, dead]) {
+      // Delayed, so that before a worker takes it the job can look started once already (BullMQ's `ats`, attemptsStarted).
+      await h.queue(ok).add(DELIVERY_JOB_NAME, { eventId, streamId: '1-0', flow: 'payments', destination: 'ok', receivedAt: 1 }, { ...deliveryJobOptions(ok, eventId), delay: 300 });
+      await h.redis.hset(h.queue(ok).toKey(eventId), 'ats', 1);
+    }
 
     await h.waitForJobState(ok, delivered, 'completed');
     await h.waitForJobState(ok, dead, 'failed');

@@ -26,8 +26,7 @@ redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3], 'NX')
 if ARGV[4] ~= '' then redis.call('ZREM', KEYS[2], ARGV[4]) end
 if ARGV[5] ~= '' then
-  redis.call('RPUSH', KEYS[3], ARGV[5])
-  redis.call('LTRIM', KEYS[3], -tonumber(ARGV[6]), -1)
+  if redis.call('RPUSH', KEYS[3], ARGV[5]) > tonumber(ARGV[6]) then redis.call('LTRIM', KEYS[3], -tonumber(ARGV[6]), -1) end
   redis.call('PEXPIRE', KEYS[3], ARGV[3])
 end
 if ARGV[7] ~= '' then
