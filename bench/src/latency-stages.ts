@@ -14,12 +14,12 @@ import { summarizeLatencies, type LatencySummary } from './stats.js';
 export interface LatencyStages {
   /** Sent by the bench → taken in by the ingress. */
   readonly accept: LatencySummary;
-  /** Taken in → the delivery's job is created: the stream and the dispatcher. */
-  readonly dispatch: LatencySummary;
-  /** The job created → the worker starts the first attempt: the queue. */
-  readonly queue: LatencySummary;
+  /** Taken in → the worker starts the first attempt: the stream, the dispatcher and the queue. */
+  readonly toWorker: LatencySummary;
   /** The attempt starts → first byte at the sink: the worker's reads and the POST. */
   readonly send: LatencySummary;
+  /** Of `toWorker`, taken in → the delivery's job created: only over the deliveries whose job BullMQ still keeps (the newest completed). */
+  readonly dispatch: LatencySummary;
 }
 
 /** One delivery that arrived: its event, its flow and destination, and the bench's `performance.now()` at send and arrival. */
@@ -42,9 +42,9 @@ export async function readLatencyStages(redis: Redis, prefix: string, deliveries
   }
   const replies = (await pipeline.exec()) ?? [];
   const accept: number[] = [];
-  const dispatch: number[] = [];
-  const queue: number[] = [];
+  const toWorker: number[] = [];
   const send: number[] = [];
+  const dispatch: number[] = [];
   deliveries.forEach(({ sentAt, arrivedAt }, i) => {
     // fanout stamps Unix ms; the bench's clock starts at its timeOrigin.
     const [received, attempt, created] = replies.slice(3 * i, 3 * i + 3).map(([, reply]) => reply);
@@ -52,11 +52,9 @@ export async function readLatencyStages(redis: Redis, prefix: string, deliveries
     if (!Number.isFinite(receivedAt) || typeof attempt !== 'string') return;
     const startedAt = (JSON.parse(attempt) as { at: number }).at - performance.timeOrigin;
     accept.push(receivedAt - sentAt);
+    toWorker.push(startedAt - receivedAt);
     send.push(arrivedAt - startedAt);
-    if (typeof created !== 'string') return;
-    const createdAt = Number(created) - performance.timeOrigin;
-    dispatch.push(createdAt - receivedAt);
-    queue.push(startedAt - createdAt);
+    if (typeof created === 'string') dispatch.push(Number(created) - performance.timeOrigin - receivedAt);
   });
-  return { accept: summarizeLatencies(accept), dispatch: summarizeLatencies(dispatch), queue: summarizeLatencies(queue), send: summarizeLatencies(send) };
+  return { accept: summarizeLatencies(accept), toWorker: summarizeLatencies(toWorker), send: summarizeLatencies(send), dispatch: summarizeLatencies(dispatch) };
 }

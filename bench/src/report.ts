@@ -44,9 +44,9 @@ export function formatMs(n: number): string {
 const sum = ({ worker, redis, sink }: MachineCpu): number => worker + redis + sink;
 
 /** p50/p99 of each stage of the latency runs' deliveries. */
-function formatStages({ accept, dispatch, queue, send }: LatencyStages): string {
-  const stage = (name: string, { p50, p99 }: LatencySummary): string => `${name} ${formatMs(p50)} / ${formatMs(p99)}`;
-  return `p50 / p99 by stage: ${stage('accept', accept)}, ${stage('dispatch', dispatch)}, ${stage('queue', queue)}, ${stage('send', send)}`;
+function formatStages({ accept, toWorker, send, dispatch }: LatencyStages): string {
+  const stage = ({ p50, p99 }: LatencySummary): string => `${formatMs(p50)} / ${formatMs(p99)}`;
+  return `p50 / p99 by stage: accept ${stage(accept)}, to the worker ${stage(toWorker)} (the dispatcher's part ${stage(dispatch)} over the newest ${dispatch.count.toLocaleString('en-US')}), send ${stage(send)}`;
 }
 
 export function formatRatio(r: number): string {
