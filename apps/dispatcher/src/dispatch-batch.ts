@@ -40,13 +40,18 @@ interface Failure extends DispatchFailure {
 }
 
 /**
- * Dispatches a batch of stream entries: first the delivery records (one script per event,
- * sent together), then the jobs (one `addBulk` per queue, in parallel), then XACK. Records
- * come first so that a worker that finishes a job at once never has its outcome overwritten
- * by `pending`; the ack comes last so that an entry is only let go once all its jobs exist. A
- * crash between the steps leaves the entry pending: it is claimed and dispatched again, and
- * the records (HSETNX) and jobs (job id = event id) it already has are left as they are; a
- * delivery whose record a worker has moved on from `pending` gets no job at all.
+ * Dispatches a batch of stream entries: first the delivery records (one script for the
+ * batch), then the jobs (one `addBulk` per queue, in parallel), then XACK. Records come
+ * first so that a delivery is open (kept from the stream trim) before its job exists; the
+ * ack comes last so that an entry is only let go once all its jobs exist. A crash between
+ * the steps leaves the entry pending: it is claimed and dispatched again, and the records
+ * (HSETNX) and jobs (job id = event id) it already has are left as they are; a delivery
+ * whose record a worker has moved on from `pending` gets no job at all.
+ *
+ * A batch read for the first time (no `deliveryCounts`) cannot have such deliveries: no
+ * dispatcher wrote its records before. Its jobs are sent right behind its records, in the
+ * same round trip, instead of after their read-back; on `fanout start`'s one connection for
+ * both, Redis runs them in that order. A claimed batch waits for the read-back.
  *
  * An entry that can never be dispatched (malformed, its flow no longer loaded) goes to the
  * dispatcher dead letters at once; one that was delivered to dispatchers more than
@@ -56,10 +61,10 @@ interface Failure extends DispatchFailure {
  * @param deliveryCounts XPENDING's delivery count of claimed entries; absent ones were read once.
  * Throws when Redis fails; the entries not acknowledged by then stay pending.
  */
-export async function dispatchBatch(deps: DispatchBatchDeps, batch: StreamBatch, deliveryCounts: ReadonlyMap<string, number> = new Map()): Promise<BatchResult> {
+export async function dispatchBatch(deps: DispatchBatchDeps, batch: StreamBatch, deliveryCounts?: ReadonlyMap<string, number>): Promise<BatchResult> {
   const { writer, keys, logger, maxDispatchAttempts = DEFAULT_MAX_DISPATCH_ATTEMPTS } = deps;
   const now = Date.now();
-  const countOf = (streamId: string): number => deliveryCounts.get(streamId) ?? 1;
+  const countOf = (streamId: string): number => deliveryCounts?.get(streamId) ?? 1;
   const failures: Failure[] = batch.malformed.map(({ streamId, error }) => ({ streamId, reason: `malformed stream entry: ${error.message}`, deliveryCount: countOf(streamId) }));
   const dispatches: Dispatch[] = [];
   for (const event of batch.events) {
@@ -75,8 +80,7 @@ export async function dispatchBatch(deps: DispatchBatchDeps, batch: StreamBatch,
     else failures.push({ ...known, reason: dispatch.reason });
   }
 
-  const pending = await withPendingDeliveries(deps, dispatches);
-  const failedQueues = await addJobs(logger, pending.flatMap(({ deliveries }) => deliveries));
+  const { pending, failedQueues } = deliveryCounts ? await recordThenAddJobs(deps, dispatches) : await recordAndAddJobs(deps, dispatches);
   const created: Dispatch[] = [];
   const unacked: string[] = [];
   for (const dispatch of pending) {
@@ -98,20 +102,38 @@ export async function dispatchBatch(deps: DispatchBatchDeps, batch: StreamBatch,
   return { acked: created.map(({ streamId }) => streamId), deadLettered, unacked };
 }
 
+interface CreatedJobs {
+  /** The dispatches, each with only the deliveries that got a job. */
+  readonly pending: Dispatch[];
+  /** The queues whose jobs may not all exist, with why. */
+  readonly failedQueues: Map<JobQueue, Error>;
+}
+
 /**
- * Writes the batch's first delivery records and keeps the deliveries whose record is still
- * `pending`. A record a worker has moved on (delivered, retrying, dead) belongs to a job that
- * ran: BullMQ may already have removed it (it keeps only the newest completed jobs), and the
- * job id alone would not stop a claimed entry from creating it again.
+ * Writes the batch's first delivery records, then adds jobs only for the deliveries whose
+ * record is still `pending`. A record a worker has moved on (delivered, retrying, dead)
+ * belongs to a job that ran: BullMQ may already have removed it (it keeps only the newest
+ * completed jobs), and the job id alone would not stop a claimed entry from creating it again.
  */
-async function withPendingDeliveries({ writer, keys, eventRecordTtlMs }: DispatchBatchDeps, dispatches: readonly Dispatch[]): Promise<Dispatch[]> {
-  const statuses = await recordDispatches(
+async function recordThenAddJobs(deps: DispatchBatchDeps, dispatches: readonly Dispatch[]): Promise<CreatedJobs> {
+  const statuses = await writeRecords(deps, dispatches);
+  const pending = dispatches.map((dispatch, i) => ({ ...dispatch, deliveries: dispatch.deliveries.filter(({ job }) => statuses[i]?.get(job.data.destination) === 'pending') }));
+  return { pending, failedQueues: await addJobs(deps.logger, pending.flatMap(({ deliveries }) => deliveries)) };
+}
+
+/** Writes the batch's first delivery records and adds every job right behind them, without waiting for the records' answer. */
+async function recordAndAddJobs(deps: DispatchBatchDeps, dispatches: readonly Dispatch[]): Promise<CreatedJobs> {
+  const [, failedQueues] = await Promise.all([writeRecords(deps, dispatches), addJobs(deps.logger, dispatches.flatMap(({ deliveries }) => deliveries))]);
+  return { pending: [...dispatches], failedQueues };
+}
+
+function writeRecords({ writer, keys, eventRecordTtlMs }: DispatchBatchDeps, dispatches: readonly Dispatch[]): ReturnType<typeof recordDispatches> {
+  return recordDispatches(
     writer,
     keys,
     dispatches.map(({ eventId, flow, receivedAt, streamId, records, deliveries }) => ({ eventId, flow, receivedAt, streamId, records, queued: deliveries.map(({ job }) => job.data.destination) })),
     eventRecordTtlMs,
   );
-  return dispatches.map((dispatch, i) => ({ ...dispatch, deliveries: dispatch.deliveries.filter(({ job }) => statuses[i]?.get(job.data.destination) === 'pending') }));
 }
 
 /** Adds the jobs, one `addBulk` per queue; answers the queues whose jobs may not all exist, with why. */
