@@ -35,9 +35,10 @@ for e = 2, #KEYS do
   local score, last = ARGV[at + 3], at + 4 + 3 * tonumber(ARGV[at + 4])
   local event = {}
   for i = at + 5, last, 3 do
-    redis.call('HSETNX', record, ARGV[i], ARGV[i + 1])
+    local written = redis.call('HSETNX', record, ARGV[i], ARGV[i + 1]) == 1
     if ARGV[i + 2] ~= '' then
-      local status = cjson.decode(redis.call('HGET', record, ARGV[i])).status
+      -- A queued delivery's first record is pending: only a record that was there is read back.
+      local status = written and 'pending' or cjson.decode(redis.call('HGET', record, ARGV[i])).status
       if status == 'pending' then redis.call('ZADD', open, score, ARGV[i + 2]) end
       event[#event + 1] = status
     end
