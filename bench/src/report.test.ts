@@ -57,11 +57,17 @@ describe('buildTable', () => {
 
   it('gives no isolation verdict when the run without the dead destination was already saturated', () => {
     const latency = (p99: number) => latencyRun(p99);
-    const isolated = (without: number, withDead: number) => buildTable([{ ...results('20.20.2', 3_500), isolation: { without: latency(without), with: latency(withDead) } }]).rows.find((r) => r.label.startsWith('healthy'))!.cells[0];
+    const isolated = (without: number, withDead: number) => buildTable([{ ...results('20.20.2', 3_500), isolation: { without: [latency(without)], with: [latency(withDead)] } }]).rows.find((r) => r.label.startsWith('healthy'))!.cells[0];
     expect(isolated(10, 11)).toMatchObject({ ratio: '1.10×', met: true });
     expect(isolated(10, 15)).toMatchObject({ ratio: '1.50×', met: false });
     expect(isolated(5_000, 4_000)).toEqual(expect.objectContaining({ ratio: '0.80×, inconclusive: saturated without it' }));
     expect(isolated(5_000, 4_000)?.met).toBeUndefined();
+  });
+
+  it('compares the median p99 of alternated isolation runs', () => {
+    const cell = buildTable([{ ...results('24.22.3', 9_000), isolation: { without: [20, 40, 22].map(latencyRun), with: [60, 21, 23].map(latencyRun) } }]).rows.find((r) => r.label.startsWith('healthy'))!.cells[0];
+    expect(cell).toMatchObject({ ratio: '1.05×', met: true });
+    expect(cell?.value).toContain('medians of 3 runs each, alternated: 20 ms, 40 ms, 22 ms → 60 ms, 21 ms, 23 ms');
   });
 
   it('shows a latency run against the budget, with its stages', () => {

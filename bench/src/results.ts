@@ -14,7 +14,8 @@ export interface NodeResults {
   /** The rate the latency percentages are of: the lower of the ingest maximum and half the delivery maximum (events/s). */
   maxEventsPerSecond?: number;
   latency?: LatencyRun[];
-  isolation?: { readonly without: LatencyRun; readonly with: LatencyRun };
+  /** Runs without and with the dead destination, alternated: a single run's p99 moves more between runs than the target allows. */
+  isolation?: { readonly without: readonly LatencyRun[]; readonly with: readonly LatencyRun[] };
   memory?: MemoryRun[];
   rss?: RssReading[];
 }
