@@ -39,7 +39,9 @@ for e = 2, #KEYS do
     if ARGV[i + 2] ~= '' then
       -- A queued delivery's first record is pending: only a record that was there is read back.
       local status = written and 'pending' or cjson.decode(redis.call('HGET', record, ARGV[i])).status
-      if status == 'pending' then redis.call('ZADD', open, score, ARGV[i + 2]) end
+      -- Retrying too: a job that ran before this script (a failed script retried on a claim,
+      -- or jobs sent on another connection) must still keep its stream entry from the trim.
+      if status == 'pending' or status == 'retrying' then redis.call('ZADD', open, score, ARGV[i + 2]) end
       event[#event + 1] = status
     end
   end
@@ -63,9 +65,10 @@ export const RECORD_DISPATCHES_SCRIPT: FanoutScript = { name: 'fanoutRecordDispa
  *   dispatched again, a worker may have moved that delivery on already;
  * - an event record that expired is written again whole, with `recordTtlMs`, rather than
  *   left as a hash without flow or ttl;
- * - a queued delivery still `pending` is opened (`keys.openDeliveries`), so retention keeps
- *   its stream entry until a worker closes it. It is opened before its job exists, so the
- *   worker's close always comes after.
+ * - a queued delivery not yet delivered or dead is opened (`keys.openDeliveries`), so
+ *   retention keeps its stream entry until a worker closes it. It is opened before its job
+ *   exists, so the worker's close comes after; should its job have run first (see
+ *   `dispatchBatch`), a `retrying` delivery is opened all the same.
  *
  * Answers, per event, the status of each queued destination, by destination.
  */
