@@ -45,7 +45,8 @@ export async function readBody(req: Request, res: Response, flow: Flow): Promise
     if ((error as { type?: unknown }).type === 'entity.too.large') throw refuse('the body');
     throw error;
   }
-  if (!decode) return body;
+  // Nothing to decode: body-parser, too, accepted a bodyless request whatever its Content-Encoding.
+  if (!decode || body.length === 0) return body;
   try {
     return await decode(body, { maxOutputLength: limit });
   } catch (error) {

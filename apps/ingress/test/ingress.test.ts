@@ -87,6 +87,10 @@ describe('POST /webhooks/:flow', () => {
     await expectStored(await post(ingress.port, '/webhooks/payments', { headers: { 'content-encoding': encoding }, chunks: [encode(body)] }), '', body);
   });
 
+  it('accepts an empty body whatever its Content-Encoding says', async () => {
+    await expectStored(await post(ingress.port, '/webhooks/payments', { headers: { 'content-encoding': 'gzip' }, chunks: [] }), '', Buffer.alloc(0));
+  });
+
   it('answers 413 BODY_TOO_LARGE to an encoded body that decodes past the limit', async () => {
     const reply = await post(ingress.port, '/webhooks/payments', { headers: { 'content-encoding': 'gzip' }, chunks: [gzipSync(Buffer.alloc(LIMIT + 1))] });
     expect(reply.status).toBe(413);
