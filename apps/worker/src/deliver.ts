@@ -58,7 +58,8 @@ export async function deliver(deps: DeliverDeps, target: DeliveryTarget, job: Jo
   // say in a Redis outage) finds its delivery settled: a replay sets the record back to pending
   // first. A first start cannot: the dispatcher creates a job only for a pending delivery, and
   // every later start (retry, replay, stall, lost lock) counts in attemptsStarted. So only
-  // later starts read the record, with the event: one round trip.
+  // later starts read the record, with the event: one round trip. (A job an operator adds or
+  // duplicates by hand in Bull Board starts at 1 too, and is sent: what they asked for.)
   const [record, streamed] = await Promise.all([
     attempt > 1 ? readDeliveryRecord(deps.redis, deps.keys, delivery.eventId, target.destination.name) : undefined,
     readEvent(deps.redis, deps.keys, delivery.streamId),
