@@ -62,7 +62,24 @@ interface Failure extends DispatchFailure {
  * Throws when Redis fails; the entries not acknowledged by then stay pending.
  */
 export async function dispatchBatch(deps: DispatchBatchDeps, batch: StreamBatch, deliveryCounts?: ReadonlyMap<string, number>): Promise<BatchResult> {
-  const { writer, keys, logger, maxDispatchAttempts = DEFAULT_MAX_DISPATCH_ATTEMPTS } = deps;
+  return settleBatch(deps, await createBatchJobs(deps, batch, deliveryCounts));
+}
+
+/** A batch whose jobs were created (or failed): what `settleBatch` acknowledges and dead-letters. */
+export interface CreatedBatch {
+  readonly created: readonly Dispatch[];
+  readonly failures: readonly Failure[];
+  readonly unacked: readonly string[];
+  /** Unix ms, as the batch's records and dead letters say. */
+  readonly now: number;
+}
+
+/**
+ * `dispatchBatch`'s first part: the records and the jobs. The dispatch loop settles a batch
+ * while it creates the next one's jobs, so an XACK costs no wait of its own.
+ */
+export async function createBatchJobs(deps: DispatchBatchDeps, batch: StreamBatch, deliveryCounts?: ReadonlyMap<string, number>): Promise<CreatedBatch> {
+  const { maxDispatchAttempts = DEFAULT_MAX_DISPATCH_ATTEMPTS } = deps;
   const now = Date.now();
   const countOf = (streamId: string): number => deliveryCounts?.get(streamId) ?? 1;
   const failures: Failure[] = batch.malformed.map(({ streamId, error }) => ({ streamId, reason: `malformed stream entry: ${error.message}`, deliveryCount: countOf(streamId) }));
@@ -90,6 +107,12 @@ export async function dispatchBatch(deps: DispatchBatchDeps, batch: StreamBatch,
       failures.push({ streamId: dispatch.streamId, eventId: dispatch.eventId, flow: dispatch.flow, deliveryCount: countOf(dispatch.streamId), reason: `jobs could not be created: ${error.message}` });
     } else unacked.push(dispatch.streamId);
   }
+  return { created, failures, unacked, now };
+}
+
+/** `dispatchBatch`'s last part: the dead letters and the XACK of a batch whose jobs all exist, then its logs and metrics. */
+export async function settleBatch(deps: DispatchBatchDeps, { created, failures, unacked, now }: CreatedBatch): Promise<BatchResult> {
+  const { writer, keys, logger } = deps;
   const [deadLettered] = await Promise.all([deadLetterEntries(writer, keys, failures, now), ackEvents(writer, keys, created.map(({ streamId }) => streamId))]);
 
   for (const { streamId, eventId, flow, reason, deliveryCount } of failures) {

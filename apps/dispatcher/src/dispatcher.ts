@@ -1,7 +1,7 @@
 import { computeRetryDelay, type BackoffPolicy } from '@fanout/core';
 import { claimStaleEvents, ensureDispatcherGroup, readDeliveryCounts, readNewEvents, type StreamBatch } from '@fanout/redis';
 import type { Redis } from 'ioredis';
-import { dispatchBatch, type DispatchBatchDeps } from './dispatch-batch.js';
+import { createBatchJobs, settleBatch, type DispatchBatchDeps } from './dispatch-batch.js';
 import { startStreamRetention } from './stream-retention.js';
 
 export interface DispatcherDeps extends DispatchBatchDeps {
@@ -103,6 +103,8 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
     let failures = 0;
     /** The batch after the one being dispatched, read meanwhile; dispatched even when stopping, so that a stop leaves nothing pending. */
     let readAhead: Promise<ReadBatch> | undefined;
+    /** The previous batch's XACK and dead letters, still on their way while this batch's jobs are created; one at a time, in order. */
+    let settling: Promise<unknown> | undefined;
     while (!stopping || readAhead) {
       try {
         const ahead = readAhead;
@@ -115,7 +117,13 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
           readAhead = nextBatch(undefined);
           readAhead.catch(() => {});
         }
-        await dispatchBatch(batchDeps, read.batch, read.deliveryCounts);
+        const created = await createBatchJobs(batchDeps, read.batch, read.deliveryCounts);
+        const previous = settling;
+        settling = undefined;
+        if (previous) await previous;
+        settling = settleBatch(batchDeps, created);
+        // Awaited in the next round or once the loop ends; until then its failure must not be unhandled.
+        settling.catch(() => {});
         failures = 0;
       } catch (error) {
         failures += 1;
@@ -126,6 +134,8 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
         await pause(retryInMs);
       }
     }
+    // The last batch's XACK: a stop leaves nothing pending that was dispatched.
+    await settling?.catch((error: unknown) => logger.error({ err: error }, 'dispatcher.failed'));
     logger.info('dispatcher.stopped');
   };
 
