@@ -77,24 +77,43 @@ export async function appendEvents(redis: Redis, keys: FanoutKeys, flow: string,
   return appended;
 }
 
-/** The delivery jobs the dispatcher would create for these events, added straight into the destination queues. */
-export async function addDeliveryJobs(connection: Redis, keys: FanoutKeys, flow: Flow, events: readonly { eventId: string; streamId: string; receivedAt: number }[]): Promise<void> {
-  const queues = flow.destinations.map((destination: Destination) => ({ destination, queue: new Queue<DeliveryJob>(deliveryQueueName(flow.name, destination.name), { connection, prefix: keys.bullPrefix }) }));
-  for (let from = 0; from < events.length; from += 1_000) {
-    const chunk = events.slice(from, from + 1_000);
-    await Promise.all(
-      queues.map(({ destination, queue }) =>
-        queue.addBulk(
-          chunk.map(({ eventId, streamId, receivedAt }) => ({
-            name: DELIVERY_JOB_NAME,
-            data: { eventId, streamId, flow: flow.name, destination: destination.name, receivedAt },
-            opts: deliveryJobOptions(destination, eventId),
-          })),
-        ),
+/** An event as the dispatcher plans its jobs. */
+export interface QueuedEvent {
+  readonly eventId: string;
+  readonly streamId: string;
+  readonly receivedAt: number;
+}
+
+/** The BullMQ queue of every destination of the flow, on `connection`. */
+export interface FlowQueues {
+  readonly flow: Flow;
+  readonly queues: readonly { readonly destination: Destination; readonly queue: Queue<DeliveryJob> }[];
+}
+
+export function flowQueues(connection: Redis, bullPrefix: string, flow: Flow): FlowQueues {
+  return { flow, queues: flow.destinations.map((destination) => ({ destination, queue: new Queue<DeliveryJob>(deliveryQueueName(flow.name, destination.name), { connection, prefix: bullPrefix }) })) };
+}
+
+/** The jobs the dispatcher would create for these events, the same data and options: one addBulk per queue, the queues in parallel. */
+export async function addEventJobs({ flow, queues }: FlowQueues, events: readonly QueuedEvent[]): Promise<void> {
+  await Promise.all(
+    queues.map(({ destination, queue }) =>
+      queue.addBulk(
+        events.map(({ eventId, streamId, receivedAt }) => ({
+          name: DELIVERY_JOB_NAME,
+          data: { eventId, streamId, flow: flow.name, destination: destination.name, receivedAt },
+          opts: deliveryJobOptions(destination, eventId),
+        })),
       ),
-    );
-  }
-  await Promise.all(queues.map(({ queue }) => queue.close()));
+    ),
+  );
+}
+
+/** The delivery jobs the dispatcher would create for these events, added straight into the destination queues. */
+export async function addDeliveryJobs(connection: Redis, keys: FanoutKeys, flow: Flow, events: readonly QueuedEvent[]): Promise<void> {
+  const target = flowQueues(connection, keys.bullPrefix, flow);
+  for (let from = 0; from < events.length; from += 1_000) await addEventJobs(target, events.slice(from, from + 1_000));
+  await Promise.all(target.queues.map(({ queue }) => queue.close()));
 }
 
 /** Calls and CPU time Redis spent per command (INFO commandstats), to see what an operation costs Redis. */

@@ -5,10 +5,9 @@
  */
 import { newEventId } from '@fanout/core';
 import { loadFlows } from '@fanout/flows';
-import { DELIVERY_JOB_NAME, deliveryJobOptions, deliveryQueueName, type DeliveryJob } from '@fanout/queues';
-import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { announce, childOptions } from '../child.js';
+import { addEventJobs, flowQueues } from '../redis-tools.js';
 
 interface Options {
   redisUrl: string;
@@ -23,8 +22,8 @@ const options = childOptions<Options>();
 const [flow] = (await loadFlows(options.flowsPath, process.env)).filter(({ name }) => name === options.flow);
 if (!flow) throw new Error(`no flow ${options.flow} in ${options.flowsPath}`);
 const connection = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
-const queues = flow.destinations.map((destination) => ({ destination, queue: new Queue<DeliveryJob>(deliveryQueueName(flow.name, destination.name), { connection, prefix: options.bullPrefix }) }));
-await Promise.all(queues.map(({ queue }) => queue.waitUntilReady()));
+const target = flowQueues(connection, options.bullPrefix, flow);
+await Promise.all(target.queues.map(({ queue }) => queue.waitUntilReady()));
 
 announce({ ready: {} });
 const cpuAtStart = process.cpuUsage();
@@ -33,21 +32,11 @@ let events = 0;
 let streamSeq = 1;
 while (performance.now() < until) {
   const batch = Array.from({ length: options.batchSize }, () => ({ eventId: newEventId(), streamId: `${Date.now()}-${streamSeq++}`, receivedAt: Date.now() }));
-  await Promise.all(
-    queues.map(({ destination, queue }) =>
-      queue.addBulk(
-        batch.map(({ eventId, streamId, receivedAt }) => ({
-          name: DELIVERY_JOB_NAME,
-          data: { eventId, streamId, flow: flow.name, destination: destination.name, receivedAt },
-          opts: deliveryJobOptions(destination, eventId),
-        })),
-      ),
-    ),
-  );
+  await addEventJobs(target, batch);
   events += options.batchSize;
 }
 const cpu = process.cpuUsage(cpuAtStart);
-announce({ result: { events, jobs: events * queues.length, cpuUs: cpu.user + cpu.system } });
-await Promise.all(queues.map(({ queue }) => queue.close()));
+announce({ result: { events, jobs: events * target.queues.length, cpuUs: cpu.user + cpu.system } });
+await Promise.all(target.queues.map(({ queue }) => queue.close()));
 connection.disconnect();
 process.exit(0);

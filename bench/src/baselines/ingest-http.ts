@@ -4,18 +4,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { Redis } from 'ioredis';
-import { announce, childOptions, onStop } from '../child.js';
+import { openIngestBaseline, serveIngestBaseline } from './ingest-baseline.js';
 
-interface Options {
-  redisUrl: string;
-  streamKey: string;
-}
-
-const { redisUrl, streamKey } = childOptions<Options>();
-const redis = new Redis(redisUrl, { maxRetriesPerRequest: 0, enableOfflineQueue: false, lazyConnect: true });
-await redis.connect();
+const { redis, streamKey } = await openIngestBaseline();
 
 const server = createServer((req, res) => {
   const chunks: Buffer[] = [];
@@ -34,8 +25,4 @@ const server = createServer((req, res) => {
     );
   });
 });
-server.listen(0, '127.0.0.1', () => announce({ ready: { port: (server.address() as AddressInfo).port } }));
-onStop(async () => {
-  server.close();
-  redis.disconnect();
-});
+serveIngestBaseline(server, redis);
