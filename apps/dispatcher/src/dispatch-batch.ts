@@ -127,7 +127,7 @@ export async function settleBatch(deps: DispatchBatchDeps, { created, failures, 
 
 interface CreatedJobs {
   /** The dispatches, each with only the deliveries that got a job. */
-  readonly pending: Dispatch[];
+  readonly pending: readonly Dispatch[];
   /** The queues whose jobs may not all exist, with why. */
   readonly failedQueues: Map<JobQueue, Error>;
 }
@@ -147,7 +147,7 @@ async function recordThenAddJobs(deps: DispatchBatchDeps, dispatches: readonly D
 /** Writes the batch's first delivery records and adds every job right behind them, without waiting for the records' answer. */
 async function recordAndAddJobs(deps: DispatchBatchDeps, dispatches: readonly Dispatch[]): Promise<CreatedJobs> {
   const [, failedQueues] = await Promise.all([writeRecords(deps, dispatches), addJobs(deps.logger, dispatches.flatMap(({ deliveries }) => deliveries))]);
-  return { pending: [...dispatches], failedQueues };
+  return { pending: dispatches, failedQueues };
 }
 
 function writeRecords({ writer, keys, eventRecordTtlMs }: DispatchBatchDeps, dispatches: readonly Dispatch[]): ReturnType<typeof recordDispatches> {
