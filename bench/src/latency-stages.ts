@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { deliveryQueueName } from '@fanout/queues';
+import { decodeDeliveryRecord } from '@fanout/delivery';
 import { createKeys } from '@fanout/redis';
 import type { Redis } from 'ioredis';
 import { summarizeLatencies, type LatencySummary } from './stats.js';
@@ -31,12 +32,21 @@ export interface TimedDelivery {
   readonly arrivedAt: number;
 }
 
+/** When a delivery's first attempt started: its attempt log's first entry, or for one delivered at once (no log), its record's time less its duration. */
+function firstAttemptStart(record: string | null, firstLogged: string | null): number | undefined {
+  if (firstLogged) return (JSON.parse(firstLogged) as { at: number }).at;
+  if (!record) return undefined;
+  const { status, at, durationMs = 0 } = decodeDeliveryRecord(record);
+  return status === 'delivered' ? at - durationMs : undefined;
+}
+
 export async function readLatencyStages(redis: Redis, prefix: string, deliveries: readonly TimedDelivery[]): Promise<LatencyStages> {
   const keys = createKeys(prefix);
   const pipeline = redis.pipeline();
   for (const { eventId, flow, destination } of deliveries) {
-    pipeline.hget(keys.event(eventId), 'receivedAt');
-    pipeline.lindex(keys.attempts(eventId, destination), 0);
+    const partition = keys.partitionOf(eventId);
+    pipeline.hmget(partition.event(eventId), 'receivedAt', `d:${destination}`);
+    pipeline.lindex(partition.attempts(eventId, destination), 0);
     // BullMQ's job hash: <prefix>:<queue>:<job id>; the queue is <flow>.<destination>, the job id the event id.
     pipeline.hget(`${keys.bullPrefix}:${deliveryQueueName(flow, destination)}:${eventId}`, 'timestamp');
   }
@@ -47,10 +57,12 @@ export async function readLatencyStages(redis: Redis, prefix: string, deliveries
   const dispatch: number[] = [];
   deliveries.forEach(({ sentAt, arrivedAt }, i) => {
     // fanout stamps Unix ms; the bench's clock starts at its timeOrigin.
-    const [received, attempt, created] = replies.slice(3 * i, 3 * i + 3).map(([, reply]) => reply);
+    const [event, attempt, created] = replies.slice(3 * i, 3 * i + 3).map(([, reply]) => reply);
+    const [received, record] = (event ?? []) as (string | null)[];
     const receivedAt = Number(received) - performance.timeOrigin;
-    if (!Number.isFinite(receivedAt) || typeof attempt !== 'string') return;
-    const startedAt = (JSON.parse(attempt) as { at: number }).at - performance.timeOrigin;
+    const firstStart = firstAttemptStart(record ?? null, typeof attempt === 'string' ? attempt : null);
+    if (!Number.isFinite(receivedAt) || firstStart === undefined) return;
+    const startedAt = firstStart - performance.timeOrigin;
     accept.push(receivedAt - sentAt);
     toWorker.push(startedAt - receivedAt);
     send.push(arrivedAt - startedAt);

@@ -11,8 +11,10 @@ import { cpus, loadavg, tmpdir, totalmem, type as osType, release } from 'node:o
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { startRedisServer } from '@fanout/redis';
-import { Redis } from 'ioredis';
+import { startRedisServer } from '@fanout/redis-server';
+import { DELIVERY_SCRIPTS } from '@fanout/delivery';
+import { EVENT_LOG_SCRIPTS } from '@fanout/event-log';
+import { createRedisConnection } from '@fanout/redis';
 import { parseArgs, SCENARIOS, USAGE, type Scenario } from './args.js';
 import type { BenchContext } from './context.js';
 import { formatProfile, readProfile, summarizeProfile, type ProfileUnits } from './cpuprofile.js';
@@ -53,7 +55,7 @@ async function main(): Promise<void> {
   const clock = performance.now();
   const scratch = await mkdtemp(join(tmpdir(), 'fanout-bench-'));
   const redisServer = await startRedisServer({ dir: join(scratch, 'redis'), appendFsync: 'everysec' });
-  const redis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
+  const redis = createRedisConnection(redisServer.url, { purpose: 'background', name: 'bench', scripts: [EVENT_LOG_SCRIPTS, DELIVERY_SCRIPTS] });
   const redisVersion = /^redis_version:(\S+)/m.exec(await redis.info('server'))?.[1] ?? '?';
   const sink = await startSink();
   const profilesRoot = join(benchDir, 'results', 'profiles');

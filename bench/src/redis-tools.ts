@@ -1,7 +1,9 @@
-import { encodeEventEntry, type FanoutKeys, deleteKeysUnder } from '@fanout/redis';
+import { recordDispatches } from '@fanout/delivery';
+import { encodeEventEntry } from '@fanout/event-log';
+import { deleteKeysUnder, type FanoutKeys } from '@fanout/redis';
 import { newEventId } from '@fanout/core';
 import type { Destination, Flow } from '@fanout/flows';
-import { DELIVERY_JOB_NAME, deliveryJobOptions, deliveryQueueName, type DeliveryJob } from '@fanout/queues';
+import { deliveryJob, deliveryQueueName, type DeliveryJob } from '@fanout/queues';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -66,7 +68,7 @@ export async function appendEvents(redis: Redis, keys: FanoutKeys, flow: string,
     for (let i = from; i < Math.min(count, from + 1_000); i++) {
       const entry = { id: newEventId(), flow, receivedAt: Date.now(), contentType: 'application/json', body: body(i) };
       chunk.push({ eventId: entry.id, receivedAt: entry.receivedAt });
-      pipeline.xadd(keys.eventStream, '*', ...encodeEventEntry(entry));
+      pipeline.xadd(keys.partitionOf(entry.id).stream, '*', ...encodeEventEntry(entry));
     }
     const replies = (await pipeline.exec()) ?? [];
     replies.forEach(([error, streamId], i) => {
@@ -99,11 +101,7 @@ export async function addEventJobs({ flow, queues }: FlowQueues, events: readonl
   await Promise.all(
     queues.map(({ destination, queue }) =>
       queue.addBulk(
-        events.map(({ eventId, streamId, receivedAt }) => ({
-          name: DELIVERY_JOB_NAME,
-          data: { eventId, streamId, flow: flow.name, destination: destination.name, receivedAt },
-          opts: deliveryJobOptions(destination, eventId),
-        })),
+        events.map(({ eventId, streamId, receivedAt }) => deliveryJob(destination, { eventId, streamId, flow: flow.name, receivedAt })),
       ),
     ),
   );
@@ -114,6 +112,15 @@ export async function addDeliveryJobs(connection: Redis, keys: FanoutKeys, flow:
   const target = flowQueues(connection, keys.bullPrefix, flow);
   for (let from = 0; from < events.length; from += 1_000) await addEventJobs(target, events.slice(from, from + 1_000));
   await Promise.all(target.queues.map(({ queue }) => queue.close()));
+}
+
+/** The delivery records the dispatcher writes for these events (one per destination, pending), as it writes them before their jobs. */
+export async function recordDeliveries(redis: Redis, keys: FanoutKeys, flow: Flow, events: readonly QueuedEvent[], recordTtlMs: number): Promise<void> {
+  const destinations = new Map(flow.destinations.map(({ name }) => [name, true]));
+  for (let from = 0; from < events.length; from += 1_000) {
+    const chunk = events.slice(from, from + 1_000).map(({ eventId, streamId, receivedAt }) => ({ eventId, streamId, receivedAt, flow: flow.name, destinations }));
+    await recordDispatches(redis, keys.partitions[0]!, chunk, recordTtlMs, Date.now());
+  }
 }
 
 /** Calls and CPU time Redis spent per command (INFO commandstats), to see what an operation costs Redis. */

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { findFreePort } from '@fanout/redis';
+import { findFreePort } from '@fanout/redis-server';
 import { spawnNode, type BenchProcess } from './processes.js';
 
 export interface ServiceOptions {

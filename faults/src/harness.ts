@@ -200,8 +200,8 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     const remainingWork = async (): Promise<string | undefined> => {
       const counts = await Promise.all(queues.map(async (queue) => [queue.name, await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'paused', 'waiting-children')] as const));
       const busy = counts.filter(([, byState]) => Object.values(byState).some((n) => n > 0)).map(([name, byState]) => `${name} ${JSON.stringify(byState)}`);
-      const groups = (await theObserver.xinfo('GROUPS', keys.eventStream).catch(() => [])) as unknown[][];
-      const stream = (await theObserver.xinfo('STREAM', keys.eventStream).catch(() => [])) as unknown[];
+      const groups = (await theObserver.xinfo('GROUPS', keys.partitions[0]!.stream).catch(() => [])) as unknown[][];
+      const stream = (await theObserver.xinfo('STREAM', keys.partitions[0]!.stream).catch(() => [])) as unknown[];
       const field = (list: unknown[], name: string): unknown => list[list.indexOf(name) + 1];
       const group = groups.map((list) => list).find((list) => field(list, 'name') === DISPATCHER_GROUP);
       const lastId = field(stream, 'last-generated-id');

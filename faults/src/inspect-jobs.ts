@@ -1,5 +1,6 @@
 import { deliveryQueueName } from '@fanout/queues';
-import { createKeys, readAttempts, readDeliveryRecord, type DeliveryStatus } from '@fanout/redis';
+import { attemptsOf, readAttempts, readDeliveryRecord, type DeliveryStatus } from '@fanout/delivery';
+import { createKeys } from '@fanout/redis';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { RecordedAttempts } from './checker.js';
@@ -74,9 +75,12 @@ export async function inspectJobs(input: InspectInput): Promise<Inspection> {
     for (let start = 0; start < ids.length; start += CHUNK) {
       await Promise.all(
         ids.slice(start, start + CHUNK).map(async (id) => {
-          const [record, attempts, job] = await Promise.all([readDeliveryRecord(input.redis, keys, id, destination.name), readAttempts(input.redis, keys, id, destination.name), queue.getJob(id)]);
+          const partition = keys.partitionOf(id);
+          const [record, log, job] = await Promise.all([readDeliveryRecord(input.redis, partition, id, destination.name), readAttempts(input.redis, partition, id, destination.name), queue.getJob(id)]);
           const status = record?.status ?? 'missing';
           statuses[status] = (statuses[status] ?? 0) + 1;
+          // An attempt a fault cut short is logged as interrupted: its outcome was never recorded.
+          const attempts = (record ? attemptsOf(record, log) : log).filter((attempt) => attempt.outcome !== 'interrupted');
           recordedAttempts += attempts.length;
           recordedByEvent.set(id, { total: attempts.length, failed: attempts.filter((attempt) => attempt.outcome !== 'delivered').length });
           if (attempts.some((attempt, i) => i > 0 && attempt.attempt < attempts[i - 1]!.attempt)) {

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { startRedisServer, type RedisServer } from '@fanout/redis';
+import { startRedisServer, type RedisServer } from '@fanout/redis-server';
 import { trackPid, untrackPid } from './cleanup.js';
 
 /** The Redis of one scenario: AOF with `appendfsync always`, so every 202 is on disk before it is answered. */

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { findFreePort } from '@fanout/redis';
+import { findFreePort } from '@fanout/redis-server';
 import { trackGroup, untrackGroup } from './cleanup.js';
 
 /** The CLI every role runs: the product exactly as deployed (`fanout start`), from the build. */

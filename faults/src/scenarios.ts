@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
-import { createKeys, DISPATCHER_GROUP, encodeEventEntry, readDeliveryRecord } from '@fanout/redis';
+import { readDeliveryRecord } from '@fanout/delivery';
+import { encodeEventEntry } from '@fanout/event-log';
+import { createKeys, DISPATCHER_GROUP } from '@fanout/redis';
 import type { DestinationSpec } from './flow-file.js';
 import { startHarness, type Harness, type ScenarioReport, type Topology } from './harness.js';
 import type { Load } from './load-generator.js';
@@ -168,7 +170,7 @@ const consumerOf = (process: RoleProcess): string => `${hostname()}-${process.pi
 
 /** Waits (up to 2 s) until the dispatcher holds read but unacknowledged entries: it is mid-batch. */
 async function waitUntilMidBatch(harness: Harness, dispatcher: RoleProcess): Promise<boolean> {
-  const stream = createKeys(harness.prefix).eventStream;
+  const stream = createKeys(harness.prefix).partitions[0]!.stream;
   const consumer = consumerOf(dispatcher);
   return waitUntil(async () => {
     const summary = (await harness.redis.observer.xpending(stream, DISPATCHER_GROUP).catch(() => [])) as unknown[];
@@ -293,7 +295,7 @@ export const poison: Scenario = {
       answer: () => (attempt) => (attempt.seq !== undefined && poisonSeqs.get(attempt.destination)?.has(attempt.seq) ? POISON_ANSWERS[attempt.destination]!.answer : { status: 200, delayMs: 20 }),
     };
     return runScenario('poison', config, setup, async (harness, _load, random, loadMs) => {
-      const stream = createKeys(harness.prefix).eventStream;
+      const stream = createKeys(harness.prefix).partitions[0]!.stream;
       const entries: [string, (string | Buffer)[]][] = [
         ['fields missing', ['garbage', 'x']],
         ['unknown flow', encodeEventEntry({ id: 'evt_poison_unknown_flow', flow: 'no-such-flow', receivedAt: Date.now(), contentType: 'application/json', body: Buffer.from('{"type":"t"}') })],
@@ -318,7 +320,7 @@ export const poison: Scenario = {
               const outcome = load.outcomes.get(seq);
               if (outcome?.kind !== 'acked' || (typeOf(seq) !== 't' && spec.eventTypes)) continue;
               const requests = h.receiver.attempts(spec.name).filter((attempt) => attempt.webhookId === outcome.id).length;
-              const record = await readDeliveryRecord(h.redis.observer, keys, outcome.id, spec.name);
+              const record = await readDeliveryRecord(h.redis.observer, keys.partitionOf(outcome.id), outcome.id, spec.name);
               if (requests !== expectedAttempts) {
                 wrongAttempts += 1;
                 examples.push(`${spec.name}: poison seq=${seq} got ${requests} requests, expected ${expectedAttempts}`);

@@ -1,3 +1,4 @@
+import type { DeliveryState } from '@fanout/delivery';
 import type { Flow } from '@fanout/flows';
 import { errorHandler } from '@fanout/http';
 import type { Logger } from '@fanout/observability';
@@ -16,15 +17,17 @@ export interface DashboardDeps {
   /** The loaded flows. */
   flows: readonly Flow[];
   /** The destination queues of those flows; their failed sets are the dead-letter queues. */
-  queues: Pick<DeliveryQueues, 'byName' | 'get'>;
-  /** Event and delivery records are read, and replays write them, through this connection. */
+  queues: Pick<DeliveryQueues, 'destinations' | 'get'>;
+  /** Replays (from the admin API and from Bull Board) go through the delivery's transitions. */
+  state: DeliveryState;
+  /** Event and delivery records are read through this connection. */
   redis: Redis;
   keys: FanoutKeys;
   logger: Logger;
   /** FANOUT_ADMIN_TOKEN. Undefined or empty: every request to the dashboard's paths is answered 401. */
   adminToken: string | undefined;
-  /** Clock for the records a replay writes, in Unix ms. Default `Date.now`. */
-  now?: () => number;
+  /** FANOUT_DASHBOARD_READONLY: Bull Board shows everything and changes nothing. */
+  readOnly: boolean;
 }
 
 /** The paths the dashboard serves, and the only ones its auth guards: the process mounts other routes beside it. */
@@ -35,14 +38,15 @@ const DASHBOARD_PATHS = ['/events', '/flows', '/dispatcher', BULL_BOARD_PATH];
  * the process's app (Bull Board's pages assume BULL_BOARD_PATH). Never listens.
  */
 export function buildDashboard(deps: DashboardDeps): express.Router {
-  const { flows, queues, redis, keys, logger, now = Date.now } = deps;
+  const { flows, queues, state, redis, keys, logger, readOnly } = deps;
   const router = express.Router();
   router.use(DASHBOARD_PATHS, requireAdminToken(deps));
   router.use(eventRoutes({ redis, keys }));
   router.use(flowRoutes({ flows }));
-  router.use(deadLetterRoutes({ flows, queues, redis, keys, now }));
+  router.use(deadLetterRoutes({ flows, queues, state }));
   router.use(dispatcherDeadLetterRoutes({ redis, keys }));
-  router.use(BULL_BOARD_PATH, bullBoardHandler(queues.byName.values()));
+  const boardQueues = queues.destinations.map(({ flow, destination }) => ({ queue: queues.get(flow.name, destination.name)!, destination, state, redis, keys }));
+  router.use(BULL_BOARD_PATH, bullBoardHandler(boardQueues, { readOnly }));
   router.use(errorHandler(logger));
   return router;
 }

@@ -1,19 +1,83 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import type { DeliveryQueue } from '@fanout/queues';
+import { deliveryJobOptions, deliveryJobSchema } from '@fanout/queues';
+import type { Job } from 'bullmq';
 import type { RequestHandler } from 'express';
+import { z } from 'zod';
+import { OperatorRefusal } from './operator-refusal.js';
+import { attemptLines, operatorJobs, type OperatorQueue } from './operator-jobs.js';
 
 /** Where Bull Board is served; its pages link to assets and API calls under this path. */
 export const BULL_BOARD_PATH = '/admin/queues';
 
+type BullMQAdapterOptions = NonNullable<ConstructorParameters<typeof BullMQAdapter>[1]>;
+type QueueJobOptions = Parameters<BullMQAdapter['addJob']>[2];
+type CleanStatus = Parameters<BullMQAdapter['clean']>[0];
+
+/**
+ * One destination's queue as Bull Board sees it: its jobs carry their delivery (record,
+ * attempts, target, payload) and their actions go through the delivery's transitions (see
+ * operator-jobs.ts). Queue-wide actions that would drop queued deliveries (Empty, Obliterate,
+ * Clean of waiting or delayed jobs) are refused; a job added by hand gets its delivery's job
+ * id and options, and is sent only if it names a real delivery (the worker's begin checks).
+ */
+class DeliveryQueueAdapter extends BullMQAdapter {
+  readonly #context: OperatorQueue;
+
+  constructor(context: OperatorQueue, options: Partial<BullMQAdapterOptions>) {
+    super(context.queue, options);
+    this.#context = context;
+  }
+
+  override async getJob(id: string): Promise<Job | undefined> {
+    const job = await super.getJob(id);
+    return job && (await operatorJobs(this.#context, [job]))[0];
+  }
+
+  override async getJobs(...query: Parameters<BullMQAdapter['getJobs']>): Promise<Job[]> {
+    return operatorJobs(this.#context, await super.getJobs(...query));
+  }
+
+  override getJobLogs(id: string): Promise<string[]> {
+    return attemptLines(this.#context, id);
+  }
+
+  override async addJob(name: string, data: unknown, options: QueueJobOptions): Promise<Job> {
+    const eventId = typeof data === 'object' && data !== null && 'eventId' in data ? data.eventId : undefined;
+    if (typeof eventId !== 'string') throw new OperatorRefusal('a delivery job names its event: {"eventId", "streamId", "flow", "destination", "receivedAt"}', 400);
+    // The delivery's own id and options, whatever the form said: a second job for one delivery would be a copy.
+    return super.addJob(name, data, { ...options, ...deliveryJobOptions(this.#context.destination, eventId) });
+  }
+
+  override async clean(status: CleanStatus, graceTimeMs: number): Promise<void> {
+    if (status !== 'completed' && status !== 'failed') throw new OperatorRefusal(`cleaning ${status} jobs would lose their deliveries; only completed and failed jobs can be cleaned`);
+    await super.clean(status, graceTimeMs);
+  }
+
+  override empty(): Promise<void> {
+    throw new OperatorRefusal('emptying a destination queue would lose its queued deliveries; pause the queue instead');
+  }
+
+  override obliterate(): Promise<void> {
+    throw new OperatorRefusal('obliterating a destination queue would lose its deliveries and dead letters');
+  }
+}
+
+export interface BullBoardOptions {
+  /** FANOUT_DASHBOARD_READONLY: every queue read-only (no retry, promote, clean, pause). */
+  readonly readOnly: boolean;
+}
+
 /** Bull Board over every destination queue, to be mounted at BULL_BOARD_PATH. */
-export function bullBoardHandler(queues: Iterable<DeliveryQueue>): RequestHandler {
+export function bullBoardHandler(queues: Iterable<OperatorQueue>, { readOnly }: BullBoardOptions): RequestHandler {
   const serverAdapter = new ExpressAdapter().setBasePath(BULL_BOARD_PATH);
+  // Bull Board's "Add job" form is built from it.
+  const jobDataSchema = z.toJSONSchema(deliveryJobSchema);
   createBullBoard({
-    queues: [...queues].map((queue) => new BullMQAdapter(queue)),
+    queues: [...queues].map((context) => new DeliveryQueueAdapter(context, { readOnlyMode: readOnly, description: `${context.destination.type} destination`, jobDataSchema })),
     serverAdapter,
-    options: { uiConfig: { boardTitle: 'fanout' } },
+    options: { uiConfig: { boardTitle: 'fanout', jobDetails: { defaultTab: 'Data' } } },
   });
   // getRouter() is typed `any`; it is an Express app, which is a request handler.
   return serverAdapter.getRouter() as RequestHandler;

@@ -1,4 +1,5 @@
-import { readDispatchDeadLetters, type DispatchDeadLetter, type FanoutKeys } from '@fanout/redis';
+import { readDispatchDeadLetters, type DispatchDeadLetter } from '@fanout/event-log';
+import type { FanoutKeys } from '@fanout/redis';
 import express from 'express';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
@@ -7,10 +8,13 @@ import { isoTime } from './iso-time.js';
 import { parseRequestInput } from './request-input.js';
 
 // A cursor rather than an offset: the dead letters are a stream, read by id; an offset would cost as many entries as it skips.
-const pageQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(MAX_DEAD_LETTER_PAGE).default(50),
-  cursor: z.string().regex(/^\d+-\d+$/, 'expected a nextCursor from a previous page').optional(),
-});
+const pageQuery = (partitions: number) =>
+  z.object({
+    limit: z.coerce.number().int().min(1).max(MAX_DEAD_LETTER_PAGE).default(50),
+    cursor: z.string().regex(/^\d+-\d+$/, 'expected a nextCursor from a previous page').optional(),
+    // Each partition of the event log has dead letters of its own.
+    partition: z.coerce.number().int().min(0).max(partitions - 1).default(0),
+  });
 
 /** One dispatcher dead letter as the admin API lists it. */
 export interface DispatcherDeadLetterView {
@@ -37,12 +41,13 @@ export interface DispatcherDeadLetterRoutesDeps {
   keys: FanoutKeys;
 }
 
-/** `GET /dispatcher/dead-letters`: the stream entries the dispatcher gave up on, newest first. */
+/** `GET /dispatcher/dead-letters`: the stream entries the dispatcher gave up on, newest first (of one partition, `?partition=n`, 0 by default). */
 export function dispatcherDeadLetterRoutes({ redis, keys }: DispatcherDeadLetterRoutesDeps): express.Router {
   const router = express.Router();
+  const query = pageQuery(keys.partitions.length);
   router.get('/dispatcher/dead-letters', async (req, res) => {
-    const { limit, cursor } = parseRequestInput(pageQuery, req.query, 'query');
-    const page = await readDispatchDeadLetters(redis, keys, { limit, ...(cursor === undefined ? {} : { cursor }) });
+    const { limit, cursor, partition } = parseRequestInput(query, req.query, 'query');
+    const page = await readDispatchDeadLetters(redis, keys.partitions[partition]!, { limit, ...(cursor === undefined ? {} : { cursor }) });
     res.json({ items: page.items.map(view), total: page.total, limit, nextCursor: page.nextCursor });
   });
   return router;

@@ -1,5 +1,6 @@
 import { FanoutError } from '@fanout/core';
-import { readAttempts, readEventRecord, type AttemptRecord, type DeliveryRecord, type DeliveryStatus, type FanoutKeys } from '@fanout/redis';
+import { attemptsOf, readAttempts, readEventRecord, readLastAttempt, reportedStatus, type AttemptRecord, type DeliveryRecord, type ReportedStatus } from '@fanout/delivery';
+import type { FanoutKeys, PartitionKeys } from '@fanout/redis';
 import express from 'express';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
@@ -18,16 +19,18 @@ export interface AttemptView {
   readonly attempt: number;
   /** ISO 8601, when the attempt started. */
   readonly at: string;
-  readonly durationMs: number;
+  readonly durationMs?: number;
   readonly outcome: AttemptRecord['outcome'];
   readonly statusCode?: number;
   readonly error?: string;
+  /** What the destination answered, on the newest attempt. */
+  readonly response?: string;
 }
 
 /** One delivery of an event as the admin API shows it; `attemptLog` only when asked for. */
 export interface DeliveryView {
   readonly destination: string;
-  readonly status: DeliveryStatus;
+  readonly status: ReportedStatus;
   readonly attempts: number;
   readonly lastError?: string;
   /** ISO 8601. */
@@ -35,12 +38,38 @@ export interface DeliveryView {
   readonly attemptLog?: AttemptView[];
 }
 
-function attemptView({ attempt, at, durationMs, outcome, statusCode, error }: AttemptRecord): AttemptView {
-  return { attempt, at: isoTime(at), durationMs, outcome, ...(statusCode === undefined ? {} : { statusCode }), ...(error === undefined ? {} : { error }) };
+function attemptView({ attempt, at, durationMs, outcome, statusCode, error, response }: AttemptRecord): AttemptView {
+  return {
+    attempt,
+    at: isoTime(at),
+    ...(durationMs === undefined ? {} : { durationMs }),
+    outcome,
+    ...(statusCode === undefined ? {} : { statusCode }),
+    ...(error === undefined ? {} : { error }),
+    ...(response === undefined ? {} : { response }),
+  };
 }
 
-function deliveryView({ destination, status, attempts, lastError, deliveredAt }: { destination: string } & DeliveryRecord): DeliveryView {
-  return { destination, status, attempts, ...(lastError === undefined ? {} : { lastError }), ...(deliveredAt === undefined ? {} : { deliveredAt: isoTime(deliveredAt) }) };
+/** The record's error with what the destination last said, as one line. */
+function lastError(record: DeliveryRecord, last: AttemptRecord | undefined): string | undefined {
+  if (record.error === undefined || record.status === 'delivered') return undefined;
+  return last?.response ? `${record.error}: ${last.response}` : record.error;
+}
+
+async function deliveryView(redis: Redis, partition: PartitionKeys, eventId: string, delivery: { destination: string } & DeliveryRecord, withLog: boolean): Promise<DeliveryView> {
+  const { destination, status, attempts, at } = delivery;
+  // One read of the attempt log, and only where there is something to show from it.
+  const log = withLog ? await readAttempts(redis, partition, eventId, destination) : undefined;
+  const last = log ? log.at(-1) : delivery.error === undefined ? undefined : await readLastAttempt(redis, partition, eventId, destination);
+  const error = lastError(delivery, last);
+  return {
+    destination,
+    status: reportedStatus(status),
+    attempts,
+    ...(error === undefined ? {} : { lastError: error }),
+    ...(status === 'delivered' ? { deliveredAt: isoTime(at) } : {}),
+    ...(log ? { attemptLog: attemptsOf(delivery, log).map(attemptView) } : {}),
+  };
 }
 
 /** `GET /events/:id`: where each delivery of an event stands, optionally with its attempt log. */
@@ -48,14 +77,10 @@ export function eventRoutes({ redis, keys }: EventRoutesDeps): express.Router {
   const router = express.Router();
   router.get('/events/:id', async (req, res) => {
     const { attempts } = parseRequestInput(eventQuery, req.query, 'query');
-    const record = await readEventRecord(redis, keys, req.params.id);
+    const partition = keys.partitionOf(req.params.id);
+    const record = await readEventRecord(redis, partition, req.params.id);
     if (!record) throw new FanoutError('EVENT_NOT_FOUND', `no event with id "${req.params.id}"`);
-    const deliveries = await Promise.all(
-      record.deliveries.map(async (delivery): Promise<DeliveryView> => ({
-        ...deliveryView(delivery),
-        ...(attempts ? { attemptLog: (await readAttempts(redis, keys, record.id, delivery.destination)).map(attemptView) } : {}),
-      })),
-    );
+    const deliveries = await Promise.all(record.deliveries.map((delivery) => deliveryView(redis, partition, record.id, delivery, attempts === true)));
     res.json({ id: record.id, flow: record.flow, receivedAt: isoTime(record.receivedAt), deliveries });
   });
   return router;

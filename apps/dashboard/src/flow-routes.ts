@@ -1,6 +1,6 @@
 import type { Flow } from '@fanout/flows';
 import express from 'express';
-import { findFlow } from './lookup.js';
+import { requireFlow } from './lookup.js';
 import { maskFlow } from './mask-flow.js';
 
 export interface FlowRoutesDeps {
@@ -16,7 +16,7 @@ export function flowRoutes({ flows }: FlowRoutesDeps): express.Router {
     res.json({ items: masked });
   });
   router.get('/flows/:flow', (req, res) => {
-    res.json(findFlow(masked, req.params.flow));
+    res.json(requireFlow(masked, req.params.flow));
   });
   return router;
 }

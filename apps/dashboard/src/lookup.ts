@@ -2,7 +2,8 @@ import { FanoutError } from '@fanout/core';
 import type { Flow } from '@fanout/flows';
 import type { DeliveryQueue, DeliveryQueues } from '@fanout/queues';
 
-export function findFlow(flows: readonly Flow[], name: string): Flow {
+/** The loaded flow of that name; throws FLOW_NOT_FOUND when there is none (the process's `findFlow` answers undefined instead). */
+export function requireFlow(flows: readonly Flow[], name: string): Flow {
   const flow = flows.find((candidate) => candidate.name === name);
   if (!flow) throw new FanoutError('FLOW_NOT_FOUND', `no flow named "${name}" is loaded`);
   return flow;
@@ -10,7 +11,7 @@ export function findFlow(flows: readonly Flow[], name: string): Flow {
 
 /** The queue of one destination, which is also its dead-letter queue (its failed set). */
 export function findDestinationQueue(flows: readonly Flow[], queues: Pick<DeliveryQueues, 'get'>, flowName: string, destination: string): DeliveryQueue {
-  findFlow(flows, flowName);
+  requireFlow(flows, flowName);
   const queue = queues.get(flowName, destination);
   if (!queue) throw new FanoutError('DESTINATION_NOT_FOUND', `flow "${flowName}" has no destination named "${destination}"`);
   return queue;

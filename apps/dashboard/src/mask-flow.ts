@@ -1,4 +1,4 @@
-import type { Flow } from '@fanout/flows';
+import type { Destination, Flow } from '@fanout/flows';
 
 const MASK = '***';
 
@@ -52,4 +52,9 @@ function maskValue(value: unknown, name: string): unknown {
 export function maskFlow(flow: Flow): Flow {
   // Masking swaps strings for strings and keeps every key, so the shape is still a Flow.
   return maskValue(flow, '') as Flow;
+}
+
+/** Where a destination delivers, secrets masked: what an operator is shown beside each of its jobs. */
+export function destinationTarget(destination: Destination): { readonly type: Destination['type']; readonly url: string } {
+  return { type: destination.type, url: maskUrl(destination.url) };
 }

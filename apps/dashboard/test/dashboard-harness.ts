@@ -2,14 +2,17 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
+import { newEventId } from '@fanout/core';
+import { deliveryState, recordDispatches, type DeliveryState } from '@fanout/delivery';
+import { appendEvent } from '@fanout/event-log';
 import type { Flow } from '@fanout/flows';
 import { errorHandler, notFoundHandler } from '@fanout/http';
 import { createLogger } from '@fanout/observability';
-import { createDeliveryQueues, DELIVERY_JOB_NAME, deliveryJobOptions, type DeliveryJob, type DeliveryQueue, type DeliveryQueues } from '@fanout/queues';
-import { createRedisFixture, type RedisFixture } from '@fanout/testkit';
+import { createDeliveryQueues, deliveryJob, type DeliveryJob, type DeliveryQueue, type DeliveryQueues } from '@fanout/queues';
+import { createRedisFixture, testConnection, type RedisFixture } from '@fanout/testkit';
 import { UnrecoverableError, Worker } from 'bullmq';
 import express from 'express';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { buildDashboard } from '../src/index.js';
 
 export const ADMIN_TOKEN = 'test-admin-token';
@@ -18,6 +21,8 @@ export interface DashboardHarness {
   readonly url: string;
   readonly fx: RedisFixture;
   readonly queues: DeliveryQueues;
+  /** The delivery transitions, on the fixture's connection, at the harness's clock. */
+  readonly state: DeliveryState;
   /** The connection BullMQ queues and test workers share. */
   readonly bullConnection: Redis;
   /** Every log line the dashboard wrote, parsed. */
@@ -30,6 +35,8 @@ export interface HarnessOptions {
   /** Default ADMIN_TOKEN; pass undefined for "not configured". */
   adminToken?: string | undefined;
   now?: () => number;
+  /** FANOUT_DASHBOARD_READONLY. Default false. */
+  readOnly?: boolean;
 }
 
 /**
@@ -38,7 +45,7 @@ export interface HarnessOptions {
  */
 export async function startDashboard(options: HarnessOptions): Promise<DashboardHarness> {
   const fx = await createRedisFixture();
-  const bullConnection = new Redis(fx.url, { maxRetriesPerRequest: null });
+  const bullConnection = testConnection(fx.url, 'dashboard-test-bull');
   const queues = createDeliveryQueues({ flows: options.flows, connection: bullConnection, keys: fx.keys });
   // A queue closed while it still connects fails its connect after losing its listeners: an unhandled 'error'.
   await Promise.all([...queues.byName.values()].map((queue) => queue.waitUntilReady()));
@@ -54,7 +61,8 @@ export async function startDashboard(options: HarnessOptions): Promise<Dashboard
   });
   const adminToken = 'adminToken' in options ? options.adminToken : ADMIN_TOKEN;
   const app = express();
-  app.use(buildDashboard({ flows: options.flows, queues, redis: fx.redis, keys: fx.keys, logger, adminToken, ...(options.now ? { now: options.now } : {}) }));
+  const state = deliveryState({ redis: fx.redis, keys: fx.keys, attemptLogTtlMs: 600_000, now: options.now ?? Date.now });
+  app.use(buildDashboard({ flows: options.flows, queues, state, redis: fx.redis, keys: fx.keys, logger, adminToken, readOnly: options.readOnly ?? false }));
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   app.use(notFoundHandler);
   app.use(errorHandler(logger));
@@ -65,6 +73,7 @@ export async function startDashboard(options: HarnessOptions): Promise<Dashboard
     url: `http://127.0.0.1:${port}`,
     fx,
     queues,
+    state,
     bullConnection,
     logLines,
     async close() {
@@ -87,20 +96,29 @@ export async function adminRequest(url: string, init: { method?: string; body?: 
   return { status: response.status, headers: response.headers, body: text ? (JSON.parse(text) as unknown) : undefined };
 }
 
-/** Adds a delivery job per event id, as the dispatcher would. */
-export async function addDeliveries(queue: DeliveryQueue, flow: Flow, destinationName: string, eventIds: readonly string[], receivedAt = 1_700_000_000_000): Promise<void> {
-  const destination = flow.destinations.find((candidate) => candidate.name === destinationName);
-  if (!destination) throw new Error(`no destination ${destinationName}`);
-  for (const eventId of eventIds) {
-    const job: DeliveryJob = { eventId, streamId: '1-0', flow: flow.name, destination: destinationName, receivedAt };
-    await queue.add(DELIVERY_JOB_NAME, job, deliveryJobOptions(destination, eventId));
+/** Stores `count` events as the ingress does and dispatches each to the flow's destinations (records, then jobs) as the dispatcher does; answers their ids. */
+export async function dispatchEvents(harness: DashboardHarness, flow: Flow, count: number, receivedAt = 1_700_000_000_000): Promise<string[]> {
+  const { fx, queues } = harness;
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const eventId = newEventId();
+    const partition = fx.keys.partitionOf(eventId);
+    const streamId = await appendEvent(fx.redis, partition, { id: eventId, flow: flow.name, receivedAt, contentType: 'application/json', body: Buffer.from(`{"type":"t","n":${i}}`) }, 600_000);
+    await recordDispatches(fx.redis, partition, [{ eventId, flow: flow.name, receivedAt, streamId, destinations: new Map(flow.destinations.map(({ name }) => [name, true])) }], 600_000, receivedAt);
+    for (const destination of flow.destinations) {
+      const { name, data, opts } = deliveryJob(destination, { eventId, streamId, flow: flow.name, receivedAt });
+      await queues.get(flow.name, destination.name)!.add(name, data, opts);
+    }
+    ids.push(eventId);
   }
+  return ids;
 }
 
 /**
  * Dead-letters every waiting job of the queue for real: a worker whose processor refuses each
- * delivery for good. One at a time with a pause, so failure times are distinct and "newest
- * first" is well defined. Answers the event ids in the order they failed.
+ * delivery for good, recording it through the transitions as fanout's workers do. One at a
+ * time with a pause, so failure times are distinct and "newest first" is well defined.
+ * Answers the event ids in the order they failed.
  */
 export async function failAllWaiting(harness: DashboardHarness, queue: DeliveryQueue, count: number, { sequential = true } = {}): Promise<string[]> {
   const failed: string[] = [];
@@ -110,7 +128,11 @@ export async function failAllWaiting(harness: DashboardHarness, queue: DeliveryQ
       queue.name,
       async (job) => {
         if (sequential) await new Promise((wait) => setTimeout(wait, 3));
-        throw new UnrecoverableError(`410 Gone for ${job.data.eventId}`);
+        const { eventId, destination, flow, streamId } = job.data;
+        const begun = await harness.state.begin({ eventId, destination, flow, streamId });
+        const attempt = begun.kind === 'send' ? begun.attempt : 1;
+        await harness.state.deadLetter({ eventId, destination }, { error: 'HTTP 410', attempt: { attempt, startedAt: Date.now(), durationMs: 1, statusCode: 410, response: `gone: ${eventId}` }, retentionMs: 86_400_000 });
+        throw new UnrecoverableError('HTTP 410');
       },
       { connection: harness.bullConnection, prefix: harness.fx.keys.bullPrefix, concurrency: sequential ? 1 : 20 },
     );

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { newEventId } from '@fanout/core';
-import { readDeliveryRecord, writeDeliveryRecord, type DeliveryRecord } from '@fanout/redis';
+import { readDeliveryRecord, type DeliveryRecord } from '@fanout/delivery';
 import type { DeliveryQueue } from '@fanout/queues';
 import { httpDestination, testFlow } from '@fanout/testkit';
-import { addDeliveries, adminRequest, failAllWaiting, startDashboard, type DashboardHarness } from './dashboard-harness.js';
+import { adminRequest, dispatchEvents, failAllWaiting, startDashboard, type DashboardHarness } from './dashboard-harness.js';
 
 const flow = testFlow('payments', [httpDestination({ name: 'orders', url: 'http://127.0.0.1:9/a' }), httpDestination({ name: 'archive', url: 'http://127.0.0.1:9/b' })]);
 const base = '/flows/payments/destinations/orders/dead-letters';
@@ -30,14 +30,7 @@ describe('dead letters', () => {
 
   /** Events dead-lettered for `orders`, oldest first, each with a `dead` record after one attempt. */
   async function deadLetter(count: number, options?: { sequential: boolean }): Promise<string[]> {
-    const ids = Array.from({ length: count }, () => newEventId());
-    const pipeline = harness.fx.redis.pipeline();
-    for (const id of ids) {
-      pipeline.hset(harness.fx.keys.event(id), 'flow', 'payments', 'receivedAt', '1', 'streamId', '1-0');
-      writeDeliveryRecord(pipeline, harness.fx.keys, id, 'orders', { status: 'dead', attempts: 1, lastError: 'HTTP 410', lastStatusCode: 410, updatedAt: 5 });
-    }
-    await pipeline.exec();
-    await addDeliveries(orders, flow, 'orders', ids, Date.UTC(2025, 0, 1));
+    const ids = await dispatchEvents(harness, flow, count, Date.UTC(2025, 0, 1));
     await failAllWaiting(harness, orders, count, options);
     return ids;
   }
@@ -51,7 +44,7 @@ describe('dead letters', () => {
       expect(first.status).toBe(200);
       const page = first.body as Page;
       expect(page).toEqual({ items: expect.any(Array), total: 5, limit: 2, offset: 0, nextOffset: 2 });
-      expect(page.items[0]).toEqual({ eventId: newestFirst[0], failedReason: `410 Gone for ${newestFirst[0]}`, attempts: 1, failedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/), receivedAt: '2025-01-01T00:00:00.000Z' });
+      expect(page.items[0]).toEqual({ eventId: newestFirst[0], failedReason: 'HTTP 410', attempts: 1, failedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/), receivedAt: '2025-01-01T00:00:00.000Z' });
       expect(Date.parse(page.items[0]!.failedAt)).toBeGreaterThan(Date.parse(page.items[1]!.failedAt));
 
       const pages = [page];
@@ -102,8 +95,8 @@ describe('dead letters', () => {
       for (const id of ids) {
         const job = await orders.getJob(id);
         expect({ id, state: await orders.getJobState(id), attemptsMade: job?.attemptsMade, failedReason: job?.failedReason ?? null }).toEqual({ id, state: 'waiting', attemptsMade: 0, failedReason: null });
-        const record: DeliveryRecord | undefined = await readDeliveryRecord(harness.fx.redis, harness.fx.keys, id, 'orders');
-        expect(record).toEqual({ status: 'pending', attempts: 1, lastError: 'HTTP 410', lastStatusCode: 410, updatedAt: NOW });
+        const record: DeliveryRecord | undefined = await readDeliveryRecord(harness.fx.redis, harness.fx.keys.partitionOf(id), id, 'orders');
+        expect(record).toEqual({ status: 'pending', attempts: 1, at: NOW });
       }
     }
 
@@ -145,13 +138,16 @@ describe('dead letters', () => {
       expect(await orders.getWaitingCount()).toBe(40);
     });
 
-    it('replays a dead letter whose event record expired without creating a partial record', async () => {
-      const [id = ''] = await deadLetter(1);
-      await harness.fx.redis.del(harness.fx.keys.event(id));
-      const response = await adminRequest(`${harness.url}${base}/replay`, { method: 'POST', body: JSON.stringify({ ids: [id] }) });
-      expect(response.body).toEqual({ queued: 1, notFound: [] });
-      expect(await orders.getJobState(id)).toBe('waiting');
-      expect(await harness.fx.redis.exists(harness.fx.keys.event(id))).toBe(0);
+    it('keeps a dead letter’s event record as long as the dead letter, and replays none whose record is gone', async () => {
+      const [kept = '', forgotten = ''] = await deadLetter(2);
+      const partition = harness.fx.keys.partitionOf(kept);
+      // The event records' own retention is 600 s here; the dead letters' is a day.
+      expect(await harness.fx.redis.pttl(partition.event(kept))).toBeGreaterThan(600_000);
+      await harness.fx.redis.del(harness.fx.keys.partitionOf(forgotten).event(forgotten));
+      const response = await adminRequest(`${harness.url}${base}/replay`, { method: 'POST', body: JSON.stringify({ ids: [kept, forgotten] }) });
+      expect(response.body).toEqual({ queued: 1, notFound: [forgotten] });
+      expect(await orders.getJobState(forgotten)).toBe('failed');
+      expect(await harness.fx.redis.exists(harness.fx.keys.partitionOf(forgotten).event(forgotten))).toBe(0);
     });
 
     it('replays only the named event ids and reports those not dead-lettered', async () => {

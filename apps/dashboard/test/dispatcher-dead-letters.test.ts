@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { appendEvent, deadLetterEntries, ensureDispatcherGroup, readNewEvents } from '@fanout/redis';
+import { appendEvent, deadLetterEntries, ensureDispatcherGroup, readNewEvents } from '@fanout/event-log';
 import { httpDestination, testFlow } from '@fanout/testkit';
 import { adminRequest, startDashboard, type DashboardHarness } from './dashboard-harness.js';
 
@@ -23,13 +23,14 @@ describe('GET /dispatcher/dead-letters', () => {
   /** Stores `count` events of a flow no longer loaded and dead-letters them as the dispatcher does, oldest first. */
   async function deadLetter(count: number): Promise<string[]> {
     const { redis, keys } = harness.fx;
-    await ensureDispatcherGroup(redis, keys);
+    const partition = keys.partitions[0]!;
+    await ensureDispatcherGroup(redis, partition);
     const streamIds: string[] = [];
     for (let i = 0; i < count; i++) {
-      streamIds.push(await appendEvent(redis, keys, { id: `event-${i}`, flow: 'gone', receivedAt: Date.UTC(2025, 0, 1), contentType: 'application/json', body: Buffer.from(`{"n":${i}}`) }, 60_000));
+      streamIds.push(await appendEvent(redis, partition, { id: `event-${i}`, flow: 'gone', receivedAt: Date.UTC(2025, 0, 1), contentType: 'application/json', body: Buffer.from(`{"n":${i}}`) }, 60_000));
     }
-    await readNewEvents(redis, keys, 'dispatcher-a', count, 10);
-    for (const streamId of streamIds) await deadLetterEntries(redis, keys, [{ streamId, reason: 'flow "gone" is not loaded', deliveryCount: 1 }], Date.UTC(2025, 0, 2));
+    await readNewEvents(redis, partition, 'dispatcher-a', count, 10);
+    for (const streamId of streamIds) await deadLetterEntries(redis, partition, [{ streamId, reason: 'flow "gone" is not loaded', deliveryCount: 1 }], Date.UTC(2025, 0, 2));
     return streamIds;
   }
 
@@ -81,6 +82,7 @@ describe('GET /dispatcher/dead-letters', () => {
     ['limit=0', 'limit'],
     ['limit=501', 'limit'],
     ['cursor=abc', 'cursor'],
+    ['partition=1', 'partition'],
   ])('answers 400 REQUEST_INVALID naming the parameter for %s', async (query, parameter) => {
     const response = await adminRequest(`${harness.url}${path}?${query}`);
     expect(response.status).toBe(400);

@@ -1,26 +1,34 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { newEventId } from '@fanout/core';
-import { appendEvent, writeDeliveryOutcome, writeDeliveryRecord, type AttemptRecord, type DeliveryRecord } from '@fanout/redis';
+import { recordDispatches } from '@fanout/delivery';
+import { appendEvent } from '@fanout/event-log';
 import { httpDestination, testFlow } from '@fanout/testkit';
 import { adminRequest, startDashboard, type DashboardHarness } from './dashboard-harness.js';
 
-const flow = testFlow('payments', [httpDestination({ name: 'orders', url: 'http://127.0.0.1:9/a' }), httpDestination({ name: 'archive', url: 'http://127.0.0.1:9/b' })]);
+const flow = testFlow('payments', [httpDestination({ name: 'orders', url: 'http://127.0.0.1:9/a' }), httpDestination({ name: 'archive', url: 'http://127.0.0.1:9/b' }), httpDestination({ name: 'ledger', url: 'http://127.0.0.1:9/c' })]);
 const receivedAt = Date.UTC(2025, 0, 2, 3, 4, 5, 678);
 
 describe('GET /events/:id', () => {
   let harness: DashboardHarness;
+  let clock = receivedAt;
   const eventId = newEventId();
   beforeAll(async () => {
-    harness = await startDashboard({ flows: [flow] });
+    harness = await startDashboard({ flows: [flow], now: () => clock });
     const { redis, keys } = harness.fx;
-    await appendEvent(redis, keys, { id: eventId, flow: 'payments', receivedAt, contentType: 'application/json', body: Buffer.from('{}') }, 60_000);
-    const pipeline = redis.pipeline();
-    writeDeliveryRecord(pipeline, keys, eventId, 'orders', { status: 'pending', attempts: 0, updatedAt: receivedAt });
-    writeDeliveryRecord(pipeline, keys, eventId, 'archive', { status: 'pending', attempts: 0, updatedAt: receivedAt });
-    await pipeline.exec();
-    const outcome = (attempt: AttemptRecord, record: DeliveryRecord): Promise<void> => writeDeliveryOutcome(redis, keys, { eventId, destination: 'orders', attempt, record }, 60_000);
-    await outcome({ attempt: 1, at: receivedAt + 1_000, durationMs: 12, outcome: 'retry', statusCode: 503, error: 'HTTP 503' }, { status: 'retrying', attempts: 1, lastError: 'HTTP 503', lastStatusCode: 503, updatedAt: receivedAt + 1_012 });
-    await outcome({ attempt: 2, at: receivedAt + 2_000, durationMs: 8, outcome: 'delivered', statusCode: 200 }, { status: 'delivered', attempts: 2, lastError: 'HTTP 503', deliveredAt: receivedAt + 2_008, updatedAt: receivedAt + 2_008 });
+    const partition = keys.partitionOf(eventId);
+    const streamId = await appendEvent(redis, partition, { id: eventId, flow: 'payments', receivedAt, contentType: 'application/json', body: Buffer.from('{}') }, 60_000);
+    await recordDispatches(redis, partition, [{ eventId, flow: 'payments', receivedAt, streamId, destinations: new Map([['orders', true], ['archive', true], ['ledger', true]]) }], 60_000, receivedAt);
+    const job = { eventId, flow: 'payments', streamId };
+    const { state } = harness;
+    // orders: a 503, then delivered; ledger: delivered at once; archive: still pending.
+    clock = receivedAt + 1_000;
+    await state.begin({ ...job, destination: 'orders' });
+    await state.scheduleRetry({ eventId, destination: 'orders' }, { attempt: 1, startedAt: clock, durationMs: 12, statusCode: 503, response: 'upstream down' }, 'HTTP 503');
+    clock = receivedAt + 2_000;
+    await state.begin({ ...job, destination: 'orders' });
+    await state.markDelivered({ eventId, destination: 'orders' }, { attempt: 2, startedAt: clock, durationMs: 8, statusCode: 200 });
+    await state.begin({ ...job, destination: 'ledger' });
+    await state.markDelivered({ eventId, destination: 'ledger' }, { attempt: 1, startedAt: clock, durationMs: 5, statusCode: 204 });
   });
   afterAll(() => harness.close());
 
@@ -33,17 +41,32 @@ describe('GET /events/:id', () => {
       receivedAt: '2025-01-02T03:04:05.678Z',
       deliveries: [
         { destination: 'archive', status: 'pending', attempts: 0 },
-        { destination: 'orders', status: 'delivered', attempts: 2, lastError: 'HTTP 503', deliveredAt: '2025-01-02T03:04:07.686Z' },
+        { destination: 'ledger', status: 'delivered', attempts: 1, deliveredAt: '2025-01-02T03:04:07.683Z' },
+        { destination: 'orders', status: 'delivered', attempts: 2, deliveredAt: '2025-01-02T03:04:07.686Z' },
       ],
     });
   });
 
-  it('adds each delivery attempt log with ?attempts=true', async () => {
+  it('says why a delivery is retrying, with what the destination answered', async () => {
+    const other = newEventId();
+    const { redis, keys } = harness.fx;
+    const partition = keys.partitionOf(other);
+    const streamId = await appendEvent(redis, partition, { id: other, flow: 'payments', receivedAt, contentType: 'application/json', body: Buffer.from('{}') }, 60_000);
+    await recordDispatches(redis, partition, [{ eventId: other, flow: 'payments', receivedAt, streamId, destinations: new Map([['orders', true]]) }], 60_000, receivedAt);
+    await harness.state.begin({ eventId: other, destination: 'orders', flow: 'payments', streamId });
+    await harness.state.scheduleRetry({ eventId: other, destination: 'orders' }, { attempt: 1, startedAt: clock, durationMs: 3, statusCode: 500, response: '<h1>Internal error</h1>' }, 'HTTP 500');
+    const response = await adminRequest(`${harness.url}/events/${other}`);
+    expect((response.body as { deliveries: unknown[] }).deliveries).toEqual([{ destination: 'orders', status: 'retrying', attempts: 1, lastError: 'HTTP 500: <h1>Internal error</h1>' }]);
+  });
+
+  it('adds each delivery attempt log with ?attempts=true; only the newest attempt keeps what the destination answered', async () => {
     const response = await adminRequest(`${harness.url}/events/${eventId}?attempts=true`);
     expect(response.status).toBe(200);
     const { deliveries } = response.body as { deliveries: { destination: string; attemptLog: unknown[] }[] };
     expect(deliveries.map((delivery) => [delivery.destination, delivery.attemptLog])).toEqual([
       ['archive', []],
+      // Delivered at once: its one attempt, as its record tells it.
+      ['ledger', [{ attempt: 1, at: '2025-01-02T03:04:07.678Z', durationMs: 5, outcome: 'delivered', statusCode: 204 }]],
       [
         'orders',
         [

@@ -1,10 +1,12 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { newEventId } from '@fanout/core';
-import { createHttpSender, type HttpSender } from '@fanout/destinations';
+import { DELIVERY_SCRIPTS, deliveryState, readAttempts, readDeliveryRecord, type DeliveryStatus } from '@fanout/delivery';
+import { createDestinationRegistry, type DestinationRegistry } from '@fanout/destinations';
 import { startDispatcher, type Dispatcher } from '@fanout/dispatcher';
+import { appendEvent, readEvent, trimEventStream } from '@fanout/event-log';
 import type { Flow } from '@fanout/flows';
 import { createLogger, createMetrics } from '@fanout/observability';
-import { appendEvent, createRedisConnection, readAttempts, readDeliveryRecord, readEvent, trimEventStream, type DeliveryStatus } from '@fanout/redis';
+import { createRedisConnection } from '@fanout/redis';
 import { httpDestination, replies, startReceiver, testFlow, type ScriptedReceiver } from '@fanout/testkit';
 import { startWorkers, type DeliveryWorkers, type StallOptions } from '@fanout/worker';
 import { Worker } from 'bullmq';
@@ -19,7 +21,7 @@ const replayPath = '/flows/payments/destinations/orders/dead-letters/replay';
 describe('replaying dead letters', () => {
   let harness: DashboardHarness;
   let receiver: ScriptedReceiver;
-  let sender: HttpSender;
+  let destinations: DestinationRegistry;
   let dispatcher: Dispatcher;
   let blocking: Redis;
   let records: Redis;
@@ -29,7 +31,7 @@ describe('replaying dead letters', () => {
     blocking.disconnect();
     records.disconnect();
     for (const running of workers.splice(0)) await running.stop(1_000);
-    sender.close();
+    await destinations.close();
     await receiver.close();
     await harness.close();
   });
@@ -39,26 +41,27 @@ describe('replaying dead letters', () => {
     receiver = await startReceiver();
     const flow = testFlow('payments', [httpDestination({ name: 'orders', url: `${receiver.url}/orders`, timeoutMs: 100 })]);
     harness = await startDashboard({ flows: [flow] });
-    sender = createHttpSender();
+    destinations = createDestinationRegistry();
     const { fx, queues, bullConnection } = harness;
     const findFlow = (name: string): Flow | undefined => (name === flow.name ? flow : undefined);
     blocking = bullConnection.duplicate();
     // As in `fanout start`: the workers' records on an auto-pipelined connection of their own.
-    records = createRedisConnection(fx.url, { purpose: 'background', autoPipelining: true });
-    dispatcher = startDispatcher({ findFlow, redis: blocking, writer: fx.redis, keys: fx.keys, queues, metrics: createMetrics(), logger: createLogger({ level: 'silent' }), consumer: 'd', blockMs: 100, eventRecordTtlMs: RECORD_TTL_MS, streamRetentionMs: 10 * RECORD_TTL_MS });
+    records = createRedisConnection(fx.url, { purpose: 'background', autoPipelining: true, scripts: [DELIVERY_SCRIPTS] });
+    dispatcher = startDispatcher({ findFlow, redis: blocking, writer: fx.redis, partition: fx.keys.partitions[0]!, queues, metrics: createMetrics(), logger: createLogger({ level: 'silent' }), consumer: 'd', blockMs: 100, claimIdleMs: 30_000, eventRecordTtlMs: RECORD_TTL_MS, streamRetentionMs: 10 * RECORD_TTL_MS });
     return flow;
   }
-  function startOurWorkers(flow: Flow, stall: StallOptions = {}): void {
-    workers.push(startWorkers({ flows: [flow], connection: harness.bullConnection, redis: records, keys: harness.fx.keys, sender, metrics: createMetrics(), logger: createLogger({ level: 'silent' }), recordTtlMs: RECORD_TTL_MS, ...stall }));
+  function startOurWorkers(flow: Flow, stall: StallOptions = { minLockDurationMs: 30_000, stalledIntervalMs: 10_000 }): void {
+    const state = deliveryState({ redis: records, keys: harness.fx.keys, attemptLogTtlMs: RECORD_TTL_MS, now: Date.now });
+    workers.push(startWorkers({ flows: [flow], connection: harness.bullConnection, keys: harness.fx.keys, state, destinations, metrics: createMetrics(), logger: createLogger({ level: 'silent' }), ...stall }));
   }
   async function append(body: Buffer): Promise<{ eventId: string; streamId: string }> {
     const eventId = newEventId();
-    const streamId = await appendEvent(harness.fx.redis, harness.fx.keys, { id: eventId, flow: 'payments', receivedAt: Date.now(), contentType: 'application/octet-stream', body }, RECORD_TTL_MS);
+    const streamId = await appendEvent(harness.fx.redis, harness.fx.keys.partitionOf(eventId), { id: eventId, flow: 'payments', receivedAt: Date.now(), contentType: 'application/octet-stream', body }, RECORD_TTL_MS);
     return { eventId, streamId };
   }
   async function waitForStatus(eventId: string, status: DeliveryStatus): Promise<void> {
     const deadline = Date.now() + 15_000;
-    while ((await readDeliveryRecord(harness.fx.redis, harness.fx.keys, eventId, 'orders'))?.status !== status) {
+    while ((await readDeliveryRecord(harness.fx.redis, harness.fx.keys.partitionOf(eventId), eventId, 'orders'))?.status !== status) {
       if (Date.now() > deadline) throw new Error(`the delivery of ${eventId} never became ${status}`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -75,9 +78,9 @@ describe('replaying dead letters', () => {
     const later = await append(Buffer.from('{}'));
     await waitForStatus(later.eventId, 'delivered');
 
-    const trimmed = await trimEventStream(harness.fx.redis, harness.fx.keys, { now: Date.now() + 1_000, retentionMs: 1, openDeliveryMaxAgeMs: RECORD_TTL_MS, deadLetterRetentionMs: RECORD_TTL_MS });
+    const trimmed = await trimEventStream(harness.fx.redis, harness.fx.keys.partitions[0]!, { now: Date.now() + 1_000, retentionMs: 1, openDeliveryMaxAgeMs: RECORD_TTL_MS, deadLetterRetentionMs: RECORD_TTL_MS });
     expect(trimmed.trimmed).toBe(1);
-    expect(await readEvent(harness.fx.redis, harness.fx.keys, streamId)).toBeUndefined();
+    expect(await readEvent(harness.fx.redis, harness.fx.keys.partitions[0]!, streamId)).toBeUndefined();
 
     const response = await adminRequest(`${harness.url}${replayPath}`, { method: 'POST' });
     expect(response.body).toEqual({ queued: 1, notFound: [] });
@@ -87,7 +90,7 @@ describe('replaying dead letters', () => {
     expect(refused?.body.equals(body)).toBe(true);
     expect(delivered?.body.equals(body)).toBe(true);
     expect(delivered?.headers['content-type']).toBe('application/octet-stream');
-    expect((await readAttempts(harness.fx.redis, harness.fx.keys, eventId, 'orders')).map(({ attempt, outcome }) => [attempt, outcome])).toEqual([
+    expect((await readAttempts(harness.fx.redis, harness.fx.keys.partitionOf(eventId), eventId, 'orders')).map(({ attempt, outcome }) => [attempt, outcome])).toEqual([
       [1, 'dead'],
       [2, 'delivered'],
     ]);

@@ -1,5 +1,8 @@
+import { recordDispatches } from '@fanout/delivery';
+import { ackEvents, deadLetterEntries, type DispatchFailure, type StreamBatch } from '@fanout/event-log';
 import type { FanoutMetrics, Logger } from '@fanout/observability';
-import { ackEvents, deadLetterEntries, recordDispatches, type DispatchFailure, type FanoutKeys, type StreamBatch } from '@fanout/redis';
+import type { DeliveryJobSpec } from '@fanout/queues';
+import type { PartitionKeys } from '@fanout/redis';
 import type { Redis } from 'ioredis';
 import { dispatchEvent, type DispatchEventDeps, type EventDispatch, type JobQueue, type PlannedDelivery } from './dispatch-event.js';
 
@@ -9,9 +12,10 @@ type Dispatch = Extract<EventDispatch, { kind: 'dispatch' }>;
 export const DEFAULT_MAX_DISPATCH_ATTEMPTS = 5;
 
 export interface DispatchBatchDeps extends DispatchEventDeps {
-  /** A connection for non-blocking commands: delivery records, dead letters and XACK. */
+  /** A connection for non-blocking commands: delivery records, jobs, dead letters and XACK; created with the event log's and the delivery scripts. */
   readonly writer: Redis;
-  readonly keys: FanoutKeys;
+  /** The partition of the event log dispatched. */
+  readonly partition: PartitionKeys;
   readonly metrics: Pick<FanoutMetrics, 'dispatchedJobs' | 'deliveries'>;
   readonly logger: Logger;
   /**
@@ -22,9 +26,8 @@ export interface DispatchBatchDeps extends DispatchEventDeps {
   /**
    * An entry delivered to dispatchers this many times (XPENDING's delivery count: read once,
    * then claimed again) without being dispatched goes to the dispatcher dead letters.
-   * Default 5.
    */
-  readonly maxDispatchAttempts?: number;
+  readonly maxDispatchAttempts: number;
 }
 
 /** Stream ids of a batch: dispatched and acknowledged, dead-lettered (and acknowledged), or left pending to be claimed again. */
@@ -39,30 +42,38 @@ interface Failure extends DispatchFailure {
   readonly flow?: string;
 }
 
+/** How a batch was read, which decides how much its dispatch must check. */
+export interface BatchReading {
+  /** XPENDING's delivery count of claimed entries; absent ones were read once. */
+  readonly deliveryCounts?: ReadonlyMap<string, number>;
+  /** The batch may have been dispatched before: it was claimed, or read again after the consumer group was lost. */
+  readonly seenBefore: boolean;
+}
+
 /**
  * Dispatches a batch of stream entries: first the delivery records (one script for the
  * batch), then the jobs (one `addBulk` per queue, in parallel), then XACK. Records come
  * first so that a delivery is open (kept from the stream trim) before its job exists; the
  * ack comes last so that an entry is only let go once all its jobs exist. A crash between
  * the steps leaves the entry pending: it is claimed and dispatched again, and the records
- * (HSETNX) and jobs (job id = event id) it already has are left as they are; a delivery
- * whose record a worker has moved on from `pending` gets no job at all.
+ * (HSETNX) and jobs (job id = event id) it already has are left as they are.
  *
- * A batch read for the first time (no `deliveryCounts`) cannot have such deliveries: no
- * dispatcher wrote its records before. Its jobs are sent right behind its records, in the
- * same round trip, instead of after their read-back; on `fanout start`'s one connection for
- * both, Redis runs them in that order. A claimed batch waits for the read-back.
+ * A batch that may have been dispatched before (claimed, or read again after the group was
+ * lost) adds jobs only where the record still says pending: a delivery a worker moved on may
+ * have had its job removed already (BullMQ keeps only the newest completed ones). A batch
+ * read for the first time has only pending deliveries, so its jobs are sent right behind its
+ * records, in the same round trip, without waiting for their answer. Neither is what keeps a
+ * delivery from being sent twice: a worker sends only what the delivery's record allows.
  *
  * An entry that can never be dispatched (malformed, its flow no longer loaded) goes to the
  * dispatcher dead letters at once; one that was delivered to dispatchers more than
  * `maxDispatchAttempts` times, or whose jobs could not be created on the last of those, goes
  * there too, so it never comes back on every claim.
  *
- * @param deliveryCounts XPENDING's delivery count of claimed entries; absent ones were read once.
  * Throws when Redis fails; the entries not acknowledged by then stay pending.
  */
-export async function dispatchBatch(deps: DispatchBatchDeps, batch: StreamBatch, deliveryCounts?: ReadonlyMap<string, number>): Promise<BatchResult> {
-  return settleBatch(deps, await createBatchJobs(deps, batch, deliveryCounts));
+export async function dispatchBatch(deps: DispatchBatchDeps, batch: StreamBatch, reading: BatchReading): Promise<BatchResult> {
+  return settleBatch(deps, await createBatchJobs(deps, batch, reading));
 }
 
 /** A batch whose jobs were created (or failed): what `settleBatch` acknowledges and dead-letters. */
@@ -78,8 +89,8 @@ export interface CreatedBatch {
  * `dispatchBatch`'s first part: the records and the jobs. The dispatch loop settles a batch
  * while it creates the next one's jobs, so an XACK costs no wait of its own.
  */
-export async function createBatchJobs(deps: DispatchBatchDeps, batch: StreamBatch, deliveryCounts?: ReadonlyMap<string, number>): Promise<CreatedBatch> {
-  const { maxDispatchAttempts = DEFAULT_MAX_DISPATCH_ATTEMPTS } = deps;
+export async function createBatchJobs(deps: DispatchBatchDeps, batch: StreamBatch, { deliveryCounts, seenBefore }: BatchReading): Promise<CreatedBatch> {
+  const { maxDispatchAttempts } = deps;
   const now = Date.now();
   const countOf = (streamId: string): number => deliveryCounts?.get(streamId) ?? 1;
   const failures: Failure[] = batch.malformed.map(({ streamId, error }) => ({ streamId, reason: `malformed stream entry: ${error.message}`, deliveryCount: countOf(streamId) }));
@@ -92,12 +103,12 @@ export async function createBatchJobs(deps: DispatchBatchDeps, batch: StreamBatc
       failures.push({ ...known, reason: `not dispatched in ${deliveryCount - 1} attempts: each dispatcher that read it failed, crashed or hung` });
       continue;
     }
-    const dispatch = dispatchEvent(event, deps, now);
+    const dispatch = dispatchEvent(event, deps);
     if (dispatch.kind === 'dispatch') dispatches.push(dispatch);
     else failures.push({ ...known, reason: dispatch.reason });
   }
 
-  const { pending, failedQueues } = deliveryCounts ? await recordThenAddJobs(deps, dispatches) : await recordAndAddJobs(deps, dispatches);
+  const { pending, failedQueues } = seenBefore ? await recordThenAddJobs(deps, dispatches, now) : await recordAndAddJobs(deps, dispatches, now);
   const created: Dispatch[] = [];
   const unacked: string[] = [];
   for (const dispatch of pending) {
@@ -112,8 +123,8 @@ export async function createBatchJobs(deps: DispatchBatchDeps, batch: StreamBatc
 
 /** `dispatchBatch`'s last part: the dead letters and the XACK of a batch whose jobs all exist, then its logs and metrics. */
 export async function settleBatch(deps: DispatchBatchDeps, { created, failures, unacked, now }: CreatedBatch): Promise<BatchResult> {
-  const { writer, keys, logger } = deps;
-  const [deadLettered] = await Promise.all([deadLetterEntries(writer, keys, failures, now), ackEvents(writer, keys, created.map(({ streamId }) => streamId))]);
+  const { writer, partition, logger } = deps;
+  const [deadLettered] = await Promise.all([deadLetterEntries(writer, partition, failures, now), ackEvents(writer, partition, created.map(({ streamId }) => streamId))]);
 
   for (const { streamId, eventId, flow, reason, deliveryCount } of failures) {
     if (deadLettered.includes(streamId)) logger.error({ streamId, eventId, flow, reason, deliveryCount }, 'dispatch.dead_lettered');
@@ -132,36 +143,26 @@ interface CreatedJobs {
   readonly failedQueues: Map<JobQueue, Error>;
 }
 
-/**
- * Writes the batch's first delivery records, then adds jobs only for the deliveries whose
- * record is still `pending`. A record a worker has moved on (delivered, retrying, dead)
- * belongs to a job that ran: BullMQ may already have removed it (it keeps only the newest
- * completed jobs), and the job id alone would not stop a claimed entry from creating it again.
- */
-async function recordThenAddJobs(deps: DispatchBatchDeps, dispatches: readonly Dispatch[]): Promise<CreatedJobs> {
-  const statuses = await writeRecords(deps, dispatches);
+/** Writes the batch's first delivery records, then adds jobs only for the deliveries whose record is still pending. */
+async function recordThenAddJobs(deps: DispatchBatchDeps, dispatches: readonly Dispatch[], now: number): Promise<CreatedJobs> {
+  const statuses = await writeRecords(deps, dispatches, now);
   const pending = dispatches.map((dispatch, i) => ({ ...dispatch, deliveries: dispatch.deliveries.filter(({ job }) => statuses[i]?.get(job.data.destination) === 'pending') }));
   return { pending, failedQueues: await addJobs(deps.logger, pending.flatMap(({ deliveries }) => deliveries)) };
 }
 
 /** Writes the batch's first delivery records and adds every job right behind them, without waiting for the records' answer. */
-async function recordAndAddJobs(deps: DispatchBatchDeps, dispatches: readonly Dispatch[]): Promise<CreatedJobs> {
-  const [, failedQueues] = await Promise.all([writeRecords(deps, dispatches), addJobs(deps.logger, dispatches.flatMap(({ deliveries }) => deliveries))]);
+async function recordAndAddJobs(deps: DispatchBatchDeps, dispatches: readonly Dispatch[], now: number): Promise<CreatedJobs> {
+  const [, failedQueues] = await Promise.all([writeRecords(deps, dispatches, now), addJobs(deps.logger, dispatches.flatMap(({ deliveries }) => deliveries))]);
   return { pending: dispatches, failedQueues };
 }
 
-function writeRecords({ writer, keys, eventRecordTtlMs }: DispatchBatchDeps, dispatches: readonly Dispatch[]): ReturnType<typeof recordDispatches> {
-  return recordDispatches(
-    writer,
-    keys,
-    dispatches.map(({ eventId, flow, receivedAt, streamId, records, deliveries }) => ({ eventId, flow, receivedAt, streamId, records, queued: deliveries.map(({ job }) => job.data.destination) })),
-    eventRecordTtlMs,
-  );
+function writeRecords({ writer, partition, eventRecordTtlMs }: DispatchBatchDeps, dispatches: readonly Dispatch[], now: number): ReturnType<typeof recordDispatches> {
+  return recordDispatches(writer, partition, dispatches, eventRecordTtlMs, now);
 }
 
 /** Adds the jobs, one `addBulk` per queue; answers the queues whose jobs may not all exist, with why. */
 async function addJobs(logger: Logger, deliveries: readonly PlannedDelivery[]): Promise<Map<JobQueue, Error>> {
-  const byQueue = new Map<JobQueue, PlannedDelivery['job'][]>();
+  const byQueue = new Map<JobQueue, DeliveryJobSpec[]>();
   for (const { queue, job } of deliveries) {
     const jobs = byQueue.get(queue) ?? [];
     jobs.push(job);

@@ -1,11 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Flow } from '@fanout/flows';
+import type { StreamEvent } from '@fanout/event-log';
 import { DELIVERY_JOB_NAME, deliveryJobOptions } from '@fanout/queues';
-import type { StreamEvent } from '@fanout/redis';
 import { httpDestination, testFlow } from '@fanout/testkit';
 import { dispatchEvent, type JobQueue, type QueueLookup } from './dispatch-event.js';
 
-const NOW = 1_700_000_000_500;
 const orders = httpDestination({ name: 'orders', url: 'http://127.0.0.1/orders', filter: { eventTypes: ['payment.succeeded'], path: ['type'] } });
 const archive = httpDestination({ name: 'archive', url: 'http://127.0.0.1/archive', retry: { attempts: 7, backoff: { type: 'fixed', delayMs: 10, maxDelayMs: 10, jitter: 'none' } } });
 const payments = testFlow('payments', [orders, archive]);
@@ -28,8 +27,8 @@ function streamEvent(body: unknown, flow = 'payments'): StreamEvent {
 }
 
 describe('dispatchEvent', () => {
-  it('plans a job and a pending record per matching destination, a filtered record for the rest', () => {
-    const dispatch = dispatchEvent(streamEvent({ type: 'payment.refunded' }), { findFlow, queues: queueLookup() }, NOW);
+  it('plans a job per matching destination, and names the destinations whose filter turned the event away', () => {
+    const dispatch = dispatchEvent(streamEvent({ type: 'payment.refunded' }), { findFlow, queues: queueLookup() });
     if (dispatch.kind !== 'dispatch') throw new Error(`expected a dispatch, got ${dispatch.reason}`);
     expect(dispatch.deliveries.map(({ queue, job }) => ({ queue: queue.name, job }))).toEqual([
       {
@@ -43,14 +42,11 @@ describe('dispatchEvent', () => {
     ]);
     expect(dispatch.deliveries[0]?.job.opts).toMatchObject({ jobId: '0190a0b1-0000-7000-8000-000000000001', attempts: 7 });
     expect(dispatch.filtered).toEqual(['orders']);
-    expect(Object.fromEntries(dispatch.records)).toEqual({
-      archive: { status: 'pending', attempts: 0, updatedAt: NOW },
-      orders: { status: 'filtered', attempts: 0, updatedAt: NOW },
-    });
+    expect(Object.fromEntries(dispatch.destinations)).toEqual({ archive: true, orders: false });
   });
 
   it('cannot dispatch an event whose flow is not loaded', () => {
-    expect(dispatchEvent(streamEvent({}, 'gone'), { findFlow, queues: queueLookup() }, NOW)).toMatchObject({
+    expect(dispatchEvent(streamEvent({}, 'gone'), { findFlow, queues: queueLookup() })).toMatchObject({
       kind: 'undispatchable',
       streamId: '1700000000000-0',
       flow: 'gone',
@@ -59,7 +55,7 @@ describe('dispatchEvent', () => {
   });
 
   it('cannot dispatch an event when a matching destination has no queue', () => {
-    expect(dispatchEvent(streamEvent({ type: 'payment.succeeded' }), { findFlow, queues: queueLookup('orders') }, NOW)).toMatchObject({
+    expect(dispatchEvent(streamEvent({ type: 'payment.succeeded' }), { findFlow, queues: queueLookup('orders') })).toMatchObject({
       kind: 'undispatchable',
       reason: 'flow "payments" has no queue for destination "orders"',
     });

@@ -1,6 +1,7 @@
+import type { EventDispatchRecords } from '@fanout/delivery';
+import type { StreamEvent } from '@fanout/event-log';
 import type { Flow } from '@fanout/flows';
-import { DELIVERY_JOB_NAME, deliveryJobOptions, type DeliveryJob, type DeliveryQueue } from '@fanout/queues';
-import type { DeliveryRecord, EventDispatchRecords, StreamEvent } from '@fanout/redis';
+import { deliveryJob, type DeliveryJobSpec, type DeliveryQueue } from '@fanout/queues';
 import { matchDestinations } from './match-destinations.js';
 
 /** Looks a loaded flow up by name; undefined once the flow is no longer loaded. */
@@ -14,9 +15,6 @@ export interface QueueLookup {
   get(flow: string, destination: string): JobQueue | undefined;
 }
 
-/** One `addBulk` item: a delivery job with the options its destination's policy gives it. */
-export type DeliveryJobSpec = Parameters<JobQueue['addBulk']>[0][number];
-
 /** A delivery to create: its job, and the queue of its destination. */
 export interface PlannedDelivery {
   readonly queue: JobQueue;
@@ -25,7 +23,7 @@ export interface PlannedDelivery {
 
 /** What dispatching one event amounts to: records, jobs and filtered destinations, or why it cannot be dispatched. */
 export type EventDispatch =
-  | (Omit<EventDispatchRecords, 'queued'> & {
+  | (EventDispatchRecords & {
       readonly kind: 'dispatch';
       readonly deliveries: readonly PlannedDelivery[];
       /** Destinations whose filter turned the event away. */
@@ -39,28 +37,26 @@ export interface DispatchEventDeps {
 }
 
 /**
- * Decides what one event becomes: a `pending` record and a job per destination its filter
- * lets through, a `filtered` record for every other destination. No I/O: `dispatchBatch`
+ * Decides what one event becomes: a pending delivery and its job for every destination its
+ * filter lets through, a filtered one for every other destination. No I/O: `dispatchBatch`
  * writes the records and adds the jobs of a whole batch at once.
- *
- * @param now Unix ms written as the records' `updatedAt`.
  */
-export function dispatchEvent({ streamId, entry }: StreamEvent, { findFlow, queues }: DispatchEventDeps, now: number): EventDispatch {
+export function dispatchEvent({ streamId, entry }: StreamEvent, { findFlow, queues }: DispatchEventDeps): EventDispatch {
   const undispatchable = (reason: string): EventDispatch => ({ kind: 'undispatchable', streamId, eventId: entry.id, flow: entry.flow, reason });
   const flow = findFlow(entry.flow);
   if (!flow) return undispatchable(`flow "${entry.flow}" is not loaded`);
 
   const { matched, filtered } = matchDestinations(flow.destinations, entry.body);
-  const records = new Map<string, DeliveryRecord>();
+  const destinations = new Map<string, boolean>();
   const deliveries: PlannedDelivery[] = [];
+  const event = { eventId: entry.id, streamId, flow: flow.name, receivedAt: entry.receivedAt };
   for (const destination of matched) {
     const queue = queues.get(flow.name, destination.name);
     if (!queue) return undispatchable(`flow "${flow.name}" has no queue for destination "${destination.name}"`);
-    const data: DeliveryJob = { eventId: entry.id, streamId, flow: flow.name, destination: destination.name, receivedAt: entry.receivedAt };
-    deliveries.push({ queue, job: { name: DELIVERY_JOB_NAME, data, opts: deliveryJobOptions(destination, entry.id) } });
-    records.set(destination.name, { status: 'pending', attempts: 0, updatedAt: now });
+    deliveries.push({ queue, job: deliveryJob(destination, event) });
+    destinations.set(destination.name, true);
   }
-  for (const destination of filtered) records.set(destination.name, { status: 'filtered', attempts: 0, updatedAt: now });
+  for (const destination of filtered) destinations.set(destination.name, false);
 
-  return { kind: 'dispatch', streamId, eventId: entry.id, flow: flow.name, receivedAt: entry.receivedAt, records, deliveries, filtered: filtered.map(({ name }) => name) };
+  return { kind: 'dispatch', ...event, destinations, deliveries, filtered: filtered.map(({ name }) => name) };
 }

@@ -1,10 +1,10 @@
 import { computeRetryDelay, type BackoffPolicy } from '@fanout/core';
-import { claimStaleEvents, ensureDispatcherGroup, readDeliveryCounts, readNewEvents, type StreamBatch } from '@fanout/redis';
+import { claimStaleEvents, ensureDispatcherGroup, readDeliveryCounts, readNewEvents, type StreamBatch } from '@fanout/event-log';
 import type { Redis } from 'ioredis';
-import { createBatchJobs, settleBatch, type DispatchBatchDeps } from './dispatch-batch.js';
+import { createBatchJobs, DEFAULT_MAX_DISPATCH_ATTEMPTS, settleBatch, type BatchReading, type DispatchBatchDeps } from './dispatch-batch.js';
 import { startStreamRetention } from './stream-retention.js';
 
-export interface DispatcherDeps extends DispatchBatchDeps {
+export interface DispatcherDeps extends Omit<DispatchBatchDeps, 'maxDispatchAttempts'>, Partial<Pick<DispatchBatchDeps, 'maxDispatchAttempts'>> {
   /**
    * A `background` connection used only for the blocking XREADGROUP: while it blocks it
    * can run nothing else, so `writer` must be another connection. After `stop()`, close it
@@ -17,15 +17,15 @@ export interface DispatcherDeps extends DispatchBatchDeps {
   readonly batchSize?: number;
   /** How long one XREADGROUP waits for new entries, in ms. Default 1000. */
   readonly blockMs?: number;
-  /** Entries pending this long (ms) on any consumer are claimed and dispatched again. Default 30000. */
-  readonly claimIdleMs?: number;
+  /** Entries pending this long (ms) on any consumer are claimed and dispatched again (FANOUT_CLAIM_IDLE). */
+  readonly claimIdleMs: number;
   /** How often (ms) the pending entries are scanned for stale ones. Default 5000. */
   readonly claimEveryMs?: number;
   /**
    * Stream entries older than this (ms) are trimmed, unless a delivery of theirs is still
-   * pending or retrying, or the dispatchers have not dispatched them yet. Default 72 h.
+   * open, or the dispatchers have not dispatched them yet (FANOUT_STREAM_RETENTION).
    */
-  readonly streamRetentionMs?: number;
+  readonly streamRetentionMs: number;
   /** How often (ms) the stream is trimmed. Default 60000. */
   readonly trimEveryMs?: number;
 }
@@ -44,25 +44,31 @@ const FAILURE_BACKOFF: BackoffPolicy = { type: 'exponential', delayMs: 100, maxD
 
 const STOPPED = Symbol('stopped');
 
-/** A batch and how often each of its claimed entries was delivered through the group. */
+/** A batch and how it was read. */
 interface ReadBatch {
   readonly batch: StreamBatch;
-  readonly deliveryCounts?: ReadonlyMap<string, number>;
+  readonly reading: BatchReading;
+}
+
+/** Whether stream id `a` comes no later than `b`. */
+function notAfter(a: string, b: string): boolean {
+  const [ams = 0, aseq = 0] = a.split('-').map(Number);
+  const [bms = 0, bseq = 0] = b.split('-').map(Number);
+  return ams < bms || (ams === bms && aseq <= bseq);
 }
 
 /**
- * Starts the dispatch loop: new entries are read through the consumer group and dispatched
+ * Starts the dispatch loop of one partition: new entries are read through the consumer group and dispatched
  * batch by batch; every `claimEveryMs` the entries pending for `claimIdleMs` on any
  * consumer (this one included) are claimed and dispatched too. Redis failures are logged
  * and retried after a pause; the loop never throws. Beside it, the stream is trimmed every
  * `trimEveryMs`.
  */
 export function startDispatcher(deps: DispatcherDeps): Dispatcher {
-  const { redis, writer, keys, consumer, batchSize = 100, blockMs = 1_000, claimIdleMs = 30_000, claimEveryMs = 5_000 } = deps;
-  const { streamRetentionMs = 72 * 3_600_000, trimEveryMs = 60_000 } = deps;
+  const { redis, writer, partition, consumer, batchSize = 100, blockMs = 1_000, claimIdleMs, claimEveryMs = 5_000, streamRetentionMs, trimEveryMs = 60_000 } = deps;
   if (redis === writer) throw new Error('the dispatcher needs two connections: `redis` blocks in XREADGROUP, `writer` runs everything else');
-  const logger = deps.logger.child({ consumer });
-  const batchDeps: DispatchBatchDeps = { ...deps, logger };
+  const logger = deps.logger.child({ consumer, partition: partition.index });
+  const batchDeps: DispatchBatchDeps = { ...deps, maxDispatchAttempts: deps.maxDispatchAttempts ?? DEFAULT_MAX_DISPATCH_ATTEMPTS, logger };
 
   let stopping = false;
   let signalStop = (): void => {};
@@ -74,6 +80,12 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
   };
 
   let groupReady = false;
+  /**
+   * After the group was created on a stream that held entries (it was lost: a failover to a
+   * replica that lagged, a restore without it), entries up to this one are read again as new
+   * although they may have been dispatched; they are dispatched as claimed ones are.
+   */
+  let rereadUpTo: string | undefined;
   let nextClaimAt = 0;
   /** Where the claim scan resumes; undefined between scans. */
   let claimCursor: string | undefined;
@@ -81,16 +93,26 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
   /** Claims stale entries when a scan is due, else reads new ones, waiting up to `waitMs` for them (not at all when undefined). */
   const nextBatch = async (waitMs: number | undefined): Promise<ReadBatch> => {
     if (!groupReady) {
-      await ensureDispatcherGroup(writer, keys);
+      const group = await ensureDispatcherGroup(writer, partition);
+      if (group.created && group.rereadUpTo) {
+        rereadUpTo = group.rereadUpTo;
+        logger.warn({ rereadUpTo }, 'dispatcher.group_created_on_stored_events');
+      }
       groupReady = true;
     }
     if (claimCursor === undefined && Date.now() >= nextClaimAt) claimCursor = '0-0';
-    if (claimCursor === undefined) return { batch: await readNewEvents(redis, keys, consumer, batchSize, waitMs) };
-    const claimed = await claimStaleEvents(writer, keys, consumer, claimIdleMs, claimCursor, batchSize);
+    if (claimCursor === undefined) {
+      const batch = await readNewEvents(redis, partition, consumer, batchSize, waitMs);
+      const first = batch.events[0]?.streamId ?? batch.malformed[0]?.streamId;
+      const seenBefore = rereadUpTo !== undefined && first !== undefined && notAfter(first, rereadUpTo);
+      if (rereadUpTo !== undefined && first !== undefined && !seenBefore) rereadUpTo = undefined;
+      return { batch, reading: { seenBefore } };
+    }
+    const claimed = await claimStaleEvents(writer, partition, consumer, claimIdleMs, claimCursor, batchSize);
     claimCursor = claimed.nextCursor === '0-0' ? undefined : claimed.nextCursor;
     if (claimCursor === undefined) nextClaimAt = Date.now() + claimEveryMs;
     const claimedIds = [...claimed.events, ...claimed.malformed].map(({ streamId }) => streamId);
-    return { batch: claimed, deliveryCounts: await readDeliveryCounts(writer, keys, claimedIds) };
+    return { batch: claimed, reading: { deliveryCounts: await readDeliveryCounts(writer, partition, claimedIds), seenBefore: true } };
   };
 
   const pause = async (ms: number): Promise<void> => {
@@ -117,7 +139,7 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
           readAhead = nextBatch(undefined);
           readAhead.catch(() => {});
         }
-        const created = await createBatchJobs(batchDeps, read.batch, read.deliveryCounts);
+        const created = await createBatchJobs(batchDeps, read.batch, read.reading);
         const previous = settling;
         settling = undefined;
         if (previous) await previous;
@@ -140,7 +162,7 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
   };
 
   logger.info({ batchSize, blockMs, claimIdleMs, claimEveryMs, streamRetentionMs, trimEveryMs }, 'dispatcher.started');
-  const retention = startStreamRetention({ writer, keys, logger, retentionMs: streamRetentionMs, everyMs: trimEveryMs, eventRecordTtlMs: deps.eventRecordTtlMs });
+  const retention = startStreamRetention({ writer, partition, logger, retentionMs: streamRetentionMs, everyMs: trimEveryMs, eventRecordTtlMs: deps.eventRecordTtlMs });
   const running = run();
   return {
     stop() {

@@ -1,7 +1,6 @@
-export { DEFAULT_MAX_DISPATCH_ATTEMPTS, dispatchBatch, type BatchResult, type DispatchBatchDeps } from './dispatch-batch.js';
+export { DEFAULT_MAX_DISPATCH_ATTEMPTS, dispatchBatch, type BatchReading, type BatchResult, type DispatchBatchDeps } from './dispatch-batch.js';
 export {
   dispatchEvent,
-  type DeliveryJobSpec,
   type DispatchEventDeps,
   type EventDispatch,
   type FindFlow,

@@ -1,11 +1,12 @@
+import { trimEventStream } from '@fanout/event-log';
 import type { Logger } from '@fanout/observability';
-import { trimEventStream, type FanoutKeys } from '@fanout/redis';
+import type { PartitionKeys } from '@fanout/redis';
 import type { Redis } from 'ioredis';
 
 export interface StreamRetentionDeps {
   /** A connection for non-blocking commands. */
   readonly writer: Redis;
-  readonly keys: FanoutKeys;
+  readonly partition: PartitionKeys;
   readonly logger: Logger;
   /** Stream entries older than this (ms) are trimmed unless still needed. */
   readonly retentionMs: number;
@@ -21,17 +22,17 @@ export interface StreamRetention {
 }
 
 /**
- * Trims the event stream now and then every `everyMs` (see `trimEventStream`). Failures are
+ * Trims a partition's event stream now and then every `everyMs` (see `trimEventStream`). Failures are
  * logged and the next round tries again; every dispatcher runs one, and they never conflict:
  * a trim is one script.
  */
-export function startStreamRetention({ writer, keys, logger, retentionMs, everyMs, eventRecordTtlMs }: StreamRetentionDeps): StreamRetention {
+export function startStreamRetention({ writer, partition, logger, retentionMs, everyMs, eventRecordTtlMs }: StreamRetentionDeps): StreamRetention {
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
 
   const trim = async (): Promise<void> => {
     try {
-      const result = await trimEventStream(writer, keys, { now: Date.now(), retentionMs, openDeliveryMaxAgeMs: eventRecordTtlMs, deadLetterRetentionMs: eventRecordTtlMs });
+      const result = await trimEventStream(writer, partition, { now: Date.now(), retentionMs, openDeliveryMaxAgeMs: eventRecordTtlMs, deadLetterRetentionMs: eventRecordTtlMs });
       if (stopped) return;
       const { trimmed, minId, deadLettersTrimmed, expiredOpenDeliveries } = result;
       if (expiredOpenDeliveries.length > 0) logger.warn({ deliveries: expiredOpenDeliveries, maxAgeMs: eventRecordTtlMs }, 'retention.open_deliveries_expired');

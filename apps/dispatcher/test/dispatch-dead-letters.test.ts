@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { DISPATCHER_GROUP, readDispatchDeadLetters, readEventRecord, readNewEvents, type DispatchDeadLetter } from '@fanout/redis';
+import { readEventRecord } from '@fanout/delivery';
+import { readDispatchDeadLetters, readNewEvents, type DispatchDeadLetter } from '@fanout/event-log';
+import { DISPATCHER_GROUP } from '@fanout/redis';
 import { httpDestination, testFlow } from '@fanout/testkit';
 import { DEFAULT_MAX_DISPATCH_ATTEMPTS, type JobQueue, type QueueLookup } from '../src/index.js';
 import { createHarness, ERROR_LEVEL, jobCount, waitFor, type Harness } from './harness.js';
@@ -10,7 +12,7 @@ const shop = testFlow('shop', [
 ]);
 
 async function deadLetters(h: Harness): Promise<DispatchDeadLetter[]> {
-  return (await readDispatchDeadLetters(h.fx.redis, h.keys, { limit: 100 })).items;
+  return (await readDispatchDeadLetters(h.fx.redis, h.partition, { limit: 100 })).items;
 }
 
 describe('dispatcher dead letters', () => {
@@ -19,7 +21,7 @@ describe('dispatcher dead letters', () => {
 
   it('moves malformed entries and events of unknown flows there at once, with every field, and dispatches the events after them', async () => {
     h = await createHarness([shop]);
-    const malformedId = await h.fx.redis.xadd(h.keys.eventStream, '*', 'id', 'x', 'flow', 'shop');
+    const malformedId = await h.fx.redis.xadd(h.partition.stream, '*', 'id', 'x', 'flow', 'shop');
     const body = Buffer.from([0x7b, 0x00, 0xff, 0x7d]);
     const unknown = await h.append('gone', body, 'application/octet-stream');
     const good = await h.append('shop', { type: 'order.shipped' });
@@ -45,7 +47,7 @@ describe('dispatcher dead letters', () => {
       expect.objectContaining({ level: ERROR_LEVEL, streamId: malformedId, deliveryCount: 1 }),
       expect.objectContaining({ level: ERROR_LEVEL, streamId: unknown.streamId, eventId: unknown.eventId, flow: 'gone', reason: 'flow "gone" is not loaded' }),
     ]);
-    expect((await readEventRecord(h.fx.redis, h.keys, unknown.eventId))?.deliveries).toEqual([]);
+    expect((await readEventRecord(h.fx.redis, h.partition, unknown.eventId))?.deliveries).toEqual([]);
   });
 
   it(`moves an entry whose jobs cannot be created there after ${DEFAULT_MAX_DISPATCH_ATTEMPTS} deliveries, without holding back the entries after it`, async () => {
@@ -80,8 +82,8 @@ describe('dispatcher dead letters', () => {
     h = await createHarness([shop]);
     const poison = await h.append('shop', { type: 'order.created' });
     // Every dispatcher that took it up crashed or hung: its delivery count is at the limit.
-    await readNewEvents(await h.connection(), h.keys, 'crashed', 10, 10);
-    await h.fx.redis.xclaim(h.keys.eventStream, DISPATCHER_GROUP, 'crashed', 0, poison.streamId, 'RETRYCOUNT', DEFAULT_MAX_DISPATCH_ATTEMPTS);
+    await readNewEvents(await h.connection(), h.partition, 'crashed', 10, 10);
+    await h.fx.redis.xclaim(h.partition.stream, DISPATCHER_GROUP, 'crashed', 0, poison.streamId, 'RETRYCOUNT', DEFAULT_MAX_DISPATCH_ATTEMPTS);
     const next = await h.append('shop', { type: 'order.created' });
     await h.start({ consumer: 'survivor', claimIdleMs: 20, claimEveryMs: 20 });
 
@@ -98,13 +100,13 @@ describe('dispatcher dead letters', () => {
     const streamIds: string[] = [];
     for (let i = 0; i < 5; i++) streamIds.push((await h.append('gone', { n: i })).streamId);
     await h.start();
-    await waitFor('every entry dead-lettered', async () => (await h.pendingCount()) === 0 && (await h.fx.redis.xlen(h.keys.dispatchDeadLetters)) === 5);
+    await waitFor('every entry dead-lettered', async () => (await h.pendingCount()) === 0 && (await h.fx.redis.xlen(h.partition.dispatchDeadLetters)) === 5);
 
     const seen: string[] = [];
     let cursor: string | undefined;
     const pages: { total: number; size: number }[] = [];
     do {
-      const page = await readDispatchDeadLetters(h.fx.redis, h.keys, { limit: 2, ...(cursor === undefined ? {} : { cursor }) });
+      const page = await readDispatchDeadLetters(h.fx.redis, h.partition, { limit: 2, ...(cursor === undefined ? {} : { cursor }) });
       pages.push({ total: page.total, size: page.items.length });
       seen.push(...page.items.map(({ streamId }) => streamId));
       cursor = page.nextCursor ?? undefined;

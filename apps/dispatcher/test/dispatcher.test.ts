@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { DELIVERY_JOB_NAME } from '@fanout/queues';
-import { readEventRecord, readNewEvents, writeDeliveryOutcome } from '@fanout/redis';
+import { deliveryState, readEventRecord } from '@fanout/delivery';
+import { readNewEvents } from '@fanout/event-log';
 import { httpDestination, testFlow } from '@fanout/testkit';
 import { Worker } from 'bullmq';
 import { dispatchBatch, startDispatcher, type JobQueue, type QueueLookup } from '../src/index.js';
@@ -34,11 +35,12 @@ describe('dispatcher', () => {
         expect(job?.data).toEqual({ eventId, streamId, flow: 'payments', destination: destination.name, receivedAt: expect.any(Number) });
         expect(job?.opts.attempts).toBe(destination.retry.attempts);
         expect(job?.opts.backoff).toEqual({ type: 'fanout' });
+        expect(job?.opts.stackTraceLimit).toBe(0);
       }
       expect(await counterValue(h.metrics.dispatchedJobs, { flow: 'payments', destination: destination.name })).toBe(25);
     }
-    const record = await readEventRecord(h.fx.redis, h.keys, events[0]!.eventId);
-    expect(record?.deliveries).toEqual(DESTINATIONS.map((destination) => ({ destination, status: 'pending', attempts: 0, updatedAt: expect.any(Number) })).sort((a, b) => a.destination.localeCompare(b.destination)));
+    const record = await readEventRecord(h.fx.redis, h.partition, events[0]!.eventId);
+    expect(record?.deliveries).toEqual(DESTINATIONS.map((destination) => ({ destination, status: 'pending', attempts: 0, at: expect.any(Number) })).sort((a, b) => a.destination.localeCompare(b.destination)));
     expect(await h.pendingCount()).toBe(0);
   });
 
@@ -61,7 +63,7 @@ describe('dispatcher', () => {
       [notJson.eventId]: { everything: 'pending', invoices: 'filtered', succeeded: 'filtered' },
     };
     for (const [eventId, statuses] of Object.entries(expected)) {
-      const record = await readEventRecord(h.fx.redis, h.keys, eventId);
+      const record = await readEventRecord(h.fx.redis, h.partition, eventId);
       expect(Object.fromEntries(record?.deliveries.map(({ destination, status }) => [destination, status]) ?? [])).toEqual(statuses);
       for (const [destination, status] of Object.entries(statuses)) {
         const job = await h.queues.get('billing', destination)?.getJob(eventId);
@@ -86,8 +88,8 @@ describe('dispatcher', () => {
     const killedInArchive: QueueLookup = {
       get: (flow, destination) => (destination === 'archive' ? { name: 'payments.archive', addBulk: () => (enteredArchive(), new Promise<never>(() => {})) } : h.queues.get(flow, destination)),
     };
-    const batch = await readNewEvents(await h.connection(), h.keys, 'killed', 10, 10);
-    void dispatchBatch(h.batchDeps({ queues: killedInArchive }), batch);
+    const batch = await readNewEvents(await h.connection(), h.partition, 'killed', 10, 10);
+    void dispatchBatch(h.batchDeps({ queues: killedInArchive }), batch, { seenBefore: false });
     await addingArchive;
     await waitFor('the orders and ledger jobs added', async () => (await jobCount(h.queues, 'payments', 'orders')) === 2 && (await jobCount(h.queues, 'payments', 'ledger')) === 2);
     // Meanwhile a worker delivers the first event to `orders`, and BullMQ removes the completed
@@ -97,8 +99,9 @@ describe('dispatcher', () => {
       orders.name,
       async (job) => {
         if (job.id !== first.eventId) return new Promise(() => {});
-        const attempt = { attempt: 1, at: 1, durationMs: 1, outcome: 'delivered', statusCode: 200 } as const;
-        await writeDeliveryOutcome(h.fx.redis, h.keys, { eventId: first.eventId, destination: 'orders', attempt, record: { status: 'delivered', attempts: 1, deliveredAt: 2, updatedAt: 2 } }, 600_000);
+        const state = deliveryState({ redis: h.fx.redis, keys: h.keys, attemptLogTtlMs: 600_000, now: Date.now });
+        await state.begin({ eventId: first.eventId, destination: 'orders', flow: 'payments', streamId: first.streamId });
+        await state.markDelivered({ eventId: first.eventId, destination: 'orders' }, { attempt: 1, startedAt: 1, durationMs: 1, statusCode: 200 });
       },
       { connection: await h.connection(), prefix: h.keys.bullPrefix, concurrency: 2 },
     );
@@ -116,9 +119,9 @@ describe('dispatcher', () => {
       expect(await jobCount(h.queues, 'payments', destination)).toBe(2);
       for (const { eventId, streamId } of [first, second]) expect((await h.queues.get('payments', destination)?.getJob(eventId))?.data.streamId).toBe(streamId);
     }
-    expect((await readEventRecord(h.fx.redis, h.keys, first.eventId))?.deliveries.find(({ destination }) => destination === 'orders')?.status).toBe('delivered');
+    expect((await readEventRecord(h.fx.redis, h.partition, first.eventId))?.deliveries.find(({ destination }) => destination === 'orders')?.status).toBe('delivered');
     // The delivery made is closed; the four still to make (and the second event's orders) are open.
-    expect((await h.fx.redis.zrange(h.keys.openDeliveries, 0, -1)).sort()).toEqual(
+    expect((await h.fx.redis.zrange(h.partition.openDeliveries, 0, -1)).sort()).toEqual(
       [`${first.eventId}:ledger`, `${first.eventId}:archive`, `${second.eventId}:orders`, `${second.eventId}:ledger`, `${second.eventId}:archive`].sort(),
     );
   });
@@ -126,14 +129,14 @@ describe('dispatcher', () => {
   it('writes again, with a ttl, the record of an event that expired before it was dispatched', async () => {
     h = await createHarness([payments]);
     const event = await h.append('payments', { type: 'a' });
-    await h.fx.redis.del(h.keys.event(event.eventId));
+    await h.fx.redis.del(h.partition.event(event.eventId));
     await h.start();
 
     await waitFor('the event dispatched', async () => (await h.pendingCount()) === 0 && (await jobCount(h.queues, 'payments', 'archive')) === 1);
-    const record = await readEventRecord(h.fx.redis, h.keys, event.eventId);
+    const record = await readEventRecord(h.fx.redis, h.partition, event.eventId);
     expect(record).toMatchObject({ id: event.eventId, flow: 'payments', streamId: event.streamId, receivedAt: expect.any(Number) });
     expect(record?.deliveries.map(({ status }) => status)).toEqual(['pending', 'pending', 'pending']);
-    const ttl = await h.fx.redis.pttl(h.keys.event(event.eventId));
+    const ttl = await h.fx.redis.pttl(h.partition.event(event.eventId));
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(EVENT_RECORD_TTL_MS);
   });
@@ -151,8 +154,8 @@ describe('dispatcher', () => {
         destination === 'flaky' ? { name: 'shop.flaky', addBulk: () => Promise.reject(new Error('READONLY You can\'t write against a read only replica.')) } : h.queues.get(flowName, destination),
     };
 
-    const batch = await readNewEvents(await h.connection(), h.keys, 'dispatcher-a', 10, 10);
-    const result = await dispatchBatch(h.batchDeps({ queues: failingFlaky }), batch);
+    const batch = await readNewEvents(await h.connection(), h.partition, 'dispatcher-a', 10, 10);
+    const result = await dispatchBatch(h.batchDeps({ queues: failingFlaky }), batch, { seenBefore: false });
 
     // The shipped event needs no flaky job, so it is done; the created one is not.
     expect(result).toEqual({ acked: [shipped.streamId], deadLettered: [], unacked: [created.streamId] });
@@ -175,7 +178,7 @@ describe('dispatcher', () => {
     await h.start();
     await waitFor('the first event dispatched', async () => (await jobCount(h.queues, 'payments', 'orders')) === 1 && (await h.pendingCount()) === 0);
 
-    await h.fx.redis.xgroup('DESTROY', h.keys.eventStream, 'dispatchers');
+    await h.fx.redis.xgroup('DESTROY', h.partition.stream, 'dispatchers');
     await waitFor('the failure logged', () => h.logs.some(({ msg }) => msg === 'dispatcher.failed'));
     const after = await h.append('payments', { type: 'b' });
 
@@ -183,6 +186,31 @@ describe('dispatcher', () => {
     await waitFor('every entry acknowledged', async () => (await h.pendingCount()) === 0);
     for (const destination of DESTINATIONS) expect(await jobCount(h.queues, 'payments', destination)).toBe(2);
     expect((await h.queues.get('payments', 'orders')?.getJob(before.eventId))?.id).toBe(before.eventId);
+  });
+
+  it('creates no job again for a delivery already made when it reads old entries after the group was lost', async () => {
+    h = await createHarness([payments]);
+    const events = [];
+    for (let i = 0; i < 5; i++) events.push(await h.append('payments', { type: 'a', n: i }));
+    const dispatcher = await h.start();
+    await waitFor('the events dispatched', async () => (await jobCount(h.queues, 'payments', 'orders')) === 5 && (await h.pendingCount()) === 0);
+    await dispatcher.stop();
+    // Workers delivered every event to orders; BullMQ removed the completed jobs.
+    const state = deliveryState({ redis: h.fx.redis, keys: h.keys, attemptLogTtlMs: 600_000, now: Date.now });
+    for (const { eventId, streamId } of events) {
+      await state.begin({ eventId, destination: 'orders', flow: 'payments', streamId });
+      await state.markDelivered({ eventId, destination: 'orders' }, { attempt: 1, startedAt: 1, durationMs: 1 });
+      await (await h.queues.get('payments', 'orders')!.getJob(eventId))?.remove();
+    }
+    // A failover to a replica that lagged, or a restore without the group.
+    await h.fx.redis.xgroup('DESTROY', h.partition.stream, 'dispatchers');
+    const later = await h.append('payments', { type: 'b' });
+    await h.start({ consumer: 'dispatcher-b' });
+
+    await waitFor('every entry read again and acknowledged', async () => (await h.pendingCount()) === 0 && (await h.queues.get('payments', 'orders')?.getJob(later.eventId)) !== undefined);
+    expect(await jobCount(h.queues, 'payments', 'orders')).toBe(1);
+    for (const destination of ['ledger', 'archive']) expect(await jobCount(h.queues, 'payments', destination)).toBe(6);
+    expect(h.logs).toContainEqual(expect.objectContaining({ msg: 'dispatcher.group_created_on_stored_events' }));
   });
 });
 

@@ -3,10 +3,11 @@ import { newEventId } from '@fanout/core';
 import type { Flow } from '@fanout/flows';
 import { createLogger, createMetrics, type FanoutMetrics, type Logger } from '@fanout/observability';
 import { createDeliveryQueues, type DeliveryQueues } from '@fanout/queues';
-import { appendEvent, createRedisConnection, DISPATCHER_GROUP, ensureDispatcherGroup, type FanoutKeys } from '@fanout/redis';
-import { createRedisFixture, type RedisFixture } from '@fanout/testkit';
+import { appendEvent, ensureDispatcherGroup } from '@fanout/event-log';
+import { DISPATCHER_GROUP, type FanoutKeys, type PartitionKeys } from '@fanout/redis';
+import { createRedisFixture, testConnection, type RedisFixture } from '@fanout/testkit';
 import type { Redis } from 'ioredis';
-import { startDispatcher, type DispatchBatchDeps, type Dispatcher, type DispatcherDeps } from '../src/index.js';
+import { DEFAULT_MAX_DISPATCH_ATTEMPTS, startDispatcher, type DispatchBatchDeps, type Dispatcher, type DispatcherDeps } from '../src/index.js';
 
 export interface LogLine {
   readonly level: number;
@@ -24,6 +25,8 @@ export const EVENT_RECORD_TTL_MS = 600_000;
 export interface Harness {
   readonly fx: RedisFixture;
   readonly keys: FanoutKeys;
+  /** The partition dispatched: the log's only one. */
+  readonly partition: PartitionKeys;
   readonly queues: DeliveryQueues;
   readonly metrics: FanoutMetrics;
   readonly logger: Logger;
@@ -47,13 +50,14 @@ export interface Harness {
 /** @param fixture Default: a fresh corner of the shared test Redis. */
 export async function createHarness(flows: readonly Flow[], fixture?: RedisFixture): Promise<Harness> {
   const fx = fixture ?? (await createRedisFixture());
+  const partition = fx.keys.partitions[0]!;
   // As a running dispatcher would have: tests read through the group before any dispatcher starts.
-  await ensureDispatcherGroup(fx.redis, fx.keys);
+  await ensureDispatcherGroup(fx.redis, partition);
   const connections: Redis[] = [];
   // Connected before use: ioredis leaves its connect timer running when disconnected mid-connect,
   // which would keep Jest alive after a failed test.
   const connection = async (): Promise<Redis> => {
-    const redis = createRedisConnection(fx.url, { purpose: 'background' });
+    const redis = testConnection(fx.url, 'dispatcher-test');
     connections.push(redis);
     // Failed commands reach the code that sent them; a dropped connection is expected in the restart test.
     redis.on('error', () => {});
@@ -77,12 +81,14 @@ export async function createHarness(flows: readonly Flow[], fixture?: RedisFixtu
     findFlow,
     redis: await connection(),
     writer: await connection(),
-    keys: fx.keys,
+    partition,
     queues,
     metrics,
     logger,
     consumer: 'dispatcher-a',
     blockMs: 100,
+    claimIdleMs: 30_000,
+    streamRetentionMs: 3_600_000,
     eventRecordTtlMs: EVENT_RECORD_TTL_MS,
     ...overrides,
   });
@@ -90,6 +96,7 @@ export async function createHarness(flows: readonly Flow[], fixture?: RedisFixtu
   return {
     fx,
     keys: fx.keys,
+    partition,
     queues,
     metrics,
     logger,
@@ -97,7 +104,7 @@ export async function createHarness(flows: readonly Flow[], fixture?: RedisFixtu
     findFlow,
     connection,
     deps,
-    batchDeps: (overrides = {}) => ({ findFlow, queues, writer: fx.redis, keys: fx.keys, metrics, logger, eventRecordTtlMs: EVENT_RECORD_TTL_MS, ...overrides }),
+    batchDeps: (overrides = {}) => ({ findFlow, queues, writer: fx.redis, partition, metrics, logger, eventRecordTtlMs: EVENT_RECORD_TTL_MS, maxDispatchAttempts: DEFAULT_MAX_DISPATCH_ATTEMPTS, ...overrides }),
     async start(overrides) {
       const dispatcher = startDispatcher(await deps(overrides));
       dispatchers.push(dispatcher);
@@ -106,11 +113,11 @@ export async function createHarness(flows: readonly Flow[], fixture?: RedisFixtu
     async append(flow, body, contentType = 'application/json') {
       const eventId = newEventId();
       const bytes = Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
-      const streamId = await appendEvent(fx.redis, fx.keys, { id: eventId, flow, receivedAt: Date.now(), contentType, body: bytes }, EVENT_RECORD_TTL_MS);
+      const streamId = await appendEvent(fx.redis, partition, { id: eventId, flow, receivedAt: Date.now(), contentType, body: bytes }, EVENT_RECORD_TTL_MS);
       return { eventId, streamId };
     },
     async pendingCount() {
-      const [count] = (await fx.redis.xpending(fx.keys.eventStream, DISPATCHER_GROUP)) as [number, ...unknown[]];
+      const [count] = (await fx.redis.xpending(partition.stream, DISPATCHER_GROUP)) as [number, ...unknown[]];
       return count;
     },
     async close() {

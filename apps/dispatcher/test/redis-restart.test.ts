@@ -2,9 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from '@jest/globals';
-import { createKeys, startRedisServer, type RedisServer } from '@fanout/redis';
-import { httpDestination, testFlow } from '@fanout/testkit';
-import { Redis } from 'ioredis';
+import { createKeys } from '@fanout/redis';
+import { startRedisServer, type RedisServer } from '@fanout/redis-server';
+import { httpDestination, testConnection, testFlow } from '@fanout/testkit';
 import { createHarness, jobCount, waitFor, type Harness } from './harness.js';
 
 const flow = testFlow('payments', [httpDestination({ name: 'orders', url: 'http://127.0.0.1:1/o' }), httpDestination({ name: 'archive', url: 'http://127.0.0.1:1/a' })]);
@@ -22,7 +22,7 @@ it('keeps dispatching after Redis is killed and restarts from its AOF', async ()
   // A Redis of its own: killing the shared test Redis would break the other test files.
   dir = await mkdtemp(join(tmpdir(), 'fanout-dispatcher-restart-'));
   server = await startRedisServer({ dir, appendFsync: 'always' });
-  const redis = new Redis(server.url, { maxRetriesPerRequest: null });
+  const redis = testConnection(server.url, 'restart-test');
   redis.on('error', () => {});
   h = await createHarness([flow], { url: server.url, keys: createKeys('restart'), redis, cleanup: async () => redis.disconnect() });
   await h.start({ claimIdleMs: 200, claimEveryMs: 100 });

@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import { createHttpSender, type HttpSender } from '@fanout/destinations';
+import { createDestinationRegistry, type DestinationRegistry } from '@fanout/destinations';
 import type { Flow } from '@fanout/flows';
 import { createLogger } from '@fanout/observability';
-import { readDeliveryRecord, readEvent, trimEventStream, type DeliveryStatus } from '@fanout/redis';
+import { deliveryState, readDeliveryRecord, type DeliveryStatus } from '@fanout/delivery';
+import { readEvent, trimEventStream } from '@fanout/event-log';
 import { httpDestination, replies, startReceiver, testFlow, type ScriptedReceiver } from '@fanout/testkit';
 import { startWorkers, type DeliveryWorkers } from '@fanout/worker';
 import { createHarness, EVENT_RECORD_TTL_MS, waitFor, type Harness } from './harness.js';
@@ -24,11 +25,11 @@ const shopFlow = (url: string): Flow =>
 describe('stream retention', () => {
   let h: Harness;
   let receiver: ScriptedReceiver;
-  let sender: HttpSender;
+  let destinations: DestinationRegistry;
   let workers: DeliveryWorkers;
   afterEach(async () => {
     await workers.stop(1_000);
-    sender.close();
+    await destinations.close();
     await receiver.close();
     await h.close();
   });
@@ -37,14 +38,15 @@ describe('stream retention', () => {
     receiver = await startReceiver();
     const flow = shopFlow(receiver.url);
     h = await createHarness([flow]);
-    sender = createHttpSender();
-    workers = startWorkers({ flows: [flow], connection: await h.connection(), redis: await h.connection(), keys: h.keys, sender, metrics: h.metrics, logger: createLogger({ level: 'silent' }), recordTtlMs: EVENT_RECORD_TTL_MS });
+    destinations = createDestinationRegistry();
+    const state = deliveryState({ redis: await h.connection(), keys: h.keys, attemptLogTtlMs: EVENT_RECORD_TTL_MS, now: Date.now });
+    workers = startWorkers({ flows: [flow], connection: await h.connection(), keys: h.keys, state, destinations, metrics: h.metrics, logger: createLogger({ level: 'silent' }), minLockDurationMs: 30_000, stalledIntervalMs: 10_000 });
     await workers.waitUntilReady();
     // Every entry is past this retention at once: only open deliveries and undispatched entries hold it back.
     await h.start({ streamRetentionMs: 1, trimEveryMs: 50 });
   }
-  const status = async (eventId: string, destination: string): Promise<DeliveryStatus | undefined> => (await readDeliveryRecord(h.fx.redis, h.keys, eventId, destination))?.status;
-  const stored = async (streamId: string): Promise<boolean> => (await readEvent(h.fx.redis, h.keys, streamId)) !== undefined;
+  const status = async (eventId: string, destination: string): Promise<DeliveryStatus | undefined> => (await readDeliveryRecord(h.fx.redis, h.partition, eventId, destination))?.status;
+  const stored = async (streamId: string): Promise<boolean> => (await readEvent(h.fx.redis, h.partition, streamId)) !== undefined;
 
   it('trims delivered entries but keeps one whose delivery is retrying, until it is delivered', async () => {
     await start();
@@ -61,17 +63,17 @@ describe('stream retention', () => {
     await waitFor('the other deliveries made', async () => (await status(after.eventId, 'orders')) === 'delivered' && (await status(retrying.eventId, 'orders')) === 'delivered');
     await waitFor('the delivered entry before it trimmed', async () => !(await stored(before.streamId)));
     // Trimming stops at the oldest open delivery: the entries from it on all stay, however often it runs.
-    const trim = await trimEventStream(h.fx.redis, h.keys, { now: Date.now(), retentionMs: 1, openDeliveryMaxAgeMs: EVENT_RECORD_TTL_MS, deadLetterRetentionMs: EVENT_RECORD_TTL_MS });
+    const trim = await trimEventStream(h.fx.redis, h.partition, { now: Date.now(), retentionMs: 1, openDeliveryMaxAgeMs: EVENT_RECORD_TTL_MS, deadLetterRetentionMs: EVENT_RECORD_TTL_MS });
     expect(trim).toMatchObject({ trimmed: 0, minId: `${retrying.streamId.split('-')[0]}-0` });
     expect(await stored(retrying.streamId)).toBe(true);
     expect(await stored(after.streamId)).toBe(true);
-    expect(await h.fx.redis.zrange(h.keys.openDeliveries, 0, -1)).toEqual([`${retrying.eventId}:flaky`]);
+    expect(await h.fx.redis.zrange(h.partition.openDeliveries, 0, -1)).toEqual([`${retrying.eventId}:flaky`]);
 
     // The retry, without waiting its minute.
     await (await h.queues.get('shop', 'flaky')?.getJob(retrying.eventId))?.promote();
     await waitFor('the retry delivered', async () => (await status(retrying.eventId, 'flaky')) === 'delivered');
-    await waitFor('the rest trimmed', async () => (await h.fx.redis.xlen(h.keys.eventStream)) <= 1 && !(await stored(retrying.streamId)));
-    expect(await h.fx.redis.zcard(h.keys.openDeliveries)).toBe(0);
+    await waitFor('the rest trimmed', async () => (await h.fx.redis.xlen(h.partition.stream)) <= 1 && !(await stored(retrying.streamId)));
+    expect(await h.fx.redis.zcard(h.partition.openDeliveries)).toBe(0);
   });
 
   it('leaves nothing behind per event without a ttl, so Redis memory stays flat', async () => {
@@ -83,11 +85,11 @@ describe('stream retention', () => {
       for (const { eventId } of events) if ((await status(eventId, 'orders')) !== 'delivered') return false;
       return (await status(events[0]!.eventId, 'flaky')) === 'dead';
     });
-    await waitFor('the stream trimmed', async () => (await h.fx.redis.xlen(h.keys.eventStream)) <= 1);
+    await waitFor('the stream trimmed', async () => (await h.fx.redis.xlen(h.partition.stream)) <= 1);
 
     // Bounded by count and age instead: the stream (trimmed), the open deliveries (empty once settled),
     // the dispatcher dead letters (trimmed by age) and BullMQ's queues (removeOnComplete, removeOnFail).
-    const bounded = [h.keys.eventStream, h.keys.openDeliveries, h.keys.dispatchDeadLetters];
+    const bounded = [h.partition.stream, h.partition.openDeliveries, h.partition.dispatchDeadLetters];
     let cursor = '0';
     const unbounded: string[] = [];
     const perEvent: string[] = [];

@@ -10,13 +10,14 @@ describe('readConfig', () => {
       LOG_LEVEL: 'info',
       FANOUT_REDIS_PREFIX: 'fanout',
       FANOUT_SHUTDOWN_GRACE: 10_000,
-      FANOUT_EVENT_RETENTION: 604_800_000,
+      FANOUT_EVENT_RETENTION: 172_800_000,
       FANOUT_INGEST_REPLICAS: 0,
       FANOUT_INGEST_REPLICA_TIMEOUT: 1_000,
-      FANOUT_STREAM_RETENTION: 259_200_000,
+      FANOUT_STREAM_RETENTION: 3_600_000,
       FANOUT_CLAIM_IDLE: 30_000,
       FANOUT_WORKER_LOCK: 30_000,
       FANOUT_STALLED_INTERVAL: 10_000,
+      FANOUT_DASHBOARD_READONLY: false,
     });
   });
 
@@ -30,6 +31,11 @@ describe('readConfig', () => {
 
   it('reads how many replicas must confirm an event, and for how long to wait', () => {
     expect(readConfig({ FANOUT_INGEST_REPLICAS: '2', FANOUT_INGEST_REPLICA_TIMEOUT: '250ms' })).toMatchObject({ FANOUT_INGEST_REPLICAS: 2, FANOUT_INGEST_REPLICA_TIMEOUT: 250 });
+  });
+
+  it('reads whether the dashboard is read-only', () => {
+    expect(readConfig({ FANOUT_DASHBOARD_READONLY: 'true' }).FANOUT_DASHBOARD_READONLY).toBe(true);
+    expect(() => readConfig({ FANOUT_DASHBOARD_READONLY: 'sometimes' })).toThrow(/^FANOUT_DASHBOARD_READONLY: /);
   });
 
   it('treats an empty variable as unset', () => {

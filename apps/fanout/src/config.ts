@@ -38,20 +38,22 @@ const configSchema = z.object({
   FANOUT_REDIS_PREFIX: z.string().regex(/^[a-zA-Z0-9_-]+$/, 'expected letters, digits, - or _').default('fanout'),
   /** How long SIGTERM waits for in-flight deliveries before closing anyway. Default 10s. */
   FANOUT_SHUTDOWN_GRACE: duration.default(10_000),
-  /** How long an event's record (GET /events/:id) and attempt logs are kept. Default 7d. */
-  FANOUT_EVENT_RETENTION: duration.default(7 * 86_400_000),
+  /** How long an event's record (GET /events/:id) and attempt logs are kept. Default 2d (README's sizing). */
+  FANOUT_EVENT_RETENTION: duration.default(2 * 86_400_000),
   /** Redis replicas that must confirm each event (WAIT) before the ingress answers 202. Default 0: the primary's write alone. */
   FANOUT_INGEST_REPLICAS: z.coerce.number().int().min(0).default(0),
   /** How long the ingress waits for those replicas before answering 503 REPLICATION_TIMEOUT. Default 1s; 0 is refused (WAIT 0 waits forever). */
   FANOUT_INGEST_REPLICA_TIMEOUT: positiveDuration.default(1_000),
-  /** Stream entries older than this are trimmed, unless a delivery of theirs is still open. Default 72h. */
-  FANOUT_STREAM_RETENTION: positiveDuration.default(72 * 3_600_000),
+  /** Stream entries (the payloads) older than this are trimmed, unless a delivery of theirs is still open. Default 1h. */
+  FANOUT_STREAM_RETENTION: positiveDuration.default(3_600_000),
   /** How long an entry stays pending on a dispatcher before another claims it (the dispatcher died). Default 30s. */
   FANOUT_CLAIM_IDLE: positiveDuration.default(30_000),
   /** The shortest delivery job lock; a crashed worker's jobs are taken up once it expires. Default 30s (a destination gets at least twice its timeout). */
   FANOUT_WORKER_LOCK: positiveDuration.default(30_000),
   /** How often each queue is checked for jobs whose worker died. Default 10s. */
   FANOUT_STALLED_INTERVAL: positiveDuration.default(10_000),
+  /** Bull Board shows everything and changes nothing (no retry, promote, clean, pause). Default false. */
+  FANOUT_DASHBOARD_READONLY: z.stringbool({ error: 'expected true or false' }).default(false),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -3,13 +3,15 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { buildDashboard } from '@fanout/dashboard';
-import { createHttpSender } from '@fanout/destinations';
+import { DELIVERY_SCRIPTS, deliveryState } from '@fanout/delivery';
+import { createDestinationRegistry } from '@fanout/destinations';
 import { startDispatcher } from '@fanout/dispatcher';
+import { EVENT_LOG_SCRIPTS } from '@fanout/event-log';
 import { loadFlows, type Flow } from '@fanout/flows';
 import { buildIngress } from '@fanout/ingress';
 import { createMetrics, type Logger } from '@fanout/observability';
 import { createDeliveryQueues } from '@fanout/queues';
-import { createKeys, createRedisConnection } from '@fanout/redis';
+import { createKeys, createRedisConnection, type ScriptSet } from '@fanout/redis';
 import { settlesWithin, startWorkers } from '@fanout/worker';
 import type { Router } from 'express';
 import type { Redis } from 'ioredis';
@@ -84,21 +86,24 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
   const closeAll = async (): Promise<void> => {
     for (const closer of closers) await runBounded(closer, CLOSE_TIMEOUT_MS, logger);
   };
-  const openConnection = async (purpose: 'request' | 'background', name: string, autoPipelining = false): Promise<Redis> => {
-    const redis = await connect(createRedisConnection(endpoint.url, { purpose, name: `fanout-${name}`, autoPipelining }), endpoint.url);
+  const openConnection = async (purpose: 'request' | 'background', name: string, scripts: readonly ScriptSet[], autoPipelining = false): Promise<Redis> => {
+    const redis = await connect(createRedisConnection(endpoint.url, { purpose, name: `fanout-${name}`, scripts, autoPipelining }), endpoint.url);
     redis.on('error', (error: Error) => logger.warn({ err: error.message, connection: name }, 'redis connection error'));
     // disconnect(), not quit(): quit waits for an answer Redis may never give.
     closers.unshift({ name: `${name} connection`, run: async () => redis.disconnect() });
     return redis;
   };
 
-  const requests = await openConnection('request', 'requests');
+  const requests = await openConnection('request', 'requests', [EVENT_LOG_SCRIPTS]);
   await checkRedis(requests, logger).catch(async (error: unknown) => {
     await closeAll();
     throw error;
   });
-  const background = await openConnection('background', 'background');
+  // BullMQ's queues, and the dispatcher's records on the same connection: Redis runs a batch's
+  // records script before its jobs. The dashboard reads and replays on it too.
+  const background = await openConnection('background', 'background', [EVENT_LOG_SCRIPTS, DELIVERY_SCRIPTS]);
   const queues = createDeliveryQueues({ flows, connection: background, keys });
+  const stateOn = (redis: Redis) => deliveryState({ redis, keys, attemptLogTtlMs: config.FANOUT_EVENT_RETENTION, now: Date.now });
   closers.unshift({ name: 'delivery queues', run: () => queues.close() });
   metrics.observeQueueDepth(() => queues.readDepths());
 
@@ -122,46 +127,59 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
     );
   }
   if (roles.has('dashboard')) {
-    routers.push(buildDashboard({ flows, queues, redis: background, keys, logger: logger.child({ role: 'dashboard' }), adminToken: config.FANOUT_ADMIN_TOKEN }));
+    routers.push(
+      buildDashboard({
+        flows,
+        queues,
+        state: stateOn(background),
+        redis: background,
+        keys,
+        logger: logger.child({ role: 'dashboard' }),
+        adminToken: config.FANOUT_ADMIN_TOKEN,
+        readOnly: config.FANOUT_DASHBOARD_READONLY,
+      }),
+    );
   }
   if (roles.has('dispatcher')) {
-    const blocking = await openConnection('background', 'dispatcher');
-    const dispatcher = startDispatcher({
-      findFlow,
-      redis: blocking,
-      writer: background,
-      keys,
-      queues,
-      metrics,
-      logger: logger.child({ role: 'dispatcher' }),
-      consumer: `${hostname()}-${process.pid}`,
-      eventRecordTtlMs: config.FANOUT_EVENT_RETENTION,
-      streamRetentionMs: config.FANOUT_STREAM_RETENTION,
-      claimIdleMs: config.FANOUT_CLAIM_IDLE,
-    });
-    stoppers.push({ name: 'dispatcher', run: () => dispatcher.stop() });
+    for (const partition of keys.partitions) {
+      // Each partition's blocking read needs a connection of its own.
+      const blocking = await openConnection('background', `dispatcher-${partition.index}`, []);
+      const dispatcher = startDispatcher({
+        findFlow,
+        redis: blocking,
+        writer: background,
+        partition,
+        queues,
+        metrics,
+        logger: logger.child({ role: 'dispatcher' }),
+        consumer: `${hostname()}-${process.pid}`,
+        eventRecordTtlMs: config.FANOUT_EVENT_RETENTION,
+        streamRetentionMs: config.FANOUT_STREAM_RETENTION,
+        claimIdleMs: config.FANOUT_CLAIM_IDLE,
+      });
+      stoppers.push({ name: `dispatcher ${partition.index}`, run: () => dispatcher.stop() });
+    }
   }
   if (roles.has('worker')) {
     // Records get a connection of their own: ioredis copies every script defined on a
     // connection (BullMQ's ~50) into each pipeline, which cost ~50 µs per delivery on the
     // shared one. Auto-pipelined: the reads and writes of the deliveries in flight go out
     // together instead of one socket write each.
-    const records = await openConnection('background', 'records', true);
-    const sender = createHttpSender();
+    const records = await openConnection('background', 'records', [DELIVERY_SCRIPTS], true);
+    const destinations = createDestinationRegistry();
     const workers = startWorkers({
       flows,
       connection: background,
-      redis: records,
       keys,
-      sender,
+      state: stateOn(records),
+      destinations,
       metrics,
       logger: logger.child({ role: 'worker' }),
-      recordTtlMs: config.FANOUT_EVENT_RETENTION,
       minLockDurationMs: config.FANOUT_WORKER_LOCK,
       stalledIntervalMs: config.FANOUT_STALLED_INTERVAL,
     });
-    // The sender closes only once no attempt is in flight.
-    stoppers.push({ name: 'workers', run: () => workers.stop(config.FANOUT_SHUTDOWN_GRACE).finally(() => sender.close()) });
+    // The destinations' connections close only once no attempt is in flight.
+    stoppers.push({ name: 'workers', run: () => workers.stop(config.FANOUT_SHUTDOWN_GRACE).finally(() => destinations.close()) });
   }
 
   const app = buildHttpApp({ routers, metrics, logger, isReady: async () => (await requests.ping().then(() => true, () => false)) && flows.length > 0 });

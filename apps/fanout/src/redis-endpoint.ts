@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 import { FanoutError } from '@fanout/core';
 import type { Logger } from '@fanout/observability';
-import { pingRedis, startRedisServer } from '@fanout/redis';
+import { pingRedis, startRedisServer } from '@fanout/redis-server';
 
 /** The Redis this process uses; `release` stops it when it is a private one we started. */
 export interface RedisEndpoint {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { findFreePort } from '@fanout/redis';
+import { findFreePort } from '@fanout/redis-server';
 import { testRedisUrl } from '@fanout/testkit';
 import { runFanout } from './run-fanout.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createLogger, type Logger } from '@fanout/observability';
-import { startRedisServer, type RedisServer } from '@fanout/redis';
+import { startRedisServer, type RedisServer } from '@fanout/redis-server';
 import { Redis } from 'ioredis';
 import { checkRedis } from '../src/redis-checks.js';
 import { runFanout } from './run-fanout.js';

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { findFreePort } from '@fanout/redis';
+import { findFreePort } from '@fanout/redis-server';
 
 const MAIN = new URL('../dist/main.js', import.meta.url).pathname;
 

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createLogger } from '@fanout/observability';
-import { startRedisServer, type RedisServer } from '@fanout/redis';
+import { startRedisServer, type RedisServer } from '@fanout/redis-server';
 import { replies, startReceiver, type ScriptedReceiver } from '@fanout/testkit';
 import { readConfig } from '../src/config.js';
 import { startFanoutProcess, type FanoutProcess } from '../src/fanout-process.js';

@@ -1,6 +1,7 @@
 import { FanoutError, newEventId } from '@fanout/core';
 import type { FanoutMetrics, Logger } from '@fanout/observability';
-import { appendEvent, appendEventOnce, waitForReplicas, type EventEntry, type FanoutKeys, type IdempotencyKey } from '@fanout/redis';
+import { appendEvent, appendEventOnce, waitForReplicas, type EventEntry, type IdempotencyKey } from '@fanout/event-log';
+import type { FanoutKeys } from '@fanout/redis';
 import type { Redis } from 'ioredis';
 
 export interface AcceptEventDeps {
@@ -44,7 +45,7 @@ export interface AcceptedEvent {
  */
 export async function acceptEvent(deps: AcceptEventDeps, inbound: InboundEvent): Promise<AcceptedEvent> {
   const { idempotencyKey, ...fields } = inbound;
-  const entry: EventEntry = { id: newEventId(), receivedAt: deps.now(), ...fields };
+  const entry: EventEntry = { id: eventIdFor(deps.keys, inbound), receivedAt: deps.now(), ...fields };
   const accepted = await storeEvent(deps, entry, idempotencyKey);
   if (accepted.replayed) {
     deps.logger.debug({ eventId: accepted.id, flow: entry.flow }, 'event.replayed');
@@ -57,13 +58,23 @@ export async function acceptEvent(deps: AcceptEventDeps, inbound: InboundEvent):
   return accepted;
 }
 
+/** A new event id, of the partition its idempotency key's check lives in when it has one (one try per partition, on average). */
+function eventIdFor(keys: FanoutKeys, { flow, idempotencyKey }: InboundEvent): string {
+  let id = newEventId();
+  if (!idempotencyKey || keys.partitions.length === 1) return id;
+  const partition = keys.partitionForIdempotencyKey(flow, idempotencyKey.key);
+  while (keys.partitionOf(id) !== partition) id = newEventId();
+  return id;
+}
+
 async function storeEvent(deps: AcceptEventDeps, entry: EventEntry, idempotencyKey: IdempotencyKey | undefined): Promise<AcceptedEvent> {
   try {
+    const partition = deps.keys.partitionOf(entry.id);
     if (!idempotencyKey) {
-      await appendEvent(deps.redis, deps.keys, entry, deps.eventRecordTtlMs);
+      await appendEvent(deps.redis, partition, entry, deps.eventRecordTtlMs);
       return { id: entry.id, replayed: false };
     }
-    const result = await appendEventOnce(deps.redis, deps.keys, entry, deps.eventRecordTtlMs, idempotencyKey);
+    const result = await appendEventOnce(deps.redis, partition, entry, deps.eventRecordTtlMs, idempotencyKey);
     return result.replayed ? { id: result.eventId, replayed: true } : { id: entry.id, replayed: false };
   } catch (error) {
     deps.logger.warn({ err: error, flow: entry.flow }, 'event.store_failed');

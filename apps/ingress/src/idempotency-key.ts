@@ -1,5 +1,5 @@
 import { valueAt, type IdempotencyKeyPolicy } from '@fanout/flows';
-import type { IdempotencyKey } from '@fanout/redis';
+import type { IdempotencyKey } from '@fanout/event-log';
 
 /**
  * The idempotency key a request carries under its flow's policy, with the key's ttl;

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import type { Flow, IdempotencyKeyPolicy } from '@fanout/flows';
-import { readEvent, readEventRecord } from '@fanout/redis';
+import { readEventRecord } from '@fanout/delivery';
+import { readEvent } from '@fanout/event-log';
 import { createRedisFixture, httpDestination, testFlow, type RedisFixture } from '@fanout/testkit';
 import { post, startIngress, waitUntil, type Reply, type TestIngress } from './ingress-server.js';
 
@@ -31,7 +32,7 @@ describe('POST /webhooks/:flow with an idempotency key', () => {
     await fx.cleanup();
   });
 
-  const storedEvents = (): Promise<number> => fx.redis.xlen(fx.keys.eventStream);
+  const storedEvents = (): Promise<number> => fx.redis.xlen(fx.keys.partitions[0]!.stream);
   const withKey = (flow: string, key: string, body = '{}', header = 'Idempotency-Key'): Promise<Reply> =>
     post(ingress.port, `/webhooks/${flow}`, { headers: { 'content-type': 'application/json', [header]: key }, chunks: [Buffer.from(body)] });
   const json = (flow: string, body: string): Promise<Reply> => post(ingress.port, `/webhooks/${flow}`, { headers: { 'content-type': 'application/json' }, chunks: [Buffer.from(body)] });
@@ -52,8 +53,8 @@ describe('POST /webhooks/:flow with an idempotency key', () => {
     expectReplayOf(await withKey('payments', 'pay_1', '{"n":3}', 'IDEMPOTENCY-KEY'), idOf(first));
 
     expect(await storedEvents()).toBe(1);
-    const record = await readEventRecord(fx.redis, fx.keys, idOf(first));
-    expect((await readEvent(fx.redis, fx.keys, record!.streamId))?.body.toString()).toBe('{"n":1}');
+    const record = await readEventRecord(fx.redis, fx.keys.partitions[0]!, idOf(first));
+    expect((await readEvent(fx.redis, fx.keys.partitions[0]!, record!.streamId))?.body.toString()).toBe('{"n":1}');
     expect((await ingress.metrics.eventsAccepted.get()).values.map(({ value }) => value)).toEqual([1]);
   });
 
@@ -68,7 +69,7 @@ describe('POST /webhooks/:flow with an idempotency key', () => {
   it('accepts the key again as a new event once its ttl has passed', async () => {
     const first = await withKey('short', 'once-a-while');
     expect(first.status).toBe(202);
-    await waitUntil(async () => (await fx.redis.exists(fx.keys.idempotency('short', 'once-a-while'))) === 0, 'the idempotency key to expire');
+    await waitUntil(async () => (await fx.redis.exists(fx.keys.partitions[0]!.idempotency('short', 'once-a-while'))) === 0, 'the idempotency key to expire');
 
     const later = await withKey('short', 'once-a-while');
     expect(later.status).toBe(202);
@@ -105,8 +106,8 @@ describe('POST /webhooks/:flow with an idempotency key', () => {
     const first = await withKey('payments', key);
     expect(first.status).toBe(202);
     expectReplayOf(await withKey('payments', key), idOf(first));
-    expect(await fx.redis.exists(fx.keys.idempotency('payments', key))).toBe(1);
-    expect(fx.keys.idempotency('payments', key)).not.toContain(key);
+    expect(await fx.redis.exists(fx.keys.partitions[0]!.idempotency('payments', key))).toBe(1);
+    expect(fx.keys.partitions[0]!.idempotency('payments', key)).not.toContain(key);
   });
 
   it('stores exactly one of 50 concurrent requests with the same key and answers the others with its id', async () => {

@@ -1,7 +1,8 @@
 import { connect } from 'node:net';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { readEvent, readEventRecord } from '@fanout/redis';
+import { readEventRecord } from '@fanout/delivery';
+import { readEvent } from '@fanout/event-log';
 import { createRedisFixture, httpDestination, testFlow, type RedisFixture } from '@fanout/testkit';
 import { post, startIngress, type Reply, type TestIngress } from './ingress-server.js';
 
@@ -28,14 +29,14 @@ describe('POST /webhooks/:flow', () => {
     await fx.cleanup();
   });
 
-  const storedEvents = (): Promise<number> => fx.redis.xlen(fx.keys.eventStream);
+  const storedEvents = (): Promise<number> => fx.redis.xlen(fx.keys.partitions[0]!.stream);
 
   async function expectStored(reply: Reply, contentType: string, body: Buffer): Promise<void> {
     expect(reply.status).toBe(202);
     const { id } = reply.json<{ id: string }>();
-    const record = await readEventRecord(fx.redis, fx.keys, id);
+    const record = await readEventRecord(fx.redis, fx.keys.partitionOf(id), id);
     expect(record).toMatchObject({ id, flow: 'payments', receivedAt: RECEIVED_AT, deliveries: [] });
-    const entry = await readEvent(fx.redis, fx.keys, record!.streamId);
+    const entry = await readEvent(fx.redis, fx.keys.partitionOf(id), record!.streamId);
     expect(entry).toMatchObject({ id, flow: 'payments', receivedAt: RECEIVED_AT, contentType });
     expect(entry?.body.equals(body)).toBe(true);
   }

@@ -2,7 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { createKeys, createRedisConnection, pingRedis, readEventRecord, startRedisServer, type RedisServer } from '@fanout/redis';
+import { readEventRecord } from '@fanout/delivery';
+import { EVENT_LOG_SCRIPTS } from '@fanout/event-log';
+import { createKeys, createRedisConnection } from '@fanout/redis';
+import { pingRedis, startRedisServer, type RedisServer } from '@fanout/redis-server';
 import { httpDestination, testFlow } from '@fanout/testkit';
 import { Redis } from 'ioredis';
 import { post, startIngress, waitUntil, type TestIngress } from './ingress-server.js';
@@ -24,7 +27,7 @@ describe('POST /webhooks/:flow while Redis is unavailable', () => {
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'fanout-ingress-redis-'));
     server = await startRedisServer({ dir });
-    redis = createRedisConnection(server.url, { purpose: 'request', name: 'ingress' });
+    redis = createRedisConnection(server.url, { purpose: 'request', name: 'ingress', scripts: [EVENT_LOG_SCRIPTS] });
     await redis.connect();
     ingress = await startIngress({ redis, keys, flows });
   });
@@ -52,7 +55,7 @@ describe('POST /webhooks/:flow while Redis is unavailable', () => {
     expect(accepted.status).toBe(202);
     const inspector = new Redis(server.url);
     try {
-      expect(await readEventRecord(inspector, keys, accepted.json<{ id: string }>().id)).toMatchObject({ flow: 'payments' });
+      expect(await readEventRecord(inspector, keys.partitions[0]!, accepted.json<{ id: string }>().id)).toMatchObject({ flow: 'payments' });
     } finally {
       inspector.disconnect();
     }

@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import type { Flow } from '@fanout/flows';
-import { createKeys, createRedisConnection, readEventRecord, startRedisServer, type RedisServer } from '@fanout/redis';
+import { readEventRecord } from '@fanout/delivery';
+import { EVENT_LOG_SCRIPTS } from '@fanout/event-log';
+import { createKeys, createRedisConnection } from '@fanout/redis';
+import { startRedisServer, type RedisServer } from '@fanout/redis-server';
 import { httpDestination, testFlow } from '@fanout/testkit';
 import { Redis } from 'ioredis';
 import { post, startIngress, waitUntil, type Reply, type TestIngress } from './ingress-server.js';
@@ -44,7 +47,7 @@ describe('POST /webhooks/:flow with FANOUT_INGEST_REPLICAS', () => {
     // WAIT counts only replicas past their initial sync.
     await waitUntil(async () => (await inspector.info('replication')).includes('state=online'), 'the replica to sync');
     // As in the main process: a `request` connection, whose 1 s command timeout is no longer than WAIT's.
-    redis = createRedisConnection(primary.url, { purpose: 'request', name: 'ingress' });
+    redis = createRedisConnection(primary.url, { purpose: 'request', name: 'ingress', scripts: [EVENT_LOG_SCRIPTS] });
     await redis.connect();
   });
   afterEach(async () => {
@@ -96,7 +99,7 @@ describe('POST /webhooks/:flow with FANOUT_INGEST_REPLICAS', () => {
 
     // The event is on the primary all the same: it may still be delivered.
     const eventId = /^event (\S+) is stored/.exec(error.message)?.[1];
-    expect(await readEventRecord(inspector, keys, eventId ?? 'none')).toMatchObject({ flow: 'payments' });
+    expect(await readEventRecord(inspector, keys.partitions[0]!, eventId ?? 'none')).toMatchObject({ flow: 'payments' });
     const logged = ingress.logs.find((line) => line['msg'] === 'event.replication_timeout');
     expect(logged).toMatchObject({ eventId, replicas: 1, confirmed: 0 });
     // WAIT itself answered 0: the client did not give up on it first.

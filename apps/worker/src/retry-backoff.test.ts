@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { BackoffPolicy } from '@fanout/core';
-import { RetryLaterError, retryBackoff } from './retry-backoff.js';
+import { RetryLaterError } from '@fanout/delivery';
+import { retryBackoff } from './retry-backoff.js';
 
 const exponential: BackoffPolicy = { type: 'exponential', delayMs: 1_000, maxDelayMs: 60_000, jitter: 'none' };
 

@@ -1,17 +1,6 @@
 import { computeRetryDelay, type BackoffPolicy } from '@fanout/core';
+import { RetryLaterError } from '@fanout/delivery';
 import type { BackoffStrategy } from 'bullmq';
-
-/** Thrown by `deliver` when an attempt is to be retried; BullMQ hands it to the backoff strategy. */
-export class RetryLaterError extends Error {
-  override readonly name = 'RetryLaterError';
-  /** The delay the destination asked for with Retry-After, in ms; absent when it asked for none. */
-  readonly retryAfterMs: number | undefined;
-
-  constructor(message: string, retryAfterMs?: number) {
-    super(message);
-    this.retryAfterMs = retryAfterMs;
-  }
-}
 
 /**
  * BullMQ's `settings.backoffStrategy` for one destination's worker, implementing the

@@ -1,19 +1,27 @@
 import { setMaxListeners } from 'node:events';
+import { recordJobFailure, type DeliveryState } from '@fanout/delivery';
+import type { DestinationRegistry } from '@fanout/destinations';
 import type { Flow } from '@fanout/flows';
+import type { Logger } from '@fanout/observability';
 import { destinationQueues } from '@fanout/queues';
+import type { FanoutKeys } from '@fanout/redis';
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { deliver, type DeliverDeps } from './deliver.js';
-import { recordFailedJob } from './record-failed-job.js';
+import { deliver, type DeliverDeps, type DeliveryMetrics } from './deliver.js';
 import { settlesWithin } from './settles-within.js';
 import { deliveryWorkerOptions, type StallOptions } from './worker-options.js';
 
-/** What the workers need: what `deliver` needs, the flows and BullMQ's connection, and how stalled jobs are taken up. */
-export interface WorkerDeps extends Omit<DeliverDeps, 'now' | 'shutdown'>, StallOptions {
+/** What the workers need: the delivery state, a client per destination, the flows and BullMQ's connection. */
+export interface WorkerDeps extends StallOptions {
   /** The loaded flows: one BullMQ worker per destination. */
   readonly flows: readonly Flow[];
   /** BullMQ's connection, shared by every worker (each duplicates it for its blocking reads); needs `maxRetriesPerRequest: null`. The caller closes it. */
   readonly connection: Redis;
+  readonly keys: FanoutKeys;
+  readonly state: DeliveryState;
+  readonly destinations: DestinationRegistry;
+  readonly metrics: DeliveryMetrics;
+  readonly logger: Logger;
   /** Unix ms. Default `Date.now`. */
   readonly now?: () => number;
 }
@@ -24,7 +32,7 @@ export interface DeliveryWorkers {
   /**
    * Takes no more jobs and waits up to `graceMs` (ms) for the attempts in flight to finish and
    * be recorded. Attempts still in flight then end and their jobs go back to their queue,
-   * unrecorded and with no retry spent; within HANDBACK_MS more the workers close by force,
+   * handed back with no retry spent; within HANDBACK_MS more the workers close by force,
    * so stop returns also when a destination or Redis does not answer. A job that could not be
    * handed back (Redis unreachable) stays active until its lock expires and the stalled check
    * of a live worker runs it again.
@@ -40,18 +48,23 @@ export function startWorkers(deps: WorkerDeps): DeliveryWorkers {
   const shutdown = new AbortController();
   // Every attempt in flight, across all destinations, listens on it.
   setMaxListeners(0, shutdown.signal);
-  const { redis, keys, sender, metrics, logger, recordTtlMs, now = Date.now } = deps;
-  const deliverDeps: DeliverDeps = { redis, keys, sender, metrics, logger, recordTtlMs, now, shutdown: shutdown.signal };
-  // Records of jobs BullMQ failed by itself, still being written; a stop waits for them with the attempts in flight.
+  const { state, metrics, logger, now = Date.now } = deps;
+  const deliverDeps: DeliverDeps = { state, metrics, logger, now, shutdown: shutdown.signal };
+  // Dead letters of jobs BullMQ failed by itself, still being written; a stop waits for them with the attempts in flight.
   const recording = new Set<Promise<void>>();
   const workers = destinationQueues(deps.flows).map(({ name, flow, destination }) => {
-    const target = { flow: flow.name, destination };
-    const worker = new Worker<unknown, void>(name, (job, token) => deliver(deliverDeps, target, job, token), deliveryWorkerOptions({ destination, connection: deps.connection, keys, stall: deps }));
+    const target = { flow: flow.name, destination, client: deps.destinations.clientFor(destination) };
+    const worker = new Worker<unknown, void>(name, (job, token) => deliver(deliverDeps, target, job, token), deliveryWorkerOptions({ destination, connection: deps.connection, keys: deps.keys, stall: deps }));
     // Without a listener an 'error' event (Redis gone, a failed lock renewal) would crash the process.
     worker.on('error', (error) => logger.error({ err: error, queue: name }, 'worker.error'));
     worker.on('failed', (job, error) => {
       if (!job) return;
-      const recorded = recordFailedJob(deliverDeps, target, job, error)
+      const recorded = recordJobFailure(state, job, error, destination.deadLetter.retentionMs)
+        .then((status) => {
+          if (status === undefined) return;
+          metrics.deliveries.inc({ flow: flow.name, destination: destination.name, outcome: 'dead' });
+          logger.warn({ eventId: job.id, flow: flow.name, destination: destination.name, error: error.message, status }, 'delivery.dead_lettered');
+        })
         .catch((failure: unknown) => logger.error({ err: failure, queue: name, jobId: job.id }, 'worker.record_failed_job_failed'))
         .finally(() => recording.delete(recorded));
       recording.add(recorded);

@@ -12,36 +12,44 @@ import { retryBackoff } from './retry-backoff.js';
  */
 export interface StallOptions {
   /**
-   * The shortest job lock, in ms. Default 30000 (BullMQ's). A destination whose timeout is
-   * more than half of it gets a lock of twice its timeout. Shorter locks take crashed jobs up
-   * sooner but are lost in shorter Redis outages or event-loop stalls, and a lost lock runs an
-   * attempt twice at once.
+   * The shortest job lock, in ms (FANOUT_WORKER_LOCK). A destination whose timeout is more
+   * than half of it gets a lock of twice its timeout. Shorter locks take crashed jobs up sooner
+   * but are lost in shorter Redis outages or event-loop stalls, and a lost lock runs an attempt
+   * twice at once.
    */
-  readonly minLockDurationMs?: number;
+  readonly minLockDurationMs: number;
   /**
-   * How often each queue is checked for stalled jobs, in ms. Default 10000 (BullMQ's is
-   * 30000). Cheap: one script per queue per interval, whatever the number of workers (the
-   * check takes a lock for the interval); it only decides how soon a crash is noticed.
+   * How often each queue is checked for stalled jobs, in ms (FANOUT_STALLED_INTERVAL). Cheap:
+   * one script per queue per interval, whatever the number of workers (the check takes a lock
+   * for the interval); it only decides how soon a crash is noticed.
    */
-  readonly stalledIntervalMs?: number;
+  readonly stalledIntervalMs: number;
   /**
    * How many stalls a job survives; at the next one BullMQ fails it, and it is dead-lettered
-   * (and replayable). Default 3.
+   * (and replayable). Default MAX_STALLED_COUNT.
    */
   readonly maxStalledCount?: number;
 }
+
+/**
+ * A stall is a worker that died mid-attempt, or a lock lost in a Redis outage: not the
+ * destination's fault, and it spends no retry (see deliver). BullMQ's default of 1 would
+ * dead-letter a delivery caught in two such accidents; a job in flight at every one of four
+ * worker deaths is more likely their cause (it kills its worker), and is failed.
+ */
+export const MAX_STALLED_COUNT = 3;
 
 export interface DeliveryWorkerOptionsInput {
   readonly destination: Destination;
   /** Shared by the workers; BullMQ duplicates it for its blocking reads. */
   readonly connection: Redis;
   readonly keys: FanoutKeys;
-  readonly stall?: StallOptions;
+  readonly stall: StallOptions;
 }
 
 /** The BullMQ options of the worker of one destination queue, from the destination's policy. */
-export function deliveryWorkerOptions({ destination, connection, keys, stall = {} }: DeliveryWorkerOptionsInput): WorkerOptions {
-  const { minLockDurationMs = 30_000, stalledIntervalMs = 10_000, maxStalledCount = 3 } = stall;
+export function deliveryWorkerOptions({ destination, connection, keys, stall }: DeliveryWorkerOptionsInput): WorkerOptions {
+  const { minLockDurationMs, stalledIntervalMs, maxStalledCount = MAX_STALLED_COUNT } = stall;
   return {
     connection,
     prefix: keys.bullPrefix,
@@ -55,10 +63,6 @@ export function deliveryWorkerOptions({ destination, connection, keys, stall = {
     // destination gets the same attempt twice. Longer locks only delay recovery after a crash.
     lockDuration: Math.max(minLockDurationMs, 2 * destination.timeoutMs),
     stalledInterval: stalledIntervalMs,
-    // A stall is a worker that died mid-attempt, or a lock lost in a Redis outage: not the
-    // destination's fault, and it spends no retry (see deliver). BullMQ's default of 1 would
-    // dead-letter a delivery caught in two such accidents; a job in flight at every one of
-    // several worker deaths is more likely their cause (it kills its worker), and is failed.
     maxStalledCount,
     settings: { backoffStrategy: retryBackoff(destination.retry.backoff) },
   };

@@ -1,15 +1,20 @@
 import { Writable } from 'node:stream';
 import { newEventId } from '@fanout/core';
-import { createHttpSender, type HttpSender } from '@fanout/destinations';
+import { DELIVERY_SCRIPTS, deliveryState, readDeliveryRecord, recordDispatches, type DeliveryRecord } from '@fanout/delivery';
+import { createDestinationRegistry } from '@fanout/destinations';
+import { appendEvent } from '@fanout/event-log';
 import type { Destination, Flow, HttpDestination } from '@fanout/flows';
 import { createLogger, createMetrics, type FanoutMetrics } from '@fanout/observability';
-import { createDeliveryQueues, DELIVERY_JOB_NAME, deliveryJobOptions, type DeliveryQueue, type DeliveryQueues } from '@fanout/queues';
-import { appendEvent, createRedisConnection, readDeliveryRecord, type DeliveryRecord, type FanoutKeys } from '@fanout/redis';
-import { createRedisFixture, startReceiver, type RedisFixture, type ScriptedReceiver } from '@fanout/testkit';
-import { startWorkers, type DeliveryWorkers } from '@fanout/worker';
+import { createDeliveryQueues, deliveryJob, type DeliveryQueue, type DeliveryQueues } from '@fanout/queues';
+import { createRedisConnection, type FanoutKeys } from '@fanout/redis';
+import { ALL_SCRIPTS, createRedisFixture, startReceiver, type RedisFixture, type ScriptedReceiver } from '@fanout/testkit';
+import { startWorkers, type DeliveryWorkers, type StallOptions } from '@fanout/worker';
 import type { Redis } from 'ioredis';
 
 const RECORD_TTL_MS = 600_000;
+
+/** The product's stall settings (FANOUT_WORKER_LOCK, FANOUT_STALLED_INTERVAL defaults). */
+export const PRODUCT_STALL: StallOptions = { minLockDurationMs: 30_000, stalledIntervalMs: 10_000 };
 
 /** A worker process in miniature: real Redis, real receiver, real BullMQ queues and workers, for one flow. */
 export interface Harness {
@@ -27,7 +32,7 @@ export interface Harness {
   /** Every line the workers logged, parsed. */
   readonly logLines: Record<string, unknown>[];
   queue(destination: Destination): DeliveryQueue;
-  /** Stores an event as the ingress does and queues its delivery to each destination as the dispatcher does; returns the event id. */
+  /** Stores an event as the ingress does and dispatches it to each destination (records, then jobs) as the dispatcher does; returns the event id. */
   publish(destinations: readonly Destination[], body?: Buffer, contentType?: string): Promise<string>;
   /** Resolves with the delivery record once `accept` takes it; rejects after `timeoutMs`. */
   waitForRecord(eventId: string, destination: Destination, accept: (record: DeliveryRecord) => boolean, timeoutMs?: number): Promise<DeliveryRecord>;
@@ -41,6 +46,8 @@ export interface HarnessOptions {
   flow(receiverUrl: string): Flow;
   /** Where the harness keeps its keys. Default: a fresh prefix on the shared test Redis. */
   redis?: Pick<RedisFixture, 'url' | 'keys' | 'cleanup'>;
+  /** How stalled jobs are taken up. Default the product's. */
+  stall?: StallOptions;
 }
 
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
@@ -49,9 +56,9 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const receiver = await startReceiver();
   const flow = options.flow(receiver.url);
   const flows = [flow];
-  const redis = createRedisConnection(url, { purpose: 'background', name: 'worker-test' });
+  const redis = createRedisConnection(url, { purpose: 'background', name: 'worker-test', scripts: ALL_SCRIPTS });
   // As in `fanout start`: records on an auto-pipelined connection of their own.
-  const records = createRedisConnection(url, { purpose: 'background', name: 'worker-test-records', autoPipelining: true });
+  const records = createRedisConnection(url, { purpose: 'background', name: 'worker-test-records', scripts: [DELIVERY_SCRIPTS], autoPipelining: true });
   const queues: DeliveryQueues = createDeliveryQueues({ flows, connection: redis, keys });
   const metrics = createMetrics();
   const logLines: Record<string, unknown>[] = [];
@@ -61,10 +68,11 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       done();
     },
   });
-  const sender: HttpSender = createHttpSender();
+  const destinations = createDestinationRegistry();
+  const state = deliveryState({ redis: records, keys, attemptLogTtlMs: RECORD_TTL_MS, now: Date.now });
   const started: DeliveryWorkers[] = [];
   const startMoreWorkers = async (): Promise<DeliveryWorkers> => {
-    const workers = startWorkers({ flows, connection: redis, redis: records, keys, sender, metrics, logger: createLogger({ destination: sink }), recordTtlMs: RECORD_TTL_MS });
+    const workers = startWorkers({ flows, connection: redis, keys, state, destinations, metrics, logger: createLogger({ destination: sink }), ...(options.stall ?? PRODUCT_STALL) });
     started.push(workers);
     await workers.waitUntilReady();
     return workers;
@@ -95,22 +103,25 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     async publish(destinations, body = Buffer.from('{"type":"payment.succeeded"}'), contentType = 'application/json') {
       const eventId = newEventId();
       const receivedAt = Date.now();
-      const streamId = await appendEvent(redis, keys, { id: eventId, flow: flow.name, receivedAt, contentType, body }, RECORD_TTL_MS);
+      const partition = keys.partitionOf(eventId);
+      const streamId = await appendEvent(redis, partition, { id: eventId, flow: flow.name, receivedAt, contentType, body }, RECORD_TTL_MS);
+      await recordDispatches(redis, partition, [{ eventId, flow: flow.name, receivedAt, streamId, destinations: new Map(destinations.map(({ name }) => [name, true])) }], RECORD_TTL_MS, receivedAt);
       for (const destination of destinations) {
-        await queue(destination).add(DELIVERY_JOB_NAME, { eventId, streamId, flow: flow.name, destination: destination.name, receivedAt }, deliveryJobOptions(destination, eventId));
+        const { name, data, opts } = deliveryJob(destination, { eventId, streamId, flow: flow.name, receivedAt });
+        await queue(destination).add(name, data, opts);
       }
       return eventId;
     },
     async waitForRecord(eventId, destination, accept, timeoutMs = 10_000) {
       const accepted = (found: DeliveryRecord | undefined): found is DeliveryRecord => found !== undefined && accept(found);
-      return pollUntil(() => readDeliveryRecord(redis, keys, eventId, destination.name), accepted, timeoutMs, `the record of ${eventId} → ${destination.name}`);
+      return pollUntil(() => readDeliveryRecord(redis, keys.partitionOf(eventId), eventId, destination.name), accepted, timeoutMs, `the record of ${eventId} → ${destination.name}`);
     },
     async waitForJobState(destination, eventId, state, timeoutMs = 10_000) {
       await pollUntil(() => queue(destination).getJobState(eventId), (current): current is typeof state => current === state, timeoutMs, `the state of job ${eventId} in ${flow.name}.${destination.name}`);
     },
     async close() {
       await Promise.all(started.map((running) => running.stop(1_000)));
-      sender.close();
+      await destinations.close();
       await receiver.close();
       await queues.close();
       await fixture.cleanup();

@@ -2,7 +2,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import { createKeys, readAttempts, startRedisServer, type RedisServer } from '@fanout/redis';
+import { readAttempts } from '@fanout/delivery';
+import { createKeys } from '@fanout/redis';
+import { startRedisServer, type RedisServer } from '@fanout/redis-server';
 import { httpDestination, replies, testFlow } from '@fanout/testkit';
 import { settlesWithin } from '../src/settles-within.js';
 import { isSettled, startHarness, type Harness } from './harness.js';
@@ -50,7 +52,8 @@ describe('stop', () => {
     expect(await settlesWithin(h.workers.stop(200), 10_000)).toBe(true);
 
     expect(h.logLines).toContainEqual(expect.objectContaining({ msg: 'delivery.interrupted', eventId, attempt: 1 }));
-    expect(await readAttempts(h.redis, h.keys, eventId, 'sleepy')).toEqual([]);
+    expect((await readAttempts(h.redis, h.keys.partitionOf(eventId), eventId, 'sleepy')).map(({ attempt, outcome }) => [attempt, outcome])).toEqual([[1, 'interrupted']]);
+    await expect(h.waitForRecord(eventId, sleepy, (record) => record.status === 'pending')).resolves.toMatchObject({ attempts: 1 });
     const job = await h.queue(sleepy).getJob(eventId);
     expect(['waiting', 'delayed']).toContain(await job?.getState());
     expect(job?.attemptsMade).toBe(0);
@@ -59,7 +62,7 @@ describe('stop', () => {
     await h.startMoreWorkers();
     // The cut-short attempt kept its number 1: the one that delivered is number 2.
     await expect(h.waitForRecord(eventId, sleepy, isSettled)).resolves.toMatchObject({ status: 'delivered', attempts: 2 });
-    expect((await readAttempts(h.redis, h.keys, eventId, 'sleepy')).map(({ attempt, outcome }) => [attempt, outcome])).toEqual([[2, 'delivered']]);
+    expect((await readAttempts(h.redis, h.keys.partitionOf(eventId), eventId, 'sleepy')).map(({ attempt, outcome }) => [attempt, outcome])).toEqual([[1, 'interrupted'], [2, 'delivered']]);
     expect(h.receiver.requestsTo('/sleepy').map((request) => request.headers['webhook-id'])).toEqual([eventId, eventId]);
   });
 });
@@ -88,7 +91,7 @@ describe('isolation between destinations', () => {
     expect(records.every((record) => record.status === 'delivered')).toBe(true);
     // The stuck destination's first two attempts are still in flight: none has ended, none more started.
     expect(h.receiver.requestsTo('/stuck')).toHaveLength(2);
-    const stuckAttempts = await Promise.all(eventIds.map((eventId) => readAttempts(h.redis, h.keys, eventId, 'stuck')));
+    const stuckAttempts = await Promise.all(eventIds.map((eventId) => readAttempts(h.redis, h.keys.partitionOf(eventId), eventId, 'stuck')));
     expect(stuckAttempts.flat()).toEqual([]);
   });
 });

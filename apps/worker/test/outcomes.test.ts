@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { newEventId } from '@fanout/core';
-import { DELIVERY_JOB_NAME, deliveryJobOptions, type DeliveryJob } from '@fanout/queues';
-import { readAttempts, writeDeliveryRecord } from '@fanout/redis';
+import { readAttempts } from '@fanout/delivery';
+import { DELIVERY_JOB_NAME, deliveryJob, type DeliveryJob } from '@fanout/queues';
 import { httpDestination, replies, testFlow } from '@fanout/testkit';
 import { PAYLOAD_GONE } from '@fanout/worker';
 import { isSettled, startHarness, type Harness } from './harness.js';
@@ -35,9 +35,9 @@ describe('delivery outcomes', () => {
     const eventId = await h.publish([ok], body, 'application/vnd.test+json; charset=utf-8');
 
     const record = await h.waitForRecord(eventId, ok, isSettled);
-    expect(record).toMatchObject({ status: 'delivered', attempts: 1, lastStatusCode: 200 });
-    expect(record.deliveredAt).toBeGreaterThan(0);
-    expect(record.lastError).toBeUndefined();
+    expect(record).toMatchObject({ status: 'delivered', attempts: 1, statusCode: 200 });
+    expect(record.at).toBeGreaterThan(0);
+    expect(record.error).toBeUndefined();
 
     const [request] = h.receiver.requestsTo('/ok');
     expect(request?.body.equals(body)).toBe(true);
@@ -46,7 +46,8 @@ describe('delivery outcomes', () => {
     expect(timestamp).toBeGreaterThanOrEqual(before);
     expect(timestamp).toBeLessThanOrEqual(Math.ceil(Date.now() / 1_000));
 
-    expect(await readAttempts(h.redis, h.keys, eventId, 'ok')).toEqual([{ attempt: 1, at: expect.any(Number), durationMs: expect.any(Number), outcome: 'delivered', statusCode: 200 }]);
+    // Delivered at once: its record says all there is, no attempt log is kept.
+    expect(await readAttempts(h.redis, h.keys.partitionOf(eventId), eventId, 'ok')).toEqual([]);
     await h.waitForJobState(ok, eventId, 'completed');
     const line = h.logLines.find((entry) => entry['eventId'] === eventId && entry['msg'] === 'delivery.attempted');
     expect(line).toMatchObject({ flow: 'payments', destination: 'ok', attempt: 1, statusCode: 200, outcome: 'delivered', durationMs: expect.any(Number) });
@@ -57,8 +58,8 @@ describe('delivery outcomes', () => {
     const eventId = await h.publish([flaky]);
 
     const record = await h.waitForRecord(eventId, flaky, isSettled);
-    expect(record).toMatchObject({ status: 'delivered', attempts: 3, lastStatusCode: 200 });
-    const attempts = await readAttempts(h.redis, h.keys, eventId, 'flaky');
+    expect(record).toMatchObject({ status: 'delivered', attempts: 3, statusCode: 200 });
+    const attempts = await readAttempts(h.redis, h.keys.partitionOf(eventId), eventId, 'flaky');
     expect(attempts.map(({ attempt, outcome, statusCode }) => ({ attempt, outcome, statusCode }))).toEqual([
       { attempt: 1, outcome: 'retry', statusCode: 500 },
       { attempt: 2, outcome: 'retry', statusCode: 500 },
@@ -75,18 +76,20 @@ describe('delivery outcomes', () => {
   });
 
   it.each([
-    ['bad-request', 'HTTP 400'],
-    ['gone', 'HTTP 410: subscription cancelled'],
-  ])('dead-letters %s at once: one attempt, the job in the failed set, the record dead', async (name, lastError) => {
+    ['bad-request', 'HTTP 400', undefined],
+    ['gone', 'HTTP 410', 'subscription cancelled'],
+  ])('dead-letters %s at once: one attempt, the job in the failed set without a stack trace, the record dead', async (name, error, response) => {
     const destination = h.destination(name);
     const eventId = await h.publish([destination]);
 
     const record = await h.waitForRecord(eventId, destination, isSettled);
-    expect(record).toMatchObject({ status: 'dead', attempts: 1, lastError });
+    expect(record).toMatchObject({ status: 'dead', attempts: 1, error });
+    expect(await readAttempts(h.redis, h.keys.partitionOf(eventId), eventId, name)).toEqual([expect.objectContaining({ attempt: 1, outcome: 'dead', error, ...(response ? { response } : {}) })]);
     await h.waitForJobState(destination, eventId, 'failed');
     const job = await h.queue(destination).getJob(eventId);
     expect(job?.attemptsMade).toBe(1);
-    expect(job?.failedReason).toBe(lastError);
+    expect(job?.failedReason).toBe(error);
+    expect(job?.stacktrace).toEqual([]);
     expect(h.receiver.requestsTo(`/${name}`).filter((request) => request.headers['webhook-id'] === eventId)).toHaveLength(1);
   });
 
@@ -95,8 +98,8 @@ describe('delivery outcomes', () => {
     const eventId = await h.publish([down]);
 
     const record = await h.waitForRecord(eventId, down, isSettled);
-    expect(record).toMatchObject({ status: 'dead', attempts: 3, lastError: 'HTTP 500', lastStatusCode: 500 });
-    expect((await readAttempts(h.redis, h.keys, eventId, 'down')).map((attempt) => attempt.outcome)).toEqual(['retry', 'retry', 'dead']);
+    expect(record).toMatchObject({ status: 'dead', attempts: 3, error: 'HTTP 500', statusCode: 500 });
+    expect((await readAttempts(h.redis, h.keys.partitionOf(eventId), eventId, 'down')).map((attempt) => attempt.outcome)).toEqual(['retry', 'retry', 'dead']);
     await h.waitForJobState(down, eventId, 'failed');
     expect((await h.queue(down).getJob(eventId))?.attemptsMade).toBe(3);
     expect(h.receiver.requestsTo('/down')).toHaveLength(3);
@@ -105,44 +108,50 @@ describe('delivery outcomes', () => {
   it('dead-letters a delivery whose payload is no longer stored, without sending anything', async () => {
     const ok = h.destination('ok');
     const sentBefore = h.receiver.requestsTo('/ok').length;
-    const eventId = newEventId();
-    await h.queue(ok).add(DELIVERY_JOB_NAME, { eventId, streamId: '1-0', flow: 'payments', destination: 'ok', receivedAt: 1 }, deliveryJobOptions(ok, eventId));
+    await h.workers.stop(1_000);
+    const eventId = await h.publish([ok]);
+    const partition = h.keys.partitionOf(eventId);
+    await h.redis.del(partition.stream);
+    // Workers for this test and the ones after it (the harness stops them).
+    await h.startMoreWorkers();
 
-    await expect(h.waitForRecord(eventId, ok, isSettled)).resolves.toMatchObject({ status: 'dead', attempts: 1, lastError: PAYLOAD_GONE });
+    await expect(h.waitForRecord(eventId, ok, isSettled)).resolves.toMatchObject({ status: 'dead', attempts: 1, error: PAYLOAD_GONE });
     await h.waitForJobState(ok, eventId, 'failed');
     expect(h.receiver.requestsTo('/ok')).toHaveLength(sentBefore);
   });
 
-  it('writes the record of an event whose record expired meanwhile with a ttl, never without one', async () => {
-    const ok = h.destination('ok');
-    const eventId = await h.publish([ok]);
-    await h.redis.del(h.keys.event(eventId));
-
-    await h.waitForJobState(ok, eventId, 'completed');
-    const ttl = await h.redis.pttl(h.keys.event(eventId));
-    expect(ttl).toBeGreaterThan(0);
-  });
-
-  it('does not attempt again a delivery whose record is settled: a job run again after its end was lost', async () => {
+  it('refuses a job that names no real event of the flow (added or edited by hand) and sends nothing', async () => {
     const ok = h.destination('ok');
     const sentBefore = h.receiver.requestsTo('/ok').length;
-    const delivered = newEventId();
-    const dead = newEventId();
-    const records = h.redis.pipeline();
-    writeDeliveryRecord(records, h.keys, delivered, 'ok', { status: 'delivered', attempts: 1, lastStatusCode: 200, deliveredAt: 1, updatedAt: 1 });
-    writeDeliveryRecord(records, h.keys, dead, 'ok', { status: 'dead', attempts: 1, lastError: 'HTTP 410', updatedAt: 1 });
-    await records.exec();
-    for (const eventId of [delivered, dead]) {
-      // Delayed, so that before a worker takes it the job can look started once already (BullMQ's `ats`, attemptsStarted).
-      await h.queue(ok).add(DELIVERY_JOB_NAME, { eventId, streamId: '1-0', flow: 'payments', destination: 'ok', receivedAt: 1 }, { ...deliveryJobOptions(ok, eventId), delay: 300 });
-      await h.redis.hset(h.queue(ok).toKey(eventId), 'ats', 1);
-    }
+    const forged = newEventId();
+    const real = await h.publish([]);
+    const { opts } = deliveryJob(ok, { eventId: forged, streamId: '1-0', flow: 'payments', receivedAt: 1 });
+    await h.queue(ok).add(DELIVERY_JOB_NAME, { eventId: forged, streamId: '1-0', flow: 'payments', destination: 'ok', receivedAt: 1 }, opts);
+    // A real event, but a job id that is not its own: a copy (Bull Board's Duplicate).
+    await h.queue(ok).add(DELIVERY_JOB_NAME, { eventId: real, streamId: '1-0', flow: 'payments', destination: 'ok', receivedAt: 1 }, { ...opts, jobId: 'copy-1' });
 
-    await h.waitForJobState(ok, delivered, 'completed');
-    await h.waitForJobState(ok, dead, 'failed');
-    expect((await h.queue(ok).getJob(dead))?.failedReason).toBe('HTTP 410');
+    await h.waitForJobState(ok, forged, 'failed');
+    await h.waitForJobState(ok, 'copy-1', 'failed');
+    expect((await h.queue(ok).getJob(forged))?.failedReason).toBe('no event with this id is stored');
+    expect((await h.queue(ok).getJob('copy-1'))?.failedReason).toBe(`a delivery job's id is its event id; job copy-1 names event ${real} (a copy)`);
     expect(h.receiver.requestsTo('/ok')).toHaveLength(sentBefore);
-    expect(await readAttempts(h.redis, h.keys, delivered, 'ok')).toEqual([]);
+    expect(h.logLines.some((line) => line['msg'] === 'delivery.refused' && line['eventId'] === forged)).toBe(true);
+  });
+
+  it('sends nothing for a delivery already delivered, whoever made its job again', async () => {
+    const ok = h.destination('ok');
+    const eventId = await h.publish([ok]);
+    await h.waitForJobState(ok, eventId, 'completed');
+    const sentBefore = h.receiver.requestsTo('/ok').length;
+    // As a dispatcher that re-read the entry after its consumer group was lost: the completed job is gone, a new one is made.
+    await (await h.queue(ok).getJob(eventId))?.remove();
+    const receivedAt = Date.now();
+    const { name, data, opts } = deliveryJob(ok, { eventId, streamId: (await h.redis.hget(h.keys.partitionOf(eventId).event(eventId), 'streamId'))!, flow: 'payments', receivedAt });
+    await h.queue(ok).add(name, data, opts);
+
+    await h.waitForJobState(ok, eventId, 'completed');
+    expect(h.receiver.requestsTo('/ok')).toHaveLength(sentBefore);
+    expect(h.logLines.some((line) => line['msg'] === 'delivery.already_settled' && line['eventId'] === eventId)).toBe(true);
   });
 
   it('fails a malformed job at once', async () => {
@@ -154,7 +163,7 @@ describe('delivery outcomes', () => {
 
     await h.waitForJobState(ok, eventId, 'failed');
     const job = await h.queue(ok).getJob(eventId);
-    expect(job?.failedReason).toMatch(/^malformed delivery job .*streamId/);
+    expect(job?.failedReason).toMatch(/^not a delivery job: .*streamId/);
     expect(job?.attemptsMade).toBe(1);
   });
 });

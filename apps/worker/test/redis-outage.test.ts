@@ -4,12 +4,16 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, expect, it, jest } from '@jest/globals';
 import { newEventId } from '@fanout/core';
-import { createHttpSender, type HttpSender } from '@fanout/destinations';
+import { deliveryState, readDeliveryRecord } from '@fanout/delivery';
+import { createDestinationRegistry, type DestinationRegistry } from '@fanout/destinations';
 import { startDispatcher, type Dispatcher } from '@fanout/dispatcher';
+import { appendEvent } from '@fanout/event-log';
 import { createLogger, createMetrics } from '@fanout/observability';
 import { createDeliveryQueues, type DeliveryQueues } from '@fanout/queues';
-import { appendEvent, createKeys, createRedisConnection, readDeliveryRecord, startRedisServer, type RedisServer } from '@fanout/redis';
-import { httpDestination, startReceiver, testFlow, type ScriptedReceiver } from '@fanout/testkit';
+import { createKeys } from '@fanout/redis';
+import { startRedisServer, type RedisServer } from '@fanout/redis-server';
+import { httpDestination, startReceiver, testConnection, testFlow, type ScriptedReceiver } from '@fanout/testkit';
+import { PRODUCT_STALL } from './harness.js';
 import { startWorkers, type DeliveryWorkers } from '@fanout/worker';
 import type { Redis } from 'ioredis';
 
@@ -21,7 +25,7 @@ const DESTINATIONS = ['orders', 'ledger'] as const;
 let dir: string | undefined;
 let server: RedisServer | undefined;
 let receiver: ScriptedReceiver | undefined;
-let sender: HttpSender | undefined;
+let destinations: DestinationRegistry | undefined;
 let dispatcher: Dispatcher | undefined;
 let workers: DeliveryWorkers | undefined;
 let queues: DeliveryQueues | undefined;
@@ -33,7 +37,7 @@ afterEach(async () => {
   process.off('unhandledRejection', onRejection);
   await dispatcher?.stop();
   await workers?.stop(1_000);
-  sender?.close();
+  await destinations?.close();
   await receiver?.close();
   await queues?.close();
   for (const redis of connections) redis.disconnect();
@@ -47,7 +51,7 @@ it('keeps dispatching and delivering through a Redis crash and restart from its 
   dir = await mkdtemp(join(tmpdir(), 'fanout-outage-'));
   server = await startRedisServer({ dir, appendFsync: 'always' });
   const connect = async (name: string): Promise<Redis> => {
-    const redis = createRedisConnection(server!.url, { purpose: 'background', name });
+    const redis = testConnection(server!.url, name);
     connections.push(redis);
     // Failed commands reach the code that sent them; dropped connections are what this test is about.
     redis.on('error', () => {});
@@ -65,14 +69,15 @@ it('keeps dispatching and delivering through a Redis crash and restart from its 
   const logger = createLogger({ destination: new Writable({ write: (chunk: Buffer, _encoding, done) => (logLines.push(JSON.parse(chunk.toString()) as Record<string, unknown>), done()) }) });
   const background = await connect('background');
   queues = createDeliveryQueues({ flows: [flow], connection: background, keys });
-  sender = createHttpSender();
-  workers = startWorkers({ flows: [flow], connection: background, redis: background, keys, sender, metrics, logger, recordTtlMs: RECORD_TTL_MS });
+  destinations = createDestinationRegistry();
+  const state = deliveryState({ redis: background, keys, attemptLogTtlMs: RECORD_TTL_MS, now: Date.now });
+  workers = startWorkers({ flows: [flow], connection: background, keys, state, destinations, metrics, logger, ...PRODUCT_STALL });
   await workers.waitUntilReady();
   dispatcher = startDispatcher({
     findFlow: (name) => (name === flow.name ? flow : undefined),
     redis: await connect('dispatcher'),
     writer: background,
-    keys,
+    partition: keys.partitions[0]!,
     queues,
     metrics,
     logger,
@@ -81,12 +86,13 @@ it('keeps dispatching and delivering through a Redis crash and restart from its 
     claimIdleMs: 1_000,
     claimEveryMs: 500,
     eventRecordTtlMs: RECORD_TTL_MS,
+    streamRetentionMs: 3_600_000,
   });
 
   const ingress = await connect('ingress');
   const append = async (): Promise<string> => {
     const id = newEventId();
-    await appendEvent(ingress, keys, { id, flow: flow.name, receivedAt: Date.now(), contentType: 'application/json', body: Buffer.from(JSON.stringify({ id })) }, RECORD_TTL_MS);
+    await appendEvent(ingress, keys.partitionOf(id), { id, flow: flow.name, receivedAt: Date.now(), contentType: 'application/json', body: Buffer.from(JSON.stringify({ id })) }, RECORD_TTL_MS);
     return id;
   };
   const eventIds: string[] = [];
@@ -103,7 +109,7 @@ it('keeps dispatching and delivering through a Redis crash and restart from its 
     const missing: string[] = [];
     for (const eventId of eventIds) {
       for (const destination of DESTINATIONS) {
-        if ((await readDeliveryRecord(background, keys, eventId, destination))?.status !== 'delivered') missing.push(`${eventId}:${destination}`);
+        if ((await readDeliveryRecord(background, keys.partitionOf(eventId), eventId, destination))?.status !== 'delivered') missing.push(`${eventId}:${destination}`);
       }
     }
     return missing;
@@ -120,7 +126,7 @@ it('keeps dispatching and delivering through a Redis crash and restart from its 
     const queue = queues.get(flow.name, destination)!;
     expect(await queue.getJobCounts('active', 'waiting', 'delayed', 'failed')).toMatchObject({ active: 0, waiting: 0, delayed: 0, failed: 0 });
   }
-  expect(await background.zcard(keys.openDeliveries)).toBe(0);
+  expect(await background.zcard(keys.partitions[0]!.openDeliveries)).toBe(0);
   expect(rejections).toEqual([]);
   expect(logLines.some(({ msg }) => msg === 'dispatcher.failed' || msg === 'worker.error')).toBe(true);
 });

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import type { BackoffPolicy } from '@fanout/core';
-import { readAttempts } from '@fanout/redis';
+import { readAttempts } from '@fanout/delivery';
 import { httpDestination, replies, testFlow, type ReceivedRequest } from '@fanout/testkit';
 import { isSettled, startHarness, type Harness } from './harness.js';
 
@@ -39,7 +39,7 @@ describe("a destination's retry policy and rate limit", () => {
     const [gap] = gapsMs(await h.receiver.waitFor('/throttled', 2));
     expect(gap).toBeGreaterThanOrEqual(950);
     await expect(h.waitForRecord(eventId, throttled, isSettled)).resolves.toMatchObject({ status: 'delivered', attempts: 2 });
-    expect((await readAttempts(h.redis, h.keys, eventId, 'throttled'))[0]).toMatchObject({ outcome: 'retry', statusCode: 429, error: 'HTTP 429' });
+    expect((await readAttempts(h.redis, h.keys.partitionOf(eventId), eventId, 'throttled'))[0]).toMatchObject({ outcome: 'retry', statusCode: 429, error: 'HTTP 429' });
   });
 
   it("caps a Retry-After at the policy's maxDelay", async () => {
@@ -57,14 +57,14 @@ describe("a destination's retry policy and rate limit", () => {
     const eventId = await h.publish([slow]);
 
     const record = await h.waitForRecord(eventId, slow, isSettled);
-    expect(record).toMatchObject({ status: 'dead', attempts: 2, lastError: 'timeout after 300 ms' });
-    expect(record.lastStatusCode).toBeUndefined();
-    const attempts = await readAttempts(h.redis, h.keys, eventId, 'slow');
+    expect(record).toMatchObject({ status: 'dead', attempts: 2, error: 'timeout after 300 ms' });
+    expect(record.statusCode).toBeUndefined();
+    const attempts = await readAttempts(h.redis, h.keys.partitionOf(eventId), eventId, 'slow');
     expect(attempts.map(({ outcome, error, statusCode }) => ({ outcome, error, statusCode }))).toEqual([
       { outcome: 'retry', error: 'timeout after 300 ms', statusCode: undefined },
       { outcome: 'dead', error: 'timeout after 300 ms', statusCode: undefined },
     ]);
-    expect(attempts.every((attempt) => attempt.durationMs >= 290)).toBe(true);
+    expect(attempts.every((attempt) => (attempt.durationMs ?? 0) >= 290)).toBe(true);
     expect(h.receiver.requestsTo('/slow')).toHaveLength(2);
   });
 

@@ -1,11 +1,12 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { newEventId } from '@fanout/core';
-import { createHttpSender, type HttpSender } from '@fanout/destinations';
+import { deliveryState, readAttempts, readDeliveryRecord, readEventPayload, recordDispatches, type DeliveryRecord } from '@fanout/delivery';
+import { createDestinationRegistry, type DestinationRegistry } from '@fanout/destinations';
+import { appendEvent } from '@fanout/event-log';
 import type { Flow } from '@fanout/flows';
 import { createLogger, createMetrics } from '@fanout/observability';
-import { createDeliveryQueues, DELIVERY_JOB_NAME, deliveryJobOptions, type DeliveryQueues } from '@fanout/queues';
-import { appendEvent, createRedisConnection, readAttempts, readDeadLetterEvent, readDeliveryRecord, recordDispatches, type DeliveryRecord } from '@fanout/redis';
-import { createRedisFixture, httpDestination, startReceiver, testFlow, type RedisFixture, type ScriptedReceiver } from '@fanout/testkit';
+import { createDeliveryQueues, deliveryJob, type DeliveryQueues } from '@fanout/queues';
+import { createRedisFixture, httpDestination, startReceiver, testConnection, testFlow, type RedisFixture, type ScriptedReceiver } from '@fanout/testkit';
 import { startWorkers, type DeliveryWorkers, type StallOptions } from '@fanout/worker';
 import type { Redis } from 'ioredis';
 import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
@@ -21,13 +22,13 @@ describe('a worker killed mid-attempt', () => {
   let receiver: ScriptedReceiver;
   let redis: Redis;
   let queues: DeliveryQueues;
-  let sender: HttpSender;
+  let destinations: DestinationRegistry;
   const processes: WorkerProcess[] = [];
   const workers: DeliveryWorkers[] = [];
   afterEach(async () => {
     for (const child of processes.splice(0)) await child.kill();
     for (const running of workers.splice(0)) await running.stop(1_000);
-    sender.close();
+    await destinations.close();
     await receiver.close();
     await queues.close();
     await fx.cleanup();
@@ -37,10 +38,10 @@ describe('a worker killed mid-attempt', () => {
   async function setUp(stall: StallOptions): Promise<Flow> {
     fx = await createRedisFixture();
     receiver = await startReceiver();
-    redis = createRedisConnection(fx.url, { purpose: 'background', name: 'crash-test' });
+    redis = testConnection(fx.url, 'crash-test');
     const flow = testFlow('crash', [httpDestination({ name: 'orders', url: `${receiver.url}/orders`, timeoutMs: 1_000, retry: { attempts: 3, backoff: { type: 'fixed', delayMs: 50, maxDelayMs: 50, jitter: 'none' } } })]);
     queues = createDeliveryQueues({ flows: [flow], connection: redis, keys: fx.keys });
-    sender = createHttpSender();
+    destinations = createDestinationRegistry();
     const child = await startWorkerProcess({ redisUrl: fx.url, prefix: fx.keys.prefix, flow, recordTtlMs: RECORD_TTL_MS, stall });
     processes.push(child);
     return flow;
@@ -50,15 +51,17 @@ describe('a worker killed mid-attempt', () => {
   async function publish(flow: Flow, body: Buffer): Promise<string> {
     const eventId = newEventId();
     const receivedAt = Date.now();
-    const streamId = await appendEvent(redis, fx.keys, { id: eventId, flow: flow.name, receivedAt, contentType: 'application/json', body }, RECORD_TTL_MS);
-    await recordDispatches(redis, fx.keys, [{ eventId, flow: flow.name, receivedAt, streamId, records: new Map([['orders', { status: 'pending', attempts: 0, updatedAt: receivedAt }]]), queued: ['orders'] }], RECORD_TTL_MS);
-    const orders = flow.destinations[0]!;
-    await queues.get(flow.name, 'orders')!.add(DELIVERY_JOB_NAME, { eventId, streamId, flow: flow.name, destination: 'orders', receivedAt }, deliveryJobOptions(orders, eventId));
+    const partition = fx.keys.partitionOf(eventId);
+    const streamId = await appendEvent(redis, partition, { id: eventId, flow: flow.name, receivedAt, contentType: 'application/json', body }, RECORD_TTL_MS);
+    await recordDispatches(redis, partition, [{ eventId, flow: flow.name, receivedAt, streamId, destinations: new Map([['orders', true]]) }], RECORD_TTL_MS, receivedAt);
+    const { name, data, opts } = deliveryJob(flow.destinations[0]!, { eventId, streamId, flow: flow.name, receivedAt });
+    await queues.get(flow.name, 'orders')!.add(name, data, opts);
     return eventId;
   }
 
   function startLocalWorkers(flow: Flow, stall: StallOptions): DeliveryWorkers {
-    const running = startWorkers({ flows: [flow], connection: redis, redis, keys: fx.keys, sender, metrics: createMetrics(), logger: createLogger({ level: 'silent' }), recordTtlMs: RECORD_TTL_MS, ...stall });
+    const state = deliveryState({ redis, keys: fx.keys, attemptLogTtlMs: RECORD_TTL_MS, now: Date.now });
+    const running = startWorkers({ flows: [flow], connection: redis, keys: fx.keys, state, destinations, metrics: createMetrics(), logger: createLogger({ level: 'silent' }), ...stall });
     workers.push(running);
     return running;
   }
@@ -66,7 +69,7 @@ describe('a worker killed mid-attempt', () => {
   async function waitForRecord(eventId: string, accept: (record: DeliveryRecord) => boolean): Promise<DeliveryRecord> {
     const deadline = Date.now() + 20_000;
     for (;;) {
-      const record = await readDeliveryRecord(redis, fx.keys, eventId, 'orders');
+      const record = await readDeliveryRecord(redis, fx.keys.partitionOf(eventId), eventId, 'orders');
       if (record && accept(record)) return record;
       if (Date.now() > deadline) throw new Error(`the record of ${eventId} did not settle; last: ${JSON.stringify(record)}; child log: ${processes.map((child) => child.stderr()).join('\n')}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -81,18 +84,18 @@ describe('a worker killed mid-attempt', () => {
     await processes[0]!.kill();
 
     startLocalWorkers(flow, STALL);
-    await expect(waitForRecord(eventId, ({ status }) => status === 'delivered')).resolves.toMatchObject({ status: 'delivered', attempts: 2, lastStatusCode: 200 });
+    await expect(waitForRecord(eventId, ({ status }) => status === 'delivered')).resolves.toMatchObject({ status: 'delivered', attempts: 2, statusCode: 200 });
 
     expect(receiver.requestsTo('/orders').map((request) => request.headers['webhook-id'])).toEqual([eventId, eventId]);
-    // Attempt 1 died with its worker unrecorded: the log shows the gap.
-    expect((await readAttempts(redis, fx.keys, eventId, 'orders')).map(({ attempt, outcome }) => [attempt, outcome])).toEqual([[2, 'delivered']]);
+    // Attempt 1 died with its worker: the next start found it active and logged it as interrupted.
+    expect((await readAttempts(redis, fx.keys.partitionOf(eventId), eventId, 'orders')).map(({ attempt, outcome }) => [attempt, outcome])).toEqual([[1, 'interrupted'], [2, 'delivered']]);
     const queue = queues.get(flow.name, 'orders')!;
     await expect(queue.getJobState(eventId)).resolves.toBe('completed');
     const job = await queue.getJob(eventId);
     expect(job?.attemptsStarted).toBe(2);
     expect(job?.stalledCounter).toBe(1);
     expect(await queue.getActiveCount()).toBe(0);
-    expect(await redis.zcard(fx.keys.openDeliveries)).toBe(0);
+    expect(await redis.zcard(fx.keys.partitions[0]!.openDeliveries)).toBe(0);
   });
 
   it('is dead-lettered once its job stalled more often than allowed, and its record says so', async () => {
@@ -110,13 +113,15 @@ describe('a worker killed mid-attempt', () => {
 
     startLocalWorkers(flow, stall);
     const record = await waitForRecord(eventId, ({ status }) => status === 'dead');
-    expect(record).toMatchObject({ status: 'dead', attempts: 2, lastError: 'job stalled more than allowable limit' });
+    expect(record).toMatchObject({ status: 'dead', attempts: 2, error: 'job stalled more than allowable limit' });
     const queue = queues.get(flow.name, 'orders')!;
     await expect(queue.getJobState(eventId)).resolves.toBe('failed');
     expect((await queue.getJob(eventId))?.failedReason).toBe('job stalled more than allowable limit');
     // The third start failed the job before any attempt: the destination saw two.
     expect(receiver.requestsTo('/orders')).toHaveLength(2);
-    expect(await redis.zcard(fx.keys.openDeliveries)).toBe(0);
-    expect((await readDeadLetterEvent(redis, fx.keys, eventId))?.body.equals(body)).toBe(true);
+    const partition = fx.keys.partitionOf(eventId);
+    expect(await redis.zcard(partition.openDeliveries)).toBe(0);
+    await redis.del(partition.stream);
+    expect((await readEventPayload(redis, partition, eventId, '0-1'))?.body.equals(body)).toBe(true);
   });
 });

@@ -6,7 +6,7 @@ import { recordUnits, startBaseline, type BenchContext } from '../context.js';
 import { destinationName, destinationPath, writeBenchFlow } from '../flows.js';
 import { eventBody } from '../load.js';
 import { meterRate } from '../meter.js';
-import { addDeliveryJobs, appendEvents, cleanRedis, commandCostPer, commandStats, redisCpuMs, waitingJobs, type CommandCost } from '../redis-tools.js';
+import { addDeliveryJobs, appendEvents, cleanRedis, commandCostPer, commandStats, recordDeliveries, redisCpuMs, waitingJobs, type CommandCost } from '../redis-tools.js';
 import { startService } from '../service.js';
 import { profile } from './ingest.js';
 
@@ -83,6 +83,7 @@ export async function runDelivery(ctx: BenchContext): Promise<DeliveryResults> {
   const keys = createKeys(prefix);
   const events = Math.ceil((Math.max(noop.perSecond * EXPECTED_SHARE_OF_NOOP, 1_000) * seconds) / DESTINATIONS);
   const appended = await appendEvents(ctx.redis, keys, name, events, (i) => eventBody(BODY_BYTES, i));
+  await recordDeliveries(ctx.redis, keys, flow!, appended, 3_600_000);
   await addDeliveryJobs(ctx.redis, keys, flow!, appended);
   const paths = queues.map((_, i) => destinationPath(name, destinationName(i)));
   ctx.sink.reset();

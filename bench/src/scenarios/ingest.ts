@@ -32,7 +32,7 @@ export async function runIngest(ctx: BenchContext): Promise<IngestResults> {
 
   const baseline = async (name: 'ingest-express' | 'ingest-http'): Promise<ClosedLoopResult> => {
     const basePrefix = ctx.newPrefix(name);
-    const child = startBaseline(ctx, name, { redisUrl: ctx.redisUrl, streamKey: createKeys(basePrefix).eventStream }, name);
+    const child = startBaseline(ctx, name, { redisUrl: ctx.redisUrl, streamKey: createKeys(basePrefix).partitions[0]!.stream }, name);
     const { port } = (await child.ready) as { port: number };
     ctx.log(`ingest: ${name}`);
     const cpuAtStart = child.cpuMs();

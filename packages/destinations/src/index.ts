@@ -1,3 +1,4 @@
-export { classifyOutcome, type AttemptOutcome } from './classify-outcome.js';
-export { createHttpSender, RESPONSE_SNIPPET_BYTES, type HttpSender } from './http-sender.js';
-export { isSendFailure, TIMEOUT_ERROR_CODE, type OutboundDelivery, type Sender, type SendFailure, type SendResponse, type SendResult } from './sender.js';
+export type { AttemptOutcome, AttemptReport, DeliveryAttempt, DestinationClient } from './attempt.js';
+export { classifyOutcome } from './http/classify-outcome.js';
+export { createHttpKind, RESPONSE_SNIPPET_BYTES } from './http/http-kind.js';
+export { createDestinationRegistry, defaultKinds, type DestinationKind, type DestinationKinds, type DestinationRegistry } from './registry.js';

@@ -1,4 +1,7 @@
+import type { Destination } from '@fanout/flows';
+import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
+import { deliveryJobOptions } from './job-options.js';
 
 /**
  * The delivery job: the one contract between the dispatcher and the workers. It points at
@@ -6,7 +9,7 @@ import { z } from 'zod';
  * many destinations it goes to. The job id is the event id: with one queue per destination
  * that makes it deterministic per (event, destination), and a repeated dispatch is a no-op.
  */
-export const deliveryJobSchema = z.object({
+export const deliveryJobSchema = z.strictObject({
   eventId: z.string().min(1),
   /** The event stream entry holding the body. */
   streamId: z.string().regex(/^\d+-\d+$/),
@@ -18,3 +21,23 @@ export type DeliveryJob = z.infer<typeof deliveryJobSchema>;
 
 /** BullMQ's job name for deliveries; shown in Bull Board. */
 export const DELIVERY_JOB_NAME = 'deliver';
+
+/** One `add`/`addBulk` item. */
+export interface DeliveryJobSpec {
+  readonly name: string;
+  readonly data: DeliveryJob;
+  readonly opts: JobsOptions;
+}
+
+/** The event a delivery job points at. */
+export interface JobEvent {
+  readonly eventId: string;
+  readonly streamId: string;
+  readonly flow: string;
+  readonly receivedAt: number;
+}
+
+/** The delivery job of an event for a destination, with the options the destination's policy gives it: built here only. */
+export function deliveryJob(destination: Destination, { eventId, streamId, flow, receivedAt }: JobEvent): DeliveryJobSpec {
+  return { name: DELIVERY_JOB_NAME, data: { eventId, streamId, flow, destination: destination.name, receivedAt }, opts: deliveryJobOptions(destination, eventId) };
+}

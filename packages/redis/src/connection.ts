@@ -1,10 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { WRITE_OUTCOME_SCRIPT } from './delivery-outcomes.js';
-import { DISPATCH_DEAD_LETTER_SCRIPT } from './dispatch-dead-letters.js';
-import { RECORD_DISPATCHES_SCRIPT } from './dispatch-records.js';
-import { APPEND_EVENT_ONCE_SCRIPT, APPEND_EVENT_SCRIPT } from './event-stream.js';
-import { defineScript, type FanoutScript } from './scripts.js';
-import { TRIM_STREAM_SCRIPT } from './stream-retention.js';
+import { defineScripts, type ScriptSet } from './scripts.js';
 
 /**
  * What a connection is for decides how it behaves while Redis is away:
@@ -18,6 +13,8 @@ export type ConnectionPurpose = 'request' | 'background';
 
 export interface ConnectionOptions {
   purpose: ConnectionPurpose;
+  /** The scripts this connection runs (each package exports its set); defined before it connects. Default none. */
+  scripts?: readonly ScriptSet[];
   /** Connection name shown by CLIENT LIST. */
   name?: string;
   /** `request` connections only. Default 1000 ms. */
@@ -46,15 +43,9 @@ export function redisOptionsFor({ purpose, name, commandTimeoutMs = 1_000, autoP
   return { ...common, maxRetriesPerRequest: null, enableReadyCheck: true };
 }
 
-/** Every script fanout runs. */
-const FANOUT_SCRIPTS: readonly FanoutScript[] = [APPEND_EVENT_SCRIPT, APPEND_EVENT_ONCE_SCRIPT, RECORD_DISPATCHES_SCRIPT, DISPATCH_DEAD_LETTER_SCRIPT, TRIM_STREAM_SCRIPT, WRITE_OUTCOME_SCRIPT];
-
-/** A connection that is not yet connected; call `connect()` (or let the first command do it). */
+/** A connection that is not yet connected, with its scripts defined; call `connect()` (or let the first command do it). */
 export function createRedisConnection(url: string, options: ConnectionOptions): Redis {
   const redis = new Redis(url, redisOptionsFor(options));
-  // ioredis copies a connection's scripts into an auto-pipeline as it creates it: a script
-  // defined later in that tick is missing from it, and ioredis then crashes the process when
-  // the pipeline answers ("results[i] is not iterable"). So such a connection has them all first.
-  if (options.autoPipelining) for (const script of FANOUT_SCRIPTS) defineScript(redis, script);
+  defineScripts(redis, options.scripts ?? []);
   return redis;
 }

@@ -3,9 +3,13 @@ import { createHash } from 'node:crypto';
 /**
  * Every Redis key fanout writes is built here.
  *
- * The `{events}` hash tag puts the event stream and the event records in one Cluster slot,
- * so the ingest script can write both atomically. A partitioned deployment swaps `{events}`
- * for `{events-<n>}` per stream partition; nothing else in a key's shape changes.
+ * The event log is split into partitions, each a stream with its own consumer group, open
+ * deliveries and dispatcher dead letters. Every key that belongs to an event carries its
+ * partition's hash tag, so on Redis Cluster a partition's keys share one slot and the
+ * scripts that change several of them at once (ingest, dispatch, each delivery transition,
+ * the trim) stay atomic, while partitions spread over the cluster. One partition (the
+ * default) is tagged `{events}`; with more, partition n is tagged `{events-<n>}`. An event's
+ * partition follows from its id alone, so its records can be found from the id.
  *
  * BullMQ builds its own keys under `bullPrefix` (`<prefix>:q:<queue>:…`); its job ids are
  * the event id, which makes them deterministic per (event, destination) because every
@@ -14,14 +18,26 @@ import { createHash } from 'node:crypto';
 export interface FanoutKeys {
   /** Namespace of every key, `fanout` by default; tests give each test its own. */
   readonly prefix: string;
+  /** BullMQ's `prefix` option for every delivery queue. */
+  readonly bullPrefix: string;
+  /** Every partition of the event log, in order. */
+  readonly partitions: readonly PartitionKeys[];
+  /** The partition an event belongs to, from its id. */
+  partitionOf(eventId: string): PartitionKeys;
+  /**
+   * The partition of the events that carry a flow's idempotency key: its check and the event
+   * must share a slot, so an event with a key is given an id of this partition.
+   */
+  partitionForIdempotencyKey(flow: string, key: string): PartitionKeys;
+}
+
+/** The keys of one partition of the event log and of the events in it. */
+export interface PartitionKeys {
+  readonly index: number;
+  /** The partition's hash tag, `{events}` or `{events-<n>}`. */
+  readonly tag: string;
   /** The event stream: one entry per accepted event, the only copy of its body. */
-  readonly eventStream: string;
-  /** The event record hash: flow, receivedAt, stream entry id and one delivery record per destination. */
-  event(eventId: string): string;
-  /** The attempt log of one delivery, a capped list, oldest first. */
-  attempts(eventId: string, destination: string): string;
-  /** A flow's idempotency key: holds the id of the first event that carried it, until its ttl. */
-  idempotency(flow: string, key: string): string;
+  readonly stream: string;
   /**
    * The open deliveries: a sorted set with one member per delivery that has a job and is not
    * yet delivered or dead, scored by its stream entry's ms. The oldest bounds the stream trim.
@@ -29,37 +45,63 @@ export interface FanoutKeys {
   readonly openDeliveries: string;
   /** The dispatcher's dead letters: a stream of the entries it gave up on, each with a copy of the entry's fields. */
   readonly dispatchDeadLetters: string;
+  /** The event record hash: the event's flow, receivedAt and stream id, and one delivery record per destination. */
+  event(eventId: string): string;
+  /** The attempt log of one delivery (only deliveries that failed at least once have one), oldest first. */
+  attempts(eventId: string, destination: string): string;
+  /** A flow's idempotency key: holds the id of the first event that carried it, until its ttl. */
+  idempotency(flow: string, key: string): string;
   /** The copy of a dead-lettered event (the stream entry's fields), kept for replay once the stream entry is trimmed. */
   deadLetterEvent(eventId: string): string;
-  /** BullMQ's `prefix` option for every delivery queue. */
-  readonly bullPrefix: string;
 }
 
-/** The consumer group every dispatcher reads the event stream through. */
+/** The consumer group every dispatcher reads a partition's stream through. */
 export const DISPATCHER_GROUP = 'dispatchers';
 
 /** Idempotency keys come from senders; longer ones are stored as their hash so key names stay bounded. */
 export const IDEMPOTENCY_KEY_MAX_BYTES = 256;
 
-export function createKeys(prefix = 'fanout'): FanoutKeys {
-  const tagged = `${prefix}:{events}`;
+function partitionKeys(prefix: string, index: number, count: number): PartitionKeys {
+  const tag = count === 1 ? '{events}' : `{events-${index}}`;
+  const tagged = `${prefix}:${tag}`;
   return {
-    prefix,
-    eventStream: `${tagged}:stream`,
+    index,
+    tag,
+    stream: `${tagged}:stream`,
+    openDeliveries: `${tagged}:open-deliveries`,
+    dispatchDeadLetters: `${tagged}:dispatch-dead-letters`,
     event: (eventId) => `${tagged}:event:${eventId}`,
     attempts: (eventId, destination) => `${tagged}:attempts:${eventId}:${destination}`,
-    // In the {events} slot so the ingest script checks it and writes the stream atomically.
     // Scoped by flow (whose name has no ':'), so two flows never share a key. `=` marks a key
     // as sent, `#` its SHA-256, so a sent key that looks like a hash cannot meet a hashed one.
     idempotency: (flow, key) =>
       Buffer.byteLength(key) > IDEMPOTENCY_KEY_MAX_BYTES
         ? `${tagged}:idempotency:${flow}:#${createHash('sha256').update(key).digest('hex')}`
         : `${tagged}:idempotency:${flow}:=${key}`,
-    // The next three are in the {events} slot too: the dispatch and trim scripts and the
-    // worker's MULTI change them together with the stream and the event records.
-    openDeliveries: `${tagged}:open-deliveries`,
-    dispatchDeadLetters: `${tagged}:dispatch-dead-letters`,
     deadLetterEvent: (eventId) => `${tagged}:dead-letter-event:${eventId}`,
+  };
+}
+
+/** FNV-1a: cheap, stable across processes and versions, and spreads UUIDv7s evenly. */
+function fnv1a(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
+}
+
+/**
+ * @param partitions How many partitions the event log has. Fixed for a deployment's life: an
+ * event's partition is computed from its id, so changing the count would lose sight of the
+ * events already stored. Default 1.
+ */
+export function createKeys(prefix = 'fanout', partitions = 1): FanoutKeys {
+  if (!Number.isInteger(partitions) || partitions < 1) throw new Error(`partitions must be a whole number ≥ 1, got ${partitions}`);
+  const all = Array.from({ length: partitions }, (_, index) => partitionKeys(prefix, index, partitions));
+  return {
+    prefix,
     bullPrefix: `${prefix}:q`,
+    partitions: all,
+    partitionOf: (eventId) => all[partitions === 1 ? 0 : fnv1a(eventId) % partitions]!,
+    partitionForIdempotencyKey: (flow, key) => all[partitions === 1 ? 0 : fnv1a(`${flow}:${key}`) % partitions]!,
   };
 }

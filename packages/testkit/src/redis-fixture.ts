@@ -1,6 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { createKeys, deleteKeysUnder, type FanoutKeys } from '@fanout/redis';
-import { Redis } from 'ioredis';
+import { DELIVERY_SCRIPTS } from '@fanout/delivery';
+import { EVENT_LOG_SCRIPTS } from '@fanout/event-log';
+import { createKeys, createRedisConnection, deleteKeysUnder, type FanoutKeys } from '@fanout/redis';
+import type { Redis } from 'ioredis';
+
+/** Every script fanout runs: a test's connections can run any stage's. */
+export const ALL_SCRIPTS = [EVENT_LOG_SCRIPTS, DELIVERY_SCRIPTS] as const;
+
+/** A connection to the test Redis that waits for Redis and runs every script (as `background` ones do). */
+export function testConnection(url: string, name = 'test'): Redis {
+  return createRedisConnection(url, { purpose: 'background', name, scripts: ALL_SCRIPTS });
+}
 
 /** One test's corner of the shared test Redis: its own key prefix and a connection. */
 export interface RedisFixture {
@@ -17,10 +27,10 @@ export function testRedisUrl(): string {
   return url;
 }
 
-export async function createRedisFixture(): Promise<RedisFixture> {
+export async function createRedisFixture({ partitions = 1 }: { partitions?: number } = {}): Promise<RedisFixture> {
   const url = testRedisUrl();
-  const keys = createKeys(`t-${randomUUID().slice(0, 8)}`);
-  const redis = new Redis(url, { maxRetriesPerRequest: null });
+  const keys = createKeys(`t-${randomUUID().slice(0, 8)}`, partitions);
+  const redis = testConnection(url, 'test-fixture');
   return {
     url,
     keys,

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startRedisServer } from '@fanout/redis';
+import { startRedisServer } from '@fanout/redis-server';
 
 /** Where the integration tests' Redis came from, and how to let it go. */
 export interface TestRedis {

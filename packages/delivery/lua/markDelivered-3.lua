@@ -1,0 +1,35 @@
+--[[
+  Delivered: the attempt's destination took the event. The delivery is closed (retention may
+  trim its stream entry from then on). A delivery that failed before keeps its attempt log
+  and gets this attempt in it; one delivered at its first attempt has no log, its record says
+  all there is. A delivery already settled (a parallel attempt recorded first) keeps its record.
+
+  Input:
+    KEYS[1] the event record
+    KEYS[2] the partition's open deliveries
+    KEYS[3] the delivery's attempt log
+
+    ARGV[1] the destination
+    ARGV[2] the event id
+    ARGV[3] the attempt's number
+    ARGV[4] its status code ('' for none)
+    ARGV[5] when it ended (unix ms)
+    ARGV[6] its duration (ms)
+    ARGV[7] its attempt log entry (JSON)
+    ARGV[8] the attempt log's ttl (ms)
+    ARGV[9] the attempt log's longest length
+
+  Returns the delivery's status: 'delivered', the settled status it already had, or 'missing'
+  for a delivery without a record (nothing is written).
+]]
+--- @include "deliveryRecord"
+--- @include "appendAttempt"
+local record, destination = KEYS[1], ARGV[1]
+local field = 'd:' .. destination
+local current = redis.call('HGET', record, field)
+if not current then return 'missing' end
+if redis.call('EXISTS', KEYS[3]) == 1 then appendAttempt(KEYS[3], ARGV[7], ARGV[9], ARGV[8]) end
+if isFinal(recordStatus(current)) then return recordStatus(current) end
+redis.call('HSET', record, field, deliveryRecord('delivered', ARGV[3], ARGV[4], ARGV[5], ARGV[6]))
+redis.call('ZREM', KEYS[2], ARGV[2] .. ':' .. destination)
+return 'delivered'

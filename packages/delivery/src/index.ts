@@ -1,0 +1,35 @@
+export { deliveryOfJob, handBackJob, isLastAttempt, recordJobFailure, replayJob, type JobDelivery, type ReplayOutcome } from './bullmq-jobs.js';
+export { recordDispatches, type EventDispatchRecords } from './dispatch-records.js';
+export { DeadLetterError, JobRefusedError, RetryLaterError } from './job-outcomes.js';
+export {
+  ATTEMPT_LOG_LENGTH,
+  ATTEMPT_OUTCOMES,
+  attemptsOf,
+  decodeDeliveryRecord,
+  DELIVERY_STATUSES,
+  readAttempts,
+  readDeliveryRecord,
+  readEventPayload,
+  readEventRecord,
+  readLastAttempt,
+  reportedStatus,
+  type AttemptOutcomeName,
+  type AttemptRecord,
+  type DeliveryRecord,
+  type DeliveryStatus,
+  type EventRecord,
+  type ReportedStatus,
+} from './records.js';
+export { DELIVERY_SCRIPTS } from './scripts.js';
+export {
+  deliveryState,
+  RESPONSE_EXCERPT_CHARS,
+  type AttemptFacts,
+  type BeginResult,
+  type Death,
+  type DeliveryRef,
+  type DeliveryState,
+  type DeliveryStateDeps,
+  type NamedDelivery,
+  type TransitionResult,
+} from './transitions.js';

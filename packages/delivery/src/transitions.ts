@@ -1,0 +1,174 @@
+import { decodeEventEntry, type EventEntry } from '@fanout/event-log';
+import { runScript, type FanoutKeys } from '@fanout/redis';
+import type { Redis } from 'ioredis';
+import { ATTEMPT_LOG_LENGTH, decodeDeliveryRecord, type AttemptOutcomeName, type AttemptRecord, type DeliveryRecord, type DeliveryStatus } from './records.js';
+import { DELIVERY_SCRIPTS } from './scripts.js';
+
+const BEGIN = DELIVERY_SCRIPTS.get('beginAttempt');
+const MARK_DELIVERED = DELIVERY_SCRIPTS.get('markDelivered');
+const SCHEDULE_RETRY = DELIVERY_SCRIPTS.get('scheduleRetry');
+const DEAD_LETTER = DELIVERY_SCRIPTS.get('deadLetter');
+const HAND_BACK = DELIVERY_SCRIPTS.get('handBack');
+const REPLAY = DELIVERY_SCRIPTS.get('replay');
+
+/** The most of a destination's answer kept for operators: one excerpt per delivery, of at most this many characters. */
+export const RESPONSE_EXCERPT_CHARS = 300;
+
+/** One delivery: one event for one destination. */
+export interface DeliveryRef {
+  readonly eventId: string;
+  readonly destination: string;
+}
+
+/** What a delivery job names: the delivery, and where its event should be. */
+export interface NamedDelivery extends DeliveryRef {
+  readonly flow: string;
+  readonly streamId: string;
+}
+
+/** What an attempt came to, for its record and its attempt log entry. */
+export interface AttemptFacts {
+  readonly attempt: number;
+  /** Unix ms. */
+  readonly startedAt: number;
+  readonly durationMs: number;
+  /** Where the destination's kind has one (HTTP). */
+  readonly statusCode?: number;
+  /** What the destination answered, for operators: the start of its body, or its error's message. */
+  readonly response?: string;
+}
+
+/** What `begin` found: send the attempt, or why not. */
+export type BeginResult =
+  /** `event` is undefined when the payload is no longer stored (neither in the stream nor in a dead-letter copy). */
+  | { readonly kind: 'send'; readonly attempt: number; readonly event: EventEntry | undefined }
+  /** Delivered, dead or filtered already: nothing is sent. */
+  | { readonly kind: 'settled'; readonly record: DeliveryRecord }
+  /** The job names no delivery: no such event, another flow's, another stream entry. */
+  | { readonly kind: 'refused'; readonly reason: string }
+  /** The event exists, but its dispatch has not recorded this delivery (yet). */
+  | { readonly kind: 'undispatched' };
+
+/** What a transition left the delivery at; `missing` when it has no record (nothing was written). */
+export type TransitionResult = DeliveryStatus | 'missing';
+
+/** Why a delivery is dead, and the attempt that made it so when there was one. */
+export interface Death {
+  readonly error: string;
+  /** Absent when no attempt ran (BullMQ failed the job by itself). */
+  readonly attempt?: AttemptFacts;
+  /** How long the dead letter is kept (the destination's deadLetter.retention), ms. */
+  readonly retentionMs: number;
+}
+
+export interface DeliveryState {
+  /** Begin an attempt of the delivery a job names: pending, retrying or active (cut short) → active. */
+  begin(job: NamedDelivery): Promise<BeginResult>;
+  /** The attempt delivered: → delivered, the delivery closed. */
+  markDelivered(ref: DeliveryRef, attempt: AttemptFacts): Promise<TransitionResult>;
+  /** The attempt failed, another is scheduled: active → retrying. */
+  scheduleRetry(ref: DeliveryRef, attempt: AttemptFacts, error: string): Promise<TransitionResult>;
+  /** → dead: ran out of attempts, refused for good, or failed by BullMQ; closed, its event copied for replay. */
+  deadLetter(ref: DeliveryRef, death: Death): Promise<TransitionResult>;
+  /** A stopping worker gave the attempt up: active → pending. */
+  handBack(ref: DeliveryRef, attempt: number): Promise<TransitionResult>;
+  /** An operator sends it again: dead (and, with `delivered`, delivered) → pending. Answers the status it had. */
+  replay(ref: DeliveryRef, options?: { readonly delivered?: boolean }): Promise<TransitionResult>;
+}
+
+export interface DeliveryStateDeps {
+  /** A connection created with DELIVERY_SCRIPTS. */
+  readonly redis: Redis;
+  readonly keys: FanoutKeys;
+  /** How long attempt logs are kept (the event retention), ms. */
+  readonly attemptLogTtlMs: number;
+  /** Unix ms. */
+  readonly now: () => number;
+}
+
+function logEntry(outcome: AttemptOutcomeName, { attempt, startedAt, durationMs, statusCode, response }: AttemptFacts, error?: string): string {
+  const entry: AttemptRecord = {
+    attempt,
+    at: startedAt,
+    durationMs,
+    outcome,
+    ...(statusCode === undefined ? {} : { statusCode }),
+    ...(error === undefined ? {} : { error }),
+    ...(response ? { response: response.slice(0, RESPONSE_EXCERPT_CHARS) } : {}),
+  };
+  return JSON.stringify(entry);
+}
+
+function decodeBegin(reply: (Buffer | number)[]): BeginResult {
+  const [kind, ...rest] = reply;
+  switch (kind?.toString()) {
+    case 'send': {
+      const [attempt, ...fields] = rest;
+      return { kind: 'send', attempt: Number(String(attempt)), event: fields.length > 0 ? decodeEventEntry(fields as Buffer[]) : undefined };
+    }
+    case 'settled':
+      return { kind: 'settled', record: decodeDeliveryRecord(String(rest[0])) };
+    case 'refused':
+      return { kind: 'refused', reason: String(rest[0]) };
+    case 'undispatched':
+      return { kind: 'undispatched' };
+    default:
+      throw new Error(`beginAttempt answered ${String(kind)}`);
+  }
+}
+
+/**
+ * The one owner of delivery state: every change of a delivery's record goes through one of
+ * these transitions, each one script (lua/), so a record, its attempt log, the open
+ * deliveries and a dead letter's copy never disagree. The worker and the dashboard call
+ * them; nothing else writes a delivery record.
+ */
+export function deliveryState({ redis, keys, attemptLogTtlMs, now }: DeliveryStateDeps): DeliveryState {
+  const log = [attemptLogTtlMs, ATTEMPT_LOG_LENGTH] as const;
+  return {
+    async begin(job) {
+      const partition = keys.partitionOf(job.eventId);
+      const reply = await runScript<(Buffer | number)[]>(
+        redis,
+        BEGIN,
+        [partition.event(job.eventId), partition.stream, partition.deadLetterEvent(job.eventId), partition.attempts(job.eventId, job.destination), job.destination, job.flow, job.streamId, now(), ...log],
+        'buffers',
+      );
+      return decodeBegin(reply);
+    },
+    markDelivered({ eventId, destination }, attempt) {
+      const partition = keys.partitionOf(eventId);
+      const endedAt = attempt.startedAt + attempt.durationMs;
+      return runScript(redis, MARK_DELIVERED, [
+        partition.event(eventId), partition.openDeliveries, partition.attempts(eventId, destination),
+        destination, eventId, attempt.attempt, attempt.statusCode ?? '', endedAt, attempt.durationMs, logEntry('delivered', attempt), ...log,
+      ]);
+    },
+    scheduleRetry({ eventId, destination }, attempt, error) {
+      const partition = keys.partitionOf(eventId);
+      const endedAt = attempt.startedAt + attempt.durationMs;
+      return runScript(redis, SCHEDULE_RETRY, [
+        partition.event(eventId), partition.attempts(eventId, destination),
+        destination, attempt.attempt, attempt.statusCode ?? '', endedAt, attempt.durationMs, error, logEntry('retry', attempt, error), ...log,
+      ]);
+    },
+    deadLetter({ eventId, destination }, { error, attempt, retentionMs }) {
+      const partition = keys.partitionOf(eventId);
+      const endedAt = attempt ? attempt.startedAt + attempt.durationMs : now();
+      return runScript(redis, DEAD_LETTER, [
+        partition.event(eventId), partition.openDeliveries, partition.attempts(eventId, destination), partition.deadLetterEvent(eventId), partition.stream,
+        destination, eventId, attempt?.attempt ?? '', attempt?.statusCode ?? '', endedAt, attempt?.durationMs ?? '', error, attempt ? logEntry('dead', attempt, error) : '', ...log, retentionMs,
+      ]);
+    },
+    handBack({ eventId, destination }, attempt) {
+      const partition = keys.partitionOf(eventId);
+      const at = now();
+      const entry: AttemptRecord = { attempt, at, outcome: 'interrupted', error: 'cut short by a stopping worker; handed back to the queue' };
+      return runScript(redis, HAND_BACK, [partition.event(eventId), partition.attempts(eventId, destination), destination, attempt, at, JSON.stringify(entry), ...log]);
+    },
+    replay({ eventId, destination }, { delivered = false } = {}) {
+      const partition = keys.partitionOf(eventId);
+      return runScript(redis, REPLAY, [partition.event(eventId), partition.openDeliveries, partition.stream, destination, eventId, now(), delivered ? '1' : '0']);
+    },
+  };
+}

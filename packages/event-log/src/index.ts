@@ -1,0 +1,18 @@
+export { appendEvent, appendEventOnce, waitForReplicas, type AppendOnceResult, type IdempotencyKey } from './append.js';
+export {
+  ackEvents,
+  claimStaleEvents,
+  ensureDispatcherGroup,
+  readDeliveryCounts,
+  readEvent,
+  readNewEvents,
+  type ClaimResult,
+  type GroupState,
+  type MalformedStreamEntry,
+  type StreamBatch,
+  type StreamEvent,
+} from './consumer-group.js';
+export { deadLetterEntries, readDispatchDeadLetters, type DispatchDeadLetter, type DispatchDeadLetterPage, type DispatchFailure } from './dispatch-dead-letters.js';
+export { decodeEventEntry, encodeEventEntry, type EventEntry } from './event-entry.js';
+export { trimEventStream, type TrimOptions, type TrimResult } from './retention.js';
+export { EVENT_LOG_SCRIPTS } from './scripts.js';

@@ -1,0 +1,1 @@
+export { findFreePort, pingRedis, startRedisServer, type RedisServer, type RedisServerOptions } from './redis-server.js';
