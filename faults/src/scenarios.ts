@@ -1,9 +1,11 @@
 import { hostname } from 'node:os';
 import { readDeliveryRecord } from '@fanout/delivery';
 import { encodeEventEntry } from '@fanout/event-log';
+import { deliveryQueueName } from '@fanout/queues';
 import { createKeys, DISPATCHER_GROUP } from '@fanout/redis';
+import { Queue } from 'bullmq';
 import type { DestinationSpec } from './flow-file.js';
-import { startHarness, type Harness, type ScenarioReport, type Topology } from './harness.js';
+import { FLOW, startHarness, type Harness, type ScenarioReport, type Topology } from './harness.js';
 import type { Load } from './load-generator.js';
 import { createRandom, type Random } from './prng.js';
 import type { Answer } from './recording-receiver.js';
@@ -364,4 +366,26 @@ export const sigterm: Scenario = {
     }),
 };
 
-export const SCENARIOS: readonly Scenario[] = [dispatcherKill, workerKill, ingressKill, redisKill, redisPause, poison, sigterm];
+export const groupLost: Scenario = {
+  name: 'group-lost',
+  summary:
+    'XGROUP DESTROY under load, after BullMQ trimmed the completed jobs (as it does at scale): the dispatchers recreate the group and read the whole stream again. No delivery made is sent again: lost 0, unexpected 0, duplicated 0, no job re-created.',
+  run: (config) =>
+    runScenario('group-lost', config, {}, async (harness, _load, random, loadMs) => {
+      const keys = createKeys(harness.prefix);
+      const queues = destinations(config).map(({ name }) => new Queue(deliveryQueueName(FLOW, name), { connection: harness.redis.observer, prefix: keys.bullPrefix }));
+      try {
+        await atTimes(Date.now(), faultTimes(random, config.faults, loadMs), async () => {
+          // The completed jobs are gone: only the delivery records say those deliveries were made.
+          const trimmed = (await Promise.all(queues.map((queue) => queue.clean(0, 1_000_000, 'completed')))).flat().length;
+          await harness.redis.observer.xgroup('DESTROY', keys.partitions[0]!.stream, DISPATCHER_GROUP);
+          harness.fault('XGROUP DESTROY', 'dispatchers', `after removing ${trimmed} completed jobs`);
+        });
+      } finally {
+        await Promise.all(queues.map((queue) => queue.close()));
+      }
+      return {};
+    }),
+};
+
+export const SCENARIOS: readonly Scenario[] = [dispatcherKill, workerKill, ingressKill, redisKill, redisPause, poison, sigterm, groupLost];
