@@ -15,9 +15,8 @@
     ARGV[4] its status code ('' for none)
     ARGV[5] when it ended (unix ms)
     ARGV[6] its duration (ms)
-    ARGV[7] its attempt log entry (JSON)
-    ARGV[8] the attempt log's ttl (ms)
-    ARGV[9] the attempt log's longest length
+    ARGV[7] the attempt log's ttl (ms)
+    ARGV[8] the attempt log's longest length
 
   Returns the delivery's status: 'delivered', the settled status it already had, or 'missing'
   for a delivery without a record (nothing is written).
@@ -28,7 +27,12 @@ local record, destination = KEYS[1], ARGV[1]
 local field = 'd:' .. destination
 local current = redis.call('HGET', record, field)
 if not current then return 'missing' end
-if redis.call('EXISTS', KEYS[3]) == 1 then appendAttempt(KEYS[3], ARGV[7], ARGV[9], ARGV[8]) end
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  -- Spelt as records.ts's AttemptRecord; built here, since most deliveries have no log to add it to.
+  local entry = {attempt = tonumber(ARGV[3]), at = tonumber(ARGV[5]) - tonumber(ARGV[6]), durationMs = tonumber(ARGV[6]), outcome = 'delivered'}
+  if ARGV[4] ~= '' then entry['statusCode'] = tonumber(ARGV[4]) end
+  appendAttempt(KEYS[3], cjson.encode(entry), ARGV[8], ARGV[7])
+end
 if isFinal(recordStatus(current)) then return recordStatus(current) end
 redis.call('HSET', record, field, deliveryRecord('delivered', ARGV[3], ARGV[4], ARGV[5], ARGV[6]))
 redis.call('ZREM', KEYS[2], ARGV[2] .. ':' .. destination)

@@ -86,7 +86,7 @@ export interface DeliveryStateDeps {
   readonly now: () => number;
 }
 
-function logEntry(outcome: AttemptOutcomeName, { attempt, startedAt, durationMs, statusCode, response }: AttemptFacts, error?: string): string {
+function logEntry(outcome: Exclude<AttemptOutcomeName, 'delivered' | 'interrupted'>, { attempt, startedAt, durationMs, statusCode, response }: AttemptFacts, error?: string): string {
   const entry: AttemptRecord = {
     attempt,
     at: startedAt,
@@ -141,7 +141,7 @@ export function deliveryState({ redis, keys, attemptLogTtlMs, now }: DeliverySta
       const endedAt = attempt.startedAt + attempt.durationMs;
       return runScript(redis, MARK_DELIVERED, [
         partition.event(eventId), partition.openDeliveries, partition.attempts(eventId, destination),
-        destination, eventId, attempt.attempt, attempt.statusCode ?? '', endedAt, attempt.durationMs, logEntry('delivered', attempt), ...log,
+        destination, eventId, attempt.attempt, attempt.statusCode ?? '', endedAt, attempt.durationMs, ...log,
       ]);
     },
     scheduleRetry({ eventId, destination }, attempt, error) {
