@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { newEventId } from '@fanout/core';
 import { DELIVERY_SCRIPTS, deliveryState, readAttempts, readDeliveryRecord, type DeliveryStatus } from '@fanout/delivery';
 import { createDestinationRegistry, type DestinationRegistry } from '@fanout/destinations';
-import { startDispatcher, type Dispatcher } from '@fanout/dispatcher';
+import { flowPlans, startDispatcher, type Dispatcher } from '@fanout/dispatcher';
 import { appendEvent, readEvent, trimEventStream } from '@fanout/event-log';
 import type { Flow } from '@fanout/flows';
 import { createLogger, createMetrics } from '@fanout/observability';
@@ -47,7 +47,7 @@ describe('replaying dead letters', () => {
     blocking = bullConnection.duplicate();
     // As in `fanout start`: the workers' records on an auto-pipelined connection of their own.
     records = createRedisConnection(fx.url, { purpose: 'background', autoPipelining: true, scripts: [DELIVERY_SCRIPTS] });
-    dispatcher = startDispatcher({ findFlow, redis: blocking, writer: fx.redis, partition: fx.keys.partitions[0]!, queues, metrics: createMetrics(), logger: createLogger({ level: 'silent' }), consumer: 'd', blockMs: 100, claimIdleMs: 30_000, eventRecordTtlMs: RECORD_TTL_MS, streamRetentionMs: 10 * RECORD_TTL_MS });
+    dispatcher = startDispatcher({ plans: flowPlans({ findFlow, redis: fx.redis, keys: fx.keys }), redis: blocking, writer: fx.redis, partition: fx.keys.partitions[0]!, queues, metrics: createMetrics(), logger: createLogger({ level: 'silent' }), consumer: 'd', blockMs: 100, claimIdleMs: 30_000, eventRecordTtlMs: RECORD_TTL_MS, streamRetentionMs: 10 * RECORD_TTL_MS });
     return flow;
   }
   function startOurWorkers(flow: Flow, stall: StallOptions = { minLockDurationMs: 30_000, stalledIntervalMs: 10_000 }): void {

@@ -95,6 +95,7 @@ export async function createBatchJobs(deps: DispatchBatchDeps, batch: StreamBatc
   const countOf = (streamId: string): number => deliveryCounts?.get(streamId) ?? 1;
   const failures: Failure[] = batch.malformed.map(({ streamId, error }) => ({ streamId, reason: `malformed stream entry: ${error.message}`, deliveryCount: countOf(streamId) }));
   const dispatches: Dispatch[] = [];
+  await deps.plans.prepare(batch.events);
   for (const event of batch.events) {
     const deliveryCount = countOf(event.streamId);
     const known = { streamId: event.streamId, eventId: event.entry.id, flow: event.entry.flow, deliveryCount };

@@ -1,9 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Flow } from '@fanout/flows';
+import { dispatchPlanOf } from '@fanout/flows';
 import type { StreamEvent } from '@fanout/event-log';
 import { DELIVERY_JOB_NAME, deliveryJobOptions } from '@fanout/queues';
 import { httpDestination, testFlow } from '@fanout/testkit';
 import { dispatchEvent, type JobQueue, type QueueLookup } from './dispatch-event.js';
+import type { FlowPlans } from './flow-plans.js';
 
 const orders = httpDestination({ name: 'orders', url: 'http://127.0.0.1/orders', filter: { eventTypes: ['payment.succeeded'], path: ['type'] } });
 const archive = httpDestination({ name: 'archive', url: 'http://127.0.0.1/archive', retry: { attempts: 7, backoff: { type: 'fixed', delayMs: 10, maxDelayMs: 10, jitter: 'none' } } });
@@ -17,7 +18,8 @@ function queueLookup(...missing: string[]): QueueLookup {
   };
 }
 
-const findFlow = (name: string): Flow | undefined => (name === payments.name ? payments : undefined);
+/** The plans of the flows this test loads: payments only. */
+const plans: FlowPlans = { prepare: async () => {}, planFor: ({ flow }) => (flow === payments.name ? dispatchPlanOf(payments) : undefined) };
 
 function streamEvent(body: unknown, flow = 'payments'): StreamEvent {
   return {
@@ -28,7 +30,7 @@ function streamEvent(body: unknown, flow = 'payments'): StreamEvent {
 
 describe('dispatchEvent', () => {
   it('plans a job per matching destination, and names the destinations whose filter turned the event away', () => {
-    const dispatch = dispatchEvent(streamEvent({ type: 'payment.refunded' }), { findFlow, queues: queueLookup() });
+    const dispatch = dispatchEvent(streamEvent({ type: 'payment.refunded' }), { plans, queues: queueLookup() });
     if (dispatch.kind !== 'dispatch') throw new Error(`expected a dispatch, got ${dispatch.reason}`);
     expect(dispatch.deliveries.map(({ queue, job }) => ({ queue: queue.name, job }))).toEqual([
       {
@@ -46,7 +48,7 @@ describe('dispatchEvent', () => {
   });
 
   it('cannot dispatch an event whose flow is not loaded', () => {
-    expect(dispatchEvent(streamEvent({}, 'gone'), { findFlow, queues: queueLookup() })).toMatchObject({
+    expect(dispatchEvent(streamEvent({}, 'gone'), { plans, queues: queueLookup() })).toMatchObject({
       kind: 'undispatchable',
       streamId: '1700000000000-0',
       flow: 'gone',
@@ -55,7 +57,7 @@ describe('dispatchEvent', () => {
   });
 
   it('cannot dispatch an event when a matching destination has no queue', () => {
-    expect(dispatchEvent(streamEvent({ type: 'payment.succeeded' }), { findFlow, queues: queueLookup('orders') })).toMatchObject({
+    expect(dispatchEvent(streamEvent({ type: 'payment.succeeded' }), { plans, queues: queueLookup('orders') })).toMatchObject({
       kind: 'undispatchable',
       reason: 'flow "payments" has no queue for destination "orders"',
     });

@@ -1,11 +1,8 @@
 import type { EventDispatchRecords } from '@fanout/delivery';
 import type { StreamEvent } from '@fanout/event-log';
-import type { Flow } from '@fanout/flows';
 import { deliveryJob, type DeliveryJobSpec, type DeliveryQueue } from '@fanout/queues';
+import type { FlowPlans } from './flow-plans.js';
 import { matchDestinations } from './match-destinations.js';
-
-/** Looks a loaded flow up by name; undefined once the flow is no longer loaded. */
-export type FindFlow = (name: string) => Flow | undefined;
 
 /** The part of a destination queue the dispatcher uses. */
 export type JobQueue = Pick<DeliveryQueue, 'name' | 'addBulk'>;
@@ -32,27 +29,34 @@ export type EventDispatch =
   | { readonly kind: 'undispatchable'; readonly streamId: string; readonly eventId?: string; readonly flow?: string; readonly reason: string };
 
 export interface DispatchEventDeps {
-  readonly findFlow: FindFlow;
+  /** The plan of each event's flow version (its `prepare` has run for the batch). */
+  readonly plans: FlowPlans;
+  /** The queue of any destination a plan names, this process's flows' or not. */
   readonly queues: QueueLookup;
 }
 
 /**
- * Decides what one event becomes: a pending delivery and its job for every destination its
- * filter lets through, a filtered one for every other destination. No I/O: `dispatchBatch`
- * writes the records and adds the jobs of a whole batch at once.
+ * Decides what one event becomes, by the plan of the flow version that accepted it: a
+ * pending delivery and its job for every destination its filter lets through, a filtered one
+ * for every other destination. No I/O: `dispatchBatch` writes the records and adds the jobs
+ * of a whole batch at once.
  */
-export function dispatchEvent({ streamId, entry }: StreamEvent, { findFlow, queues }: DispatchEventDeps): EventDispatch {
+export function dispatchEvent({ streamId, entry }: StreamEvent, { plans, queues }: DispatchEventDeps): EventDispatch {
   const undispatchable = (reason: string): EventDispatch => ({ kind: 'undispatchable', streamId, eventId: entry.id, flow: entry.flow, reason });
-  const flow = findFlow(entry.flow);
-  if (!flow) return undispatchable(`flow "${entry.flow}" is not loaded`);
+  const plan = plans.planFor(entry);
+  if (!plan) {
+    return undispatchable(
+      entry.flowVersion === undefined ? `flow "${entry.flow}" is not loaded` : `flow "${entry.flow}" version ${entry.flowVersion} is neither loaded here nor published by the process that accepted it`,
+    );
+  }
 
-  const { matched, filtered } = matchDestinations(flow.destinations, entry.body);
+  const { matched, filtered } = matchDestinations(plan.destinations, entry.body);
   const destinations = new Map<string, boolean>();
   const deliveries: PlannedDelivery[] = [];
-  const event = { eventId: entry.id, streamId, flow: flow.name, receivedAt: entry.receivedAt };
+  const event = { eventId: entry.id, streamId, flow: plan.flow, receivedAt: entry.receivedAt };
   for (const destination of matched) {
-    const queue = queues.get(flow.name, destination.name);
-    if (!queue) return undispatchable(`flow "${flow.name}" has no queue for destination "${destination.name}"`);
+    const queue = queues.get(plan.flow, destination.name);
+    if (!queue) return undispatchable(`flow "${plan.flow}" has no queue for destination "${destination.name}"`);
     deliveries.push({ queue, job: deliveryJob(destination, event) });
     destinations.set(destination.name, true);
   }

@@ -3,10 +3,10 @@ export {
   dispatchEvent,
   type DispatchEventDeps,
   type EventDispatch,
-  type FindFlow,
   type JobQueue,
   type PlannedDelivery,
   type QueueLookup,
 } from './dispatch-event.js';
+export { flowPlans, type FindFlow, type FlowPlans, type FlowPlansDeps } from './flow-plans.js';
 export { startDispatcher, type Dispatcher, type DispatcherDeps } from './dispatcher.js';
 export { eventTypeAt, matchDestinations, type DestinationMatch } from './match-destinations.js';

@@ -7,7 +7,7 @@ import { appendEvent, ensureDispatcherGroup } from '@fanout/event-log';
 import { DISPATCHER_GROUP, type FanoutKeys, type PartitionKeys } from '@fanout/redis';
 import { createRedisFixture, testConnection, type RedisFixture } from '@fanout/testkit';
 import type { Redis } from 'ioredis';
-import { DEFAULT_MAX_DISPATCH_ATTEMPTS, startDispatcher, type DispatchBatchDeps, type Dispatcher, type DispatcherDeps } from '../src/index.js';
+import { DEFAULT_MAX_DISPATCH_ATTEMPTS, flowPlans, startDispatcher, type DispatchBatchDeps, type Dispatcher, type DispatcherDeps } from '../src/index.js';
 
 export interface LogLine {
   readonly level: number;
@@ -76,13 +76,16 @@ export async function createHarness(flows: readonly Flow[], fixture?: RedisFixtu
   const logger = createLogger({ level: 'debug', destination: sink });
   const byName = new Map(flows.map((flow) => [flow.name, flow]));
   const findFlow = (name: string): Flow | undefined => byName.get(name);
+  const plans = flowPlans({ findFlow, redis: fx.redis, keys: fx.keys });
+  // As `fanout start` gives it: the queue of any destination a plan names.
+  const anyQueue = { get: (flow: string, destination: string) => queues.queueFor(flow, destination) };
   const dispatchers: Dispatcher[] = [];
   const deps = async (overrides: Partial<DispatcherDeps> = {}): Promise<DispatcherDeps> => ({
-    findFlow,
+    plans,
     redis: await connection(),
     writer: await connection(),
     partition,
-    queues,
+    queues: anyQueue,
     metrics,
     logger,
     consumer: 'dispatcher-a',
@@ -104,7 +107,7 @@ export async function createHarness(flows: readonly Flow[], fixture?: RedisFixtu
     findFlow,
     connection,
     deps,
-    batchDeps: (overrides = {}) => ({ findFlow, queues, writer: fx.redis, partition, metrics, logger, eventRecordTtlMs: EVENT_RECORD_TTL_MS, maxDispatchAttempts: DEFAULT_MAX_DISPATCH_ATTEMPTS, ...overrides }),
+    batchDeps: (overrides = {}) => ({ plans, queues: anyQueue, writer: fx.redis, partition, metrics, logger, eventRecordTtlMs: EVENT_RECORD_TTL_MS, maxDispatchAttempts: DEFAULT_MAX_DISPATCH_ATTEMPTS, ...overrides }),
     async start(overrides) {
       const dispatcher = startDispatcher(await deps(overrides));
       dispatchers.push(dispatcher);
@@ -113,7 +116,9 @@ export async function createHarness(flows: readonly Flow[], fixture?: RedisFixtu
     async append(flow, body, contentType = 'application/json') {
       const eventId = newEventId();
       const bytes = Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
-      const streamId = await appendEvent(fx.redis, partition, { id: eventId, flow, receivedAt: Date.now(), contentType, body: bytes }, EVENT_RECORD_TTL_MS);
+      // Stamped with the loaded flow's version, as the ingress stamps it; a flow not loaded has none.
+      const flowVersion = findFlow(flow)?.version;
+      const streamId = await appendEvent(fx.redis, partition, { id: eventId, flow, receivedAt: Date.now(), contentType, ...(flowVersion ? { flowVersion } : {}), body: bytes }, EVENT_RECORD_TTL_MS);
       return { eventId, streamId };
     },
     async pendingCount() {
@@ -138,11 +143,9 @@ export async function waitFor(what: string, condition: () => Promise<boolean> | 
   }
 }
 
-/** How many jobs a queue holds in any state. */
+/** How many jobs the queue of a destination holds in any state. */
 export async function jobCount(queues: DeliveryQueues, flow: string, destination: string): Promise<number> {
-  const queue = queues.get(flow, destination);
-  if (!queue) throw new Error(`no queue for ${flow}.${destination}`);
-  const counts = await queue.getJobCounts();
+  const counts = await queues.queueFor(flow, destination).getJobCounts();
   return Object.values(counts).reduce((sum, count) => sum + count, 0);
 }
 

@@ -5,9 +5,9 @@ import { hostname } from 'node:os';
 import { buildDashboard } from '@fanout/dashboard';
 import { DELIVERY_SCRIPTS, deliveryState } from '@fanout/delivery';
 import { createDestinationRegistry } from '@fanout/destinations';
-import { startDispatcher } from '@fanout/dispatcher';
+import { flowPlans, startDispatcher } from '@fanout/dispatcher';
 import { EVENT_LOG_SCRIPTS } from '@fanout/event-log';
-import { loadFlows, type Flow } from '@fanout/flows';
+import { loadFlows, publishFlowPlans, type Flow } from '@fanout/flows';
 import { buildIngress } from '@fanout/ingress';
 import { createMetrics, type Logger } from '@fanout/observability';
 import { createDeliveryQueues } from '@fanout/queues';
@@ -47,6 +47,8 @@ interface ShutdownStep {
 
 /** How long shutdown waits for each closing step (queues, HTTP server, a private redis-server), in ms: they hang when Redis is gone. */
 const CLOSE_TIMEOUT_MS = 1_000;
+/** How often a process publishes its flows' dispatch plans again, in ms, so they outlive it by the event retention. */
+const FLOW_PLAN_REPUBLISH_MS = 10 * 60_000;
 /** How long past the grace period the roles may take to stop, in ms: workers hand cut-short jobs back (HANDBACK_MS). */
 const STOP_MARGIN_MS = 2_000;
 
@@ -106,6 +108,14 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
   const stateOn = (redis: Redis) => deliveryState({ redis, keys, attemptLogTtlMs: config.FANOUT_EVENT_RETENTION, now: Date.now });
   closers.unshift({ name: 'delivery queues', run: () => queues.close() });
   metrics.observeQueueDepth(() => queues.readDepths());
+  // Before any webhook is taken: a dispatcher of another process (of an older or newer
+  // version) may dispatch what this one accepts, by the plan it publishes here.
+  await publishFlowPlans(background, keys, flows, config.FANOUT_EVENT_RETENTION);
+  const republish = setInterval(() => {
+    publishFlowPlans(background, keys, flows, config.FANOUT_EVENT_RETENTION).catch((error: unknown) => logger.warn({ err: error }, 'flows.publish_failed'));
+  }, FLOW_PLAN_REPUBLISH_MS);
+  republish.unref();
+  closers.unshift({ name: 'flow plans', run: async () => clearInterval(republish) });
 
   let draining = false;
   const routers: Router[] = [];
@@ -141,15 +151,16 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
     );
   }
   if (roles.has('dispatcher')) {
+    const plans = flowPlans({ findFlow, redis: background, keys });
     for (const partition of keys.partitions) {
       // Each partition's blocking read needs a connection of its own.
       const blocking = await openConnection('background', `dispatcher-${partition.index}`, []);
       const dispatcher = startDispatcher({
-        findFlow,
+        plans,
         redis: blocking,
         writer: background,
         partition,
-        queues,
+        queues: { get: (flow, destination) => queues.queueFor(flow, destination) },
         metrics,
         logger: logger.child({ role: 'dispatcher' }),
         consumer: `${hostname()}-${process.pid}`,

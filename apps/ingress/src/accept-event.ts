@@ -22,6 +22,8 @@ export interface AcceptEventDeps {
 /** What the ingress took from one webhook request. */
 export interface InboundEvent {
   readonly flow: string;
+  /** The version of the flow that accepts it: the event is dispatched by that version's plan. */
+  readonly flowVersion: string;
   /** The request's Content-Type as sent, '' when it had none. */
   readonly contentType: string;
   readonly body: Buffer;

@@ -47,7 +47,7 @@ export function buildIngress(deps: IngressDeps): Router {
     if (!flow) throw new FanoutError('FLOW_NOT_FOUND', `no flow named "${req.params.flow}" is loaded`);
     const body = await readBody(req, res, flow);
     const idempotencyKey = readIdempotencyKey(flow.source.idempotencyKey, (name) => req.get(name), body);
-    const { id, replayed } = await acceptEvent(acceptDeps, { flow: flow.name, contentType: req.get('content-type') ?? '', body, ...(idempotencyKey && { idempotencyKey }) });
+    const { id, replayed } = await acceptEvent(acceptDeps, { flow: flow.name, flowVersion: flow.version, contentType: req.get('content-type') ?? '', body, ...(idempotencyKey && { idempotencyKey }) });
     // Written directly: res.json() would also hash the body for an ETag nobody asks of a POST answer.
     const json = JSON.stringify({ id });
     res.writeHead(replayed ? 200 : 202, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(json), ...(replayed && { 'Idempotent-Replayed': 'true' }) });

@@ -6,7 +6,7 @@ import { afterEach, expect, it, jest } from '@jest/globals';
 import { newEventId } from '@fanout/core';
 import { deliveryState, readDeliveryRecord } from '@fanout/delivery';
 import { createDestinationRegistry, type DestinationRegistry } from '@fanout/destinations';
-import { startDispatcher, type Dispatcher } from '@fanout/dispatcher';
+import { flowPlans, startDispatcher, type Dispatcher } from '@fanout/dispatcher';
 import { appendEvent } from '@fanout/event-log';
 import { createLogger, createMetrics } from '@fanout/observability';
 import { createDeliveryQueues, type DeliveryQueues } from '@fanout/queues';
@@ -74,7 +74,7 @@ it('keeps dispatching and delivering through a Redis crash and restart from its 
   workers = startWorkers({ flows: [flow], connection: background, keys, state, destinations, metrics, logger, ...PRODUCT_STALL });
   await workers.waitUntilReady();
   dispatcher = startDispatcher({
-    findFlow: (name) => (name === flow.name ? flow : undefined),
+    plans: flowPlans({ findFlow: (name) => (name === flow.name ? flow : undefined), redis: background, keys }),
     redis: await connect('dispatcher'),
     writer: background,
     partition: keys.partitions[0]!,

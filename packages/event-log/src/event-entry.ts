@@ -12,6 +12,8 @@ export interface EventEntry {
   readonly receivedAt: number;
   /** The inbound Content-Type, forwarded as is; empty when the request had none. */
   readonly contentType: string;
+  /** The version of the flow that accepted the event (its dispatch plan's); absent in entries written before versions. */
+  readonly flowVersion?: string;
   /** The request body, byte for byte. */
   readonly body: Buffer;
 }
@@ -21,11 +23,16 @@ const entryFields = z.object({
   flow: z.string().min(1),
   receivedAt: z.coerce.number().int().nonnegative(),
   contentType: z.string(),
+  flowVersion: z.string().min(1).optional(),
 });
 
-/** The XADD field/value list of an entry. */
+/**
+ * The XADD field/value list of an entry. The order is fixed: the append scripts read the
+ * flow and receivedAt by position (lua/includes/appendEntry.lua).
+ */
 export function encodeEventEntry(entry: EventEntry): (string | Buffer)[] {
-  return ['id', entry.id, 'flow', entry.flow, 'receivedAt', String(entry.receivedAt), 'contentType', entry.contentType, 'body', entry.body];
+  const version = entry.flowVersion === undefined ? [] : ['flowVersion', entry.flowVersion];
+  return ['id', entry.id, 'flow', entry.flow, 'receivedAt', String(entry.receivedAt), 'contentType', entry.contentType, ...version, 'body', entry.body];
 }
 
 /** Reads an entry from the field/value list XREAD/XRANGE return with the Buffer variants; throws on a malformed entry. */
@@ -39,5 +46,6 @@ export function decodeEventEntry(fieldsAndValues: readonly Buffer[]): EventEntry
     else text[field] = value.toString();
   }
   if (body === undefined) throw new Error('stream entry has no body field');
-  return { ...entryFields.parse(text), body };
+  const { flowVersion, ...fields } = entryFields.parse(text);
+  return { ...fields, ...(flowVersion === undefined ? {} : { flowVersion }), body };
 }

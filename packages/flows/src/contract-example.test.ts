@@ -100,6 +100,7 @@ describe('the contract example', () => {
     expect(load(supportedPart())).toEqual([
       {
         name: 'payments',
+        version: expect.stringMatching(/^[0-9a-f]{12}$/),
         source: { maxBodyBytes: 1_048_576, idempotencyKey: { header: 'Idempotency-Key', ttlMs: 86_400_000 } },
         destinations: [
           {

@@ -8,6 +8,8 @@ import type { BackoffPolicy } from '@fanout/core';
  */
 export interface Flow {
   readonly name: string;
+  /** The version of its dispatch plan (see DispatchPlan): equal for every process that loads the same flow. */
+  readonly version: string;
   readonly source: SourcePolicy;
   readonly destinations: readonly Destination[];
 }

@@ -1,4 +1,6 @@
+export { decodeDispatchPlan, dispatchPlanOf, encodeDispatchPlan, type DispatchPlan, type PlannedDestination } from './dispatch-plan.js';
 export type { Destination, DestinationPolicy, EventTypeFilter, Flow, HttpDestination, IdempotencyKeyPolicy, RateLimit, RetryPolicy, SourcePolicy } from './flow.js';
+export { publishFlowPlans, readFlowPlans, type FlowVersionRef } from './flow-registry.js';
 export { FlowLoadError, type FlowLoadErrorOptions } from './errors.js';
 export type { FlowIssue } from './issues.js';
 export { valueAt } from './json-path.js';

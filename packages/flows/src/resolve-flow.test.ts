@@ -15,10 +15,22 @@ function destination(spec: Record<string, unknown>, index = 0): HttpDestination 
   return found;
 }
 
+describe('resolveFlow: its version', () => {
+  it('is the same for the same flow, and changes with what dispatching it depends on, not with where it delivers', () => {
+    const base = resolve({ destinations: [ORDERS] }).version;
+    expect(resolve({ destinations: [ORDERS] }).version).toBe(base);
+    expect(resolve({ destinations: [{ ...ORDERS, url: 'https://elsewhere.example.com/', headers: { 'X-Team': 'b' }, timeout: '3s' }] }).version).toBe(base);
+    expect(resolve({ destinations: [ORDERS, { ...ORDERS, name: 'ledger' }] }).version).not.toBe(base);
+    expect(resolve({ destinations: [{ ...ORDERS, filter: { eventTypes: ['a'] } }] }).version).not.toBe(base);
+    expect(resolve({ destinations: [{ ...ORDERS, retry: { attempts: 3 } }] }).version).not.toBe(base);
+  });
+});
+
 describe('resolveFlow: defaults', () => {
   it('gives a bare destination the documented defaults', () => {
     expect(resolve({ destinations: [ORDERS] })).toEqual({
       name: 'payments',
+      version: expect.stringMatching(/^[0-9a-f]{12}$/),
       source: { maxBodyBytes: 1_048_576 },
       destinations: [
         {

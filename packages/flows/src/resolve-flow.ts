@@ -1,4 +1,5 @@
 import type { BackoffPolicy } from '@fanout/core';
+import { dispatchPlanOf } from './dispatch-plan.js';
 import { deepFreeze } from './freeze.js';
 import type { Destination, EventTypeFilter, Flow, IdempotencyKeyPolicy, RateLimit, RetryPolicy, SourcePolicy } from './flow.js';
 import { jsonPathSegments } from './json-path.js';
@@ -14,11 +15,9 @@ type DestinationDocument = DeliveryFlowDocument['spec']['destinations'][number];
  */
 export function resolveFlow(document: DeliveryFlowDocument): Flow {
   const { source, defaults, destinations } = document.spec;
-  return deepFreeze({
-    name: document.metadata.name,
-    source: resolveSource(source),
-    destinations: destinations.map((destination) => resolveDestination(destination, defaults)),
-  });
+  const name = document.metadata.name;
+  const resolved = destinations.map((destination) => resolveDestination(destination, defaults));
+  return deepFreeze({ name, version: dispatchPlanOf({ name, destinations: resolved }).version, source: resolveSource(source), destinations: resolved });
 }
 
 function resolveSource({ maxBodyBytes, idempotencyKey }: Source): SourcePolicy {

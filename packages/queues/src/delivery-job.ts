@@ -1,4 +1,4 @@
-import type { Destination } from '@fanout/flows';
+import type { PlannedDestination } from '@fanout/flows';
 import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
 import { deliveryJobOptions } from './job-options.js';
@@ -38,6 +38,6 @@ export interface JobEvent {
 }
 
 /** The delivery job of an event for a destination, with the options the destination's policy gives it: built here only. */
-export function deliveryJob(destination: Destination, { eventId, streamId, flow, receivedAt }: JobEvent): DeliveryJobSpec {
+export function deliveryJob(destination: PlannedDestination, { eventId, streamId, flow, receivedAt }: JobEvent): DeliveryJobSpec {
   return { name: DELIVERY_JOB_NAME, data: { eventId, streamId, flow, destination: destination.name, receivedAt }, opts: deliveryJobOptions(destination, eventId) };
 }

@@ -11,8 +11,13 @@ export type DeliveryQueue = Queue<DeliveryJob>;
 export interface DeliveryQueues {
   readonly byName: ReadonlyMap<string, DeliveryQueue>;
   readonly destinations: readonly DestinationQueue[];
-  /** The queue of one destination; undefined when the flow has no such destination. */
+  /** The queue of one destination of the loaded flows; undefined when they have no such destination. */
   get(flow: string, destination: string): DeliveryQueue | undefined;
+  /**
+   * The queue of any destination, made on first use: a dispatcher adds jobs for the
+   * destinations of flow versions other processes loaded (a rolling deploy).
+   */
+  queueFor(flow: string, destination: string): DeliveryQueue;
   /** Waiting, delayed, active and failed counts of every queue, for the queue-depth gauge. */
   readDepths(): Promise<QueueDepth[]>;
   close(): Promise<void>;
@@ -27,11 +32,19 @@ export interface DeliveryQueuesOptions {
 
 export function createDeliveryQueues({ flows, connection, keys }: DeliveryQueuesOptions): DeliveryQueues {
   const destinations = destinationQueues(flows);
-  const byName = new Map(destinations.map(({ name }) => [name, new Queue<DeliveryJob>(name, { connection, prefix: keys.bullPrefix })] as const));
+  const open = (name: string): DeliveryQueue => new Queue<DeliveryJob>(name, { connection, prefix: keys.bullPrefix });
+  const byName = new Map(destinations.map(({ name }) => [name, open(name)] as const));
+  const others = new Map<string, DeliveryQueue>();
   return {
     byName,
     destinations,
     get: (flow, destination) => byName.get(deliveryQueueName(flow, destination)),
+    queueFor(flow, destination) {
+      const name = deliveryQueueName(flow, destination);
+      let queue = byName.get(name) ?? others.get(name);
+      if (!queue) others.set(name, (queue = open(name)));
+      return queue;
+    },
     readDepths: () =>
       Promise.all(
         destinations.map(async ({ name, flow, destination }) => {
@@ -39,6 +52,6 @@ export function createDeliveryQueues({ flows, connection, keys }: DeliveryQueues
           return { flow: flow.name, destination: destination.name, waiting: counts['waiting'] ?? 0, delayed: counts['delayed'] ?? 0, active: counts['active'] ?? 0, failed: counts['failed'] ?? 0 };
         }),
       ),
-    close: async () => void (await Promise.all([...byName.values()].map((queue) => queue.close()))),
+    close: async () => void (await Promise.all([...byName.values(), ...others.values()].map((queue) => queue.close()))),
   };
 }

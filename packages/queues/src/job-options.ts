@@ -1,4 +1,4 @@
-import type { Destination } from '@fanout/flows';
+import type { PlannedDestination } from '@fanout/flows';
 import type { JobsOptions } from 'bullmq';
 
 /** Completed jobs kept for Bull Board; older ones are removed by BullMQ. Their deliveries' records say all the rest. */
@@ -13,7 +13,7 @@ export const DELIVERY_BACKOFF = 'fanout';
  * stack traces: a delivery's failure is the destination's answer, kept once in its attempt
  * log, not where in fanout the error was thrown.
  */
-export function deliveryJobOptions(destination: Destination, eventId: string): JobsOptions {
+export function deliveryJobOptions(destination: Pick<PlannedDestination, 'retry' | 'deadLetter'>, eventId: string): JobsOptions {
   return {
     jobId: eventId,
     attempts: destination.retry.attempts,

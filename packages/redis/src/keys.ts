@@ -22,6 +22,8 @@ export interface FanoutKeys {
   readonly bullPrefix: string;
   /** Every partition of the event log, in order. */
   readonly partitions: readonly PartitionKeys[];
+  /** The dispatch plan of one version of a flow, shared by every process (see @fanout/flows' flow registry). */
+  flowPlan(flow: string, version: string): string;
   /** The partition an event belongs to, from its id. */
   partitionOf(eventId: string): PartitionKeys;
   /**
@@ -101,6 +103,8 @@ export function createKeys(prefix = 'fanout', partitions = 1): FanoutKeys {
     prefix,
     bullPrefix: `${prefix}:q`,
     partitions: all,
+    // Flow and version names have no ':'; not an event's, so in no partition's slot.
+    flowPlan: (flow, version) => `${prefix}:flow-plan:${flow}:${version}`,
     partitionOf: (eventId) => all[partitions === 1 ? 0 : fnv1a(eventId) % partitions]!,
     partitionForIdempotencyKey: (flow, key) => all[partitions === 1 ? 0 : fnv1a(`${flow}:${key}`) % partitions]!,
   };

@@ -1,4 +1,4 @@
-import type { Destination, Flow, HttpDestination } from '@fanout/flows';
+import { dispatchPlanOf, type Destination, type Flow, type HttpDestination } from '@fanout/flows';
 
 export type DestinationOverrides = Partial<Omit<HttpDestination, 'name' | 'url' | 'type'>> & { name: string; url: string };
 
@@ -19,5 +19,5 @@ export function httpDestination({ name, url, ...overrides }: DestinationOverride
 }
 
 export function testFlow(name: string, destinations: readonly Destination[], maxBodyBytes = 1_048_576): Flow {
-  return { name, source: { maxBodyBytes }, destinations };
+  return { name, version: dispatchPlanOf({ name, destinations }).version, source: { maxBodyBytes }, destinations };
 }
