@@ -1,3 +1,4 @@
+import { FanoutError } from '@fanout/core';
 import type { DeliveryState } from '@fanout/delivery';
 import type { Flow } from '@fanout/flows';
 import { errorHandler } from '@fanout/http';
@@ -28,6 +29,11 @@ export interface DashboardDeps {
   adminToken: string | undefined;
   /** FANOUT_DASHBOARD_READONLY: Bull Board shows everything and changes nothing. */
   readOnly: boolean;
+  /**
+   * Whether Redis answers (the process's health probe). While it does not, every dashboard
+   * path answers 503 REDIS_UNAVAILABLE at once instead of waiting for Redis. Default: always.
+   */
+  redisReachable?: () => boolean;
 }
 
 /** The paths the dashboard serves, and the only ones its auth guards: the process mounts other routes beside it. */
@@ -38,9 +44,10 @@ const DASHBOARD_PATHS = ['/events', '/flows', '/dispatcher', BULL_BOARD_PATH];
  * the process's app (Bull Board's pages assume BULL_BOARD_PATH). Never listens.
  */
 export function buildDashboard(deps: DashboardDeps): express.Router {
-  const { flows, queues, state, redis, keys, logger, readOnly } = deps;
+  const { flows, queues, state, redis, keys, logger, readOnly, redisReachable = () => true } = deps;
   const router = express.Router();
   router.use(DASHBOARD_PATHS, requireAdminToken(deps));
+  router.use(DASHBOARD_PATHS, (_req, _res, next) => next(redisReachable() ? undefined : new FanoutError('REDIS_UNAVAILABLE', 'Redis does not answer; the admin API and Bull Board need it')));
   router.use(eventRoutes({ redis, keys }));
   router.use(flowRoutes({ flows }));
   router.use(deadLetterRoutes({ flows, queues, state }));

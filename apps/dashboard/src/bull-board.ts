@@ -1,6 +1,7 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
+import { redisStateError } from '@fanout/http';
 import { deliveryJobOptions, deliveryJobSchema } from '@fanout/queues';
 import type { Job } from 'bullmq';
 import type { RequestHandler } from 'express';
@@ -79,6 +80,15 @@ export function bullBoardHandler(queues: Iterable<OperatorQueue>, { readOnly }: 
     serverAdapter,
     options: { uiConfig: { boardTitle: 'fanout', jobDetails: { defaultTab: 'Data' } } },
   });
+  // A Redis that went away while a request waited answers as the rest of the admin API does, not as a 500.
+  type BoardErrorHandler = Parameters<ExpressAdapter['setErrorHandler']>[0];
+  const ownHandler = (serverAdapter as unknown as { errorHandler: BoardErrorHandler }).errorHandler;
+  const answer = (error: Error): ReturnType<BoardErrorHandler> | { status: number; body: object } => {
+    const redisDown = redisStateError(error);
+    return redisDown ? { status: redisDown.status, body: redisDown.toJSON() } : ownHandler(error);
+  };
+  // Bull Board types statuses as the ones it answers itself; Express sends any.
+  serverAdapter.setErrorHandler(answer as BoardErrorHandler);
   // getRouter() is typed `any`; it is an Express app, which is a request handler.
   return serverAdapter.getRouter() as RequestHandler;
 }

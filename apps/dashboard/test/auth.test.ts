@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { httpDestination, testFlow } from '@fanout/testkit';
-import { ADMIN_TOKEN, basic, bearer, startDashboard, type DashboardHarness } from './dashboard-harness.js';
+import { ADMIN_TOKEN, adminRequest, basic, bearer, startDashboard, type DashboardHarness } from './dashboard-harness.js';
 
 const flows = [testFlow('payments', [httpDestination({ name: 'orders', url: 'http://127.0.0.1:9/hook' })])];
 
@@ -71,5 +71,25 @@ describe('dashboard auth', () => {
     const unknown = await fetch(`${harness.url}/flowsx`);
     expect(unknown.status).toBe(404);
     expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe('ROUTE_NOT_FOUND');
+  });
+});
+
+describe('the dashboard while Redis does not answer', () => {
+  let reachable = true;
+  let harness: DashboardHarness;
+  beforeAll(async () => {
+    harness = await startDashboard({ flows: [testFlow('payments', [httpDestination({ name: 'orders', url: 'http://127.0.0.1:9/a' })])], redisReachable: () => reachable });
+  });
+  afterAll(() => harness.close());
+
+  it('answers every path 503 REDIS_UNAVAILABLE at once, after checking the token, and as before once Redis answers again', async () => {
+    reachable = false;
+    for (const path of ['/events/some-id', '/flows/payments/destinations/orders/dead-letters', '/admin/queues/api/queues']) {
+      const response = await adminRequest(`${harness.url}${path}`);
+      expect([response.status, response.headers.get('retry-after'), response.body]).toEqual([503, '1', { error: { code: 'REDIS_UNAVAILABLE', message: expect.any(String) } }]);
+    }
+    expect((await fetch(`${harness.url}/events/some-id`)).status).toBe(401);
+    reachable = true;
+    expect((await adminRequest(`${harness.url}/admin/queues/api/queues`)).status).toBe(200);
   });
 });

@@ -37,6 +37,8 @@ export interface HarnessOptions {
   now?: () => number;
   /** FANOUT_DASHBOARD_READONLY. Default false. */
   readOnly?: boolean;
+  /** What the process's health probe says of Redis. Default: it answers. */
+  redisReachable?: () => boolean;
 }
 
 /**
@@ -62,7 +64,7 @@ export async function startDashboard(options: HarnessOptions): Promise<Dashboard
   const adminToken = 'adminToken' in options ? options.adminToken : ADMIN_TOKEN;
   const app = express();
   const state = deliveryState({ redis: fx.redis, keys: fx.keys, attemptLogTtlMs: 600_000, now: options.now ?? Date.now });
-  app.use(buildDashboard({ flows: options.flows, queues, state, redis: fx.redis, keys: fx.keys, logger, adminToken, readOnly: options.readOnly ?? false }));
+  app.use(buildDashboard({ flows: options.flows, queues, state, redis: fx.redis, keys: fx.keys, logger, adminToken, readOnly: options.readOnly ?? false, ...(options.redisReachable ? { redisReachable: options.redisReachable } : {}) }));
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   app.use(notFoundHandler);
   app.use(errorHandler(logger));

@@ -18,6 +18,7 @@ describe('readConfig', () => {
       FANOUT_WORKER_LOCK: 30_000,
       FANOUT_STALLED_INTERVAL: 10_000,
       FANOUT_DASHBOARD_READONLY: false,
+      FANOUT_INGEST_MEMORY_LIMIT: 0.9,
     });
   });
 
@@ -31,6 +32,12 @@ describe('readConfig', () => {
 
   it('reads how many replicas must confirm an event, and for how long to wait', () => {
     expect(readConfig({ FANOUT_INGEST_REPLICAS: '2', FANOUT_INGEST_REPLICA_TIMEOUT: '250ms' })).toMatchObject({ FANOUT_INGEST_REPLICAS: 2, FANOUT_INGEST_REPLICA_TIMEOUT: 250 });
+  });
+
+  it('reads the ingress memory limit as a share of maxmemory', () => {
+    expect(readConfig({ FANOUT_INGEST_MEMORY_LIMIT: '75%' }).FANOUT_INGEST_MEMORY_LIMIT).toBe(0.75);
+    expect(readConfig({ FANOUT_INGEST_MEMORY_LIMIT: '100' }).FANOUT_INGEST_MEMORY_LIMIT).toBe(1);
+    expect(() => readConfig({ FANOUT_INGEST_MEMORY_LIMIT: '120%' })).toThrow(/^FANOUT_INGEST_MEMORY_LIMIT: expected a percentage above 0% and at most 100%/);
   });
 
   it('reads whether the dashboard is read-only', () => {

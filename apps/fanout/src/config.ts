@@ -52,6 +52,17 @@ const configSchema = z.object({
   FANOUT_WORKER_LOCK: positiveDuration.default(30_000),
   /** How often each queue is checked for jobs whose worker died. Default 10s. */
   FANOUT_STALLED_INTERVAL: positiveDuration.default(10_000),
+  /**
+   * The share of Redis's maxmemory from which the ingress refuses new events (503
+   * REDIS_MEMORY_FULL), so deliveries in flight can still record their outcome: `90%` or `90`.
+   * Default 90%. Redis without a maxmemory has no such limit.
+   */
+  FANOUT_INGEST_MEMORY_LIMIT: z
+    .string()
+    .regex(/^\d+(\.\d+)?%?$/, 'expected a percentage such as 90%')
+    .transform((value) => Number(value.replace('%', '')) / 100)
+    .refine((share) => share > 0 && share <= 1, 'expected a percentage above 0% and at most 100%')
+    .default(0.9),
   /** Bull Board shows everything and changes nothing (no retry, promote, clean, pause). Default false. */
   FANOUT_DASHBOARD_READONLY: z.stringbool({ error: 'expected true or false' }).default(false),
 });

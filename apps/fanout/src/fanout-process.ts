@@ -11,7 +11,7 @@ import { loadFlows, publishFlowPlans, type Flow } from '@fanout/flows';
 import { buildIngress } from '@fanout/ingress';
 import { createMetrics, type Logger } from '@fanout/observability';
 import { createDeliveryQueues } from '@fanout/queues';
-import { createKeys, createRedisConnection, type ScriptSet } from '@fanout/redis';
+import { createKeys, createRedisConnection, watchRedis, type ScriptSet } from '@fanout/redis';
 import { settlesWithin, startWorkers } from '@fanout/worker';
 import type { Router } from 'express';
 import type { Redis } from 'ioredis';
@@ -101,6 +101,8 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
     await closeAll();
     throw error;
   });
+  const health = watchRedis(requests);
+  closers.unshift({ name: 'redis health probe', run: async () => health.stop() });
   // BullMQ's queues, and the dispatcher's records on the same connection: Redis runs a batch's
   // records script before its jobs. The dashboard reads and replays on it too.
   const background = await openConnection('background', 'background', [EVENT_LOG_SCRIPTS, DELIVERY_SCRIPTS]);
@@ -133,20 +135,27 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
         isDraining: () => draining,
         replicas: config.FANOUT_INGEST_REPLICAS,
         replicaTimeoutMs: config.FANOUT_INGEST_REPLICA_TIMEOUT,
+        memory: { share: () => health.memoryShare(), limit: config.FANOUT_INGEST_MEMORY_LIMIT },
       }),
     );
   }
   if (roles.has('dashboard')) {
+    // Queues and reads of their own on a `request` connection: while Redis is away the admin
+    // API and Bull Board answer 503 within a second instead of waiting for it.
+    const admin = await openConnection('request', 'admin', [DELIVERY_SCRIPTS]);
+    const adminQueues = createDeliveryQueues({ flows, connection: admin, keys });
+    closers.unshift({ name: 'admin queues', run: () => adminQueues.close() });
     routers.push(
       buildDashboard({
         flows,
-        queues,
-        state: stateOn(background),
-        redis: background,
+        queues: adminQueues,
+        state: stateOn(admin),
+        redis: admin,
         keys,
         logger: logger.child({ role: 'dashboard' }),
         adminToken: config.FANOUT_ADMIN_TOKEN,
         readOnly: config.FANOUT_DASHBOARD_READONLY,
+        redisReachable: () => health.reachable(),
       }),
     );
   }
@@ -193,7 +202,17 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
     stoppers.push({ name: 'workers', run: () => workers.stop(config.FANOUT_SHUTDOWN_GRACE).finally(() => destinations.close()) });
   }
 
-  const app = buildHttpApp({ routers, metrics, logger, isReady: async () => (await requests.ping().then(() => true, () => false)) && flows.length > 0 });
+  const app = buildHttpApp({
+    routers,
+    metrics,
+    logger,
+    readiness: () => ({
+      redis: health.reachable() ? 'ok' : 'Redis does not answer',
+      memory: (health.memoryShare() ?? 0) < 1 ? 'ok' : 'Redis is at its maxmemory: it refuses writes',
+      draining: draining ? 'draining after SIGTERM' : 'ok',
+      flows: flows.length > 0 ? 'ok' : 'no flows loaded',
+    }),
+  });
   const server: Server = app.listen(config.PORT);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;

@@ -7,18 +7,19 @@ export interface HttpAppDeps {
   routers: readonly Router[];
   metrics: FanoutMetrics;
   logger: Logger;
-  /** Whether this process can serve: Redis answers and flows are loaded. */
-  isReady(): Promise<boolean>;
+  /** Each check of readiness: `ok`, or why the process cannot serve now. */
+  readiness(): Readonly<Record<string, string>>;
 }
 
 /** The one HTTP app of a process: its roles' routes plus /healthz, /readyz and /metrics, whatever the roles. */
-export function buildHttpApp({ routers, metrics, logger, isReady }: HttpAppDeps): Express {
+export function buildHttpApp({ routers, metrics, logger, readiness }: HttpAppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
-  app.get('/readyz', async (_req, res) => {
-    const ready = await isReady();
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready' });
+  app.get('/readyz', (_req, res) => {
+    const checks = readiness();
+    const ready = Object.values(checks).every((check) => check === 'ok');
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
   });
   app.get('/metrics', async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());

@@ -1,7 +1,7 @@
 import { FanoutError, newEventId } from '@fanout/core';
 import type { FanoutMetrics, Logger } from '@fanout/observability';
 import { appendEvent, appendEventOnce, waitForReplicas, type EventEntry, type IdempotencyKey } from '@fanout/event-log';
-import type { FanoutKeys } from '@fanout/redis';
+import { redisFailure, type FanoutKeys } from '@fanout/redis';
 import type { Redis } from 'ioredis';
 
 export interface AcceptEventDeps {
@@ -40,10 +40,10 @@ export interface AcceptedEvent {
 /**
  * Writes the event once to the event stream (with its event record) and returns its id, or
  * the first event's id for a repeated idempotency key. When this resolves the event is in
- * Redis, and on as many replicas as `replicas` asks. Any Redis failure of the write becomes
- * REDIS_UNAVAILABLE, because the client can only retry. A timed-out write may still have
- * landed, so a retry without an idempotency key can store the webhook twice: at-least-once,
- * as everywhere else.
+ * Redis, and on as many replicas as `replicas` asks. A failed write says what is known of
+ * the event's fate: REDIS_UNAVAILABLE or REDIS_MEMORY_FULL when Redis refused it or it was
+ * never sent (not stored), REDIS_TIMEOUT when it was sent and no answer came (it may have
+ * landed: a retry with the same idempotency key is answered with the first id).
  */
 export async function acceptEvent(deps: AcceptEventDeps, inbound: InboundEvent): Promise<AcceptedEvent> {
   const { idempotencyKey, ...fields } = inbound;
@@ -79,8 +79,20 @@ async function storeEvent(deps: AcceptEventDeps, entry: EventEntry, idempotencyK
     const result = await appendEventOnce(deps.redis, partition, entry, deps.eventRecordTtlMs, idempotencyKey);
     return result.replayed ? { id: result.eventId, replayed: true } : { id: entry.id, replayed: false };
   } catch (error) {
-    deps.logger.warn({ err: error, flow: entry.flow }, 'event.store_failed');
-    throw new FanoutError('REDIS_UNAVAILABLE', 'the event could not be stored; retry later', { cause: error });
+    const failure = storeFailure(error);
+    deps.logger.warn({ err: error, flow: entry.flow, code: failure.code }, 'event.store_failed');
+    throw failure;
+  }
+}
+
+function storeFailure(error: unknown): FanoutError {
+  switch (redisFailure(error)) {
+    case 'out-of-memory':
+      return new FanoutError('REDIS_MEMORY_FULL', 'Redis is out of memory: the event was not stored; retry later', { cause: error });
+    case 'unanswered':
+      return new FanoutError('REDIS_TIMEOUT', 'Redis did not answer in time: the event may or may not be stored; retry with the same idempotency key to store it once', { cause: error });
+    default:
+      return new FanoutError('REDIS_UNAVAILABLE', 'Redis could not be reached: the event was not stored; retry later', { cause: error });
   }
 }
 

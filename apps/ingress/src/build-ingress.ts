@@ -34,6 +34,21 @@ export interface IngressDeps {
   readonly replicas?: number;
   /** How long an event waits for its replicas, in milliseconds. Default 1000. */
   readonly replicaTimeoutMs?: number;
+  /**
+   * Redis's memory headroom: new events are refused (503 REDIS_MEMORY_FULL) while Redis
+   * uses `limit` or more of its maxmemory, so deliveries in flight can still record their
+   * outcome. Absent: no check before the write (Redis's own OOM refusal still answers so).
+   */
+  readonly memory?: { share(): number | undefined; readonly limit: number };
+}
+
+function refuseNearFullRedis(memory: IngressDeps['memory']): void {
+  const share = memory?.share();
+  if (memory === undefined || share === undefined || share < memory.limit) return;
+  throw new FanoutError(
+    'REDIS_MEMORY_FULL',
+    `Redis uses ${Math.round(share * 100)}% of its maxmemory; new events are refused from ${Math.round(memory.limit * 100)}% (FANOUT_INGEST_MEMORY_LIMIT) so that deliveries in flight can record their outcome; retry later`,
+  );
 }
 
 /** `POST /webhooks/:flow`: the ingress as a router, with its own error middleware. It never listens. */
@@ -45,6 +60,7 @@ export function buildIngress(deps: IngressDeps): Router {
     if (deps.isDraining()) throw new FanoutError('SHUTTING_DOWN', 'this process is shutting down; retry shortly');
     const flow = deps.findFlow(req.params.flow);
     if (!flow) throw new FanoutError('FLOW_NOT_FOUND', `no flow named "${req.params.flow}" is loaded`);
+    refuseNearFullRedis(deps.memory);
     const body = await readBody(req, res, flow);
     const idempotencyKey = readIdempotencyKey(flow.source.idempotencyKey, (name) => req.get(name), body);
     const { id, replayed } = await acceptEvent(acceptDeps, { flow: flow.name, flowVersion: flow.version, contentType: req.get('content-type') ?? '', body, ...(idempotencyKey && { idempotencyKey }) });

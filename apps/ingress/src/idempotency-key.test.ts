@@ -13,12 +13,20 @@ describe('readIdempotencyKey', () => {
   it('reads the header the flow names, with the flow ttl', () => {
     const headers: Record<string, string> = { 'idempotency-key': 'k1' };
     const header = (name: string): string | undefined => headers[name.toLowerCase()];
-    expect(readIdempotencyKey({ header: 'Idempotency-Key', ttlMs: TTL }, header, Buffer.alloc(0))).toEqual({ key: 'k1', ttlMs: TTL });
+    expect(readIdempotencyKey({ headers: ['Idempotency-Key'], ttlMs: TTL }, header, Buffer.alloc(0))).toEqual({ key: 'k1', ttlMs: TTL });
+  });
+
+  it('reads the first of several headers that is present: a sender id', () => {
+    const headers: Record<string, string> = { 'x-github-delivery': 'gh-1' };
+    const header = (name: string): string | undefined => headers[name.toLowerCase()];
+    expect(readIdempotencyKey({ headers: ['webhook-id', 'x-github-delivery'], ttlMs: TTL }, header, Buffer.alloc(0))).toEqual({ key: 'gh-1', ttlMs: TTL });
+    headers['webhook-id'] = 'msg_1';
+    expect(readIdempotencyKey({ headers: ['webhook-id', 'x-github-delivery'], ttlMs: TTL }, header, Buffer.alloc(0))).toEqual({ key: 'msg_1', ttlMs: TTL });
   });
 
   it('treats an absent or empty header as no key', () => {
-    expect(readIdempotencyKey({ header: 'Idempotency-Key', ttlMs: TTL }, noHeaders, Buffer.alloc(0))).toBeUndefined();
-    expect(readIdempotencyKey({ header: 'Idempotency-Key', ttlMs: TTL }, () => '', Buffer.alloc(0))).toBeUndefined();
+    expect(readIdempotencyKey({ headers: ['Idempotency-Key'], ttlMs: TTL }, noHeaders, Buffer.alloc(0))).toBeUndefined();
+    expect(readIdempotencyKey({ headers: ['Idempotency-Key'], ttlMs: TTL }, () => '', Buffer.alloc(0))).toBeUndefined();
   });
 
   it('reads a string or a whole number at the JSON path', () => {

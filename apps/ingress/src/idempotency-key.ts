@@ -3,13 +3,13 @@ import type { IdempotencyKey } from '@fanout/event-log';
 
 /**
  * The idempotency key a request carries under its flow's policy, with the key's ttl;
- * undefined when the flow has no policy or the request no key: the header is absent or
+ * undefined when the flow has no policy or the request no key: the headers are absent or
  * empty, the body is not JSON, or there is no non-empty string or whole number at the path.
  * Such a request is an ordinary new event.
  */
 export function readIdempotencyKey(policy: IdempotencyKeyPolicy | undefined, header: (name: string) => string | undefined, body: Buffer): IdempotencyKey | undefined {
   if (!policy) return undefined;
-  const key = 'header' in policy ? header(policy.header) : keyInBody(body, policy.path);
+  const key = 'headers' in policy ? policy.headers.map(header).find(Boolean) : keyInBody(body, policy.path);
   return key ? { key, ttlMs: policy.ttlMs } : undefined;
 }
 

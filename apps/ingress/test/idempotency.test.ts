@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import type { Flow, IdempotencyKeyPolicy } from '@fanout/flows';
+import { parseFlowDocuments, type Flow, type IdempotencyKeyPolicy } from '@fanout/flows';
 import { readEventRecord } from '@fanout/delivery';
 import { readEvent } from '@fanout/event-log';
 import { createRedisFixture, httpDestination, testFlow, type RedisFixture } from '@fanout/testkit';
@@ -12,11 +12,17 @@ function flowWithKey(name: string, idempotencyKey: IdempotencyKeyPolicy): Flow {
   return { ...flow, source: { ...flow.source, idempotencyKey } };
 }
 
+/** Loaded as a user writes them: `senders` sets no key (so the senders' ids are the key), `anything` turns it off. */
+const fromYaml = (name: string, source: string): Flow =>
+  parseFlowDocuments(`apiVersion: fanout.dev/v1\nkind: DeliveryFlow\nmetadata: { name: ${name} }\nspec:\n  source: { ${source} }\n  destinations: [{ name: orders, type: http, url: "http://127.0.0.1:9/hooks" }]\n`, `${name}.yaml`)[0]!;
+
 const flows = [
-  flowWithKey('payments', { header: 'Idempotency-Key', ttlMs: HOUR }),
-  flowWithKey('refunds', { header: 'Idempotency-Key', ttlMs: HOUR }),
+  fromYaml('senders', 'maxBodyBytes: 1mb'),
+  fromYaml('anything', 'idempotencyKey: false'),
+  flowWithKey('payments', { headers: ['Idempotency-Key'], ttlMs: HOUR }),
+  flowWithKey('refunds', { headers: ['Idempotency-Key'], ttlMs: HOUR }),
   flowWithKey('orders', { path: ['data', 'id'], ttlMs: HOUR }),
-  flowWithKey('short', { header: 'Idempotency-Key', ttlMs: 200 }),
+  flowWithKey('short', { headers: ['Idempotency-Key'], ttlMs: 200 }),
 ];
 
 describe('POST /webhooks/:flow with an idempotency key', () => {
@@ -118,5 +124,21 @@ describe('POST /webhooks/:flow with an idempotency key', () => {
     expect(replayed).toHaveLength(49);
     for (const reply of replayed) expectReplayOf(reply, idOf(created[0]!));
     expect(await storedEvents()).toBe(1);
+  });
+
+  it("takes a sender's own id as the key when the flow sets none: a Standard Webhooks or GitHub retry is stored once", async () => {
+    const first = await withKey('senders', 'msg_2kEfM', '{"n":1}', 'webhook-id');
+    expect(first.status).toBe(202);
+    expectReplayOf(await withKey('senders', 'msg_2kEfM', '{"n":1}', 'webhook-id'), idOf(first));
+    const github = await withKey('senders', '72d3162e-cc78-11e3-81ab-4c9367dc0958', '{}', 'X-GitHub-Delivery');
+    expect(github.status).toBe(202);
+    expectReplayOf(await withKey('senders', '72d3162e-cc78-11e3-81ab-4c9367dc0958', '{}', 'X-GitHub-Delivery'), idOf(github));
+    expect(await storedEvents()).toBe(2);
+  });
+
+  it('stores every request as a new event when the flow turns idempotency keys off', async () => {
+    expect((await withKey('anything', 'msg_1', '{}', 'webhook-id')).status).toBe(202);
+    expect((await withKey('anything', 'msg_1', '{}', 'webhook-id')).status).toBe(202);
+    expect(await storedEvents()).toBe(2);
   });
 });

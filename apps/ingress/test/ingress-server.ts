@@ -25,10 +25,11 @@ export interface TestIngressOptions {
   readonly now?: () => number;
   readonly replicas?: number;
   readonly replicaTimeoutMs?: number;
+  readonly memory?: IngressDeps['memory'];
 }
 
 /** The ingress router in an app of its own, as the main process mounts it, on a loopback port. */
-export async function startIngress({ redis, keys, flows, isDraining = () => false, now, replicas, replicaTimeoutMs }: TestIngressOptions): Promise<TestIngress> {
+export async function startIngress({ redis, keys, flows, isDraining = () => false, now, replicas, replicaTimeoutMs, memory }: TestIngressOptions): Promise<TestIngress> {
   const metrics = createMetrics();
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
@@ -48,6 +49,7 @@ export async function startIngress({ redis, keys, flows, isDraining = () => fals
     ...(now ? { now } : {}),
     ...(replicas !== undefined && { replicas }),
     ...(replicaTimeoutMs !== undefined && { replicaTimeoutMs }),
+    ...(memory !== undefined && { memory }),
   };
   const app = express();
   app.use(buildIngress(deps));

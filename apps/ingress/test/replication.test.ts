@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import { post, startIngress, waitUntil, type Reply, type TestIngress } from './ingress-server.js';
 
 const plain = testFlow('payments', [httpDestination({ name: 'orders', url: 'http://127.0.0.1:9/hooks' })]);
-const keyed: Flow = { ...plain, name: 'refunds', source: { ...plain.source, idempotencyKey: { header: 'Idempotency-Key', ttlMs: 60_000 } } };
+const keyed: Flow = { ...plain, name: 'refunds', source: { ...plain.source, idempotencyKey: { headers: ['Idempotency-Key'], ttlMs: 60_000 } } };
 const keys = createKeys('replication-test');
 
 interface ErrorBody {

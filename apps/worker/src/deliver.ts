@@ -4,9 +4,10 @@ import type { Destination } from '@fanout/flows';
 import type { FanoutMetrics, Logger } from '@fanout/observability';
 import type { Job } from 'bullmq';
 import { nextTransition } from './next-transition.js';
+import { untilWritten } from './until-written.js';
 
 /** The metrics a worker moves. */
-export type DeliveryMetrics = Pick<FanoutMetrics, 'deliveries' | 'attemptDuration'>;
+export type DeliveryMetrics = Pick<FanoutMetrics, 'deliveries' | 'attemptDuration' | 'recordRetries'>;
 
 export interface DeliverDeps {
   /** Every change of a delivery's record goes through its transitions. */
@@ -49,8 +50,9 @@ export async function deliver(deps: DeliverDeps, target: DeliveryTarget, job: Jo
   const ref = { eventId: delivery.eventId, destination: delivery.destination };
   // Bound to each line rather than through logger.child(), which costs a few µs per delivery.
   const about = { eventId: delivery.eventId, flow: target.flow, destination: target.destination.name };
+  const written = <T>(transition: string, write: () => Promise<T>): Promise<T> => untilWritten(deps, { ...about, transition }, write);
 
-  const begun = await deps.state.begin(delivery);
+  const begun = await written('begin', () => deps.state.begin(delivery));
   if (begun.kind === 'refused') {
     deps.logger.warn({ ...about, jobId: job.id, reason: begun.reason }, 'delivery.refused');
     throw new JobRefusedError(begun.reason);
@@ -68,7 +70,7 @@ export async function deliver(deps: DeliverDeps, target: DeliveryTarget, job: Jo
   const { attempt, event } = begun;
   const startedAt = deps.now();
   if (!event) {
-    await deps.state.deadLetter(ref, { error: PAYLOAD_GONE, attempt: { attempt, startedAt, durationMs: 0 }, retentionMs: target.destination.deadLetter.retentionMs });
+    await written('deadLetter', () => deps.state.deadLetter(ref, { error: PAYLOAD_GONE, attempt: { attempt, startedAt, durationMs: 0 }, retentionMs: target.destination.deadLetter.retentionMs }));
     deps.logger.warn({ ...about, attempt, outcome: 'dead', error: PAYLOAD_GONE }, 'delivery.attempted');
     throw new DeadLetterError(PAYLOAD_GONE);
   }
@@ -79,19 +81,21 @@ export async function deliver(deps: DeliverDeps, target: DeliveryTarget, job: Jo
     deps.logger.warn({ ...about, attempt, durationMs: report.durationMs }, 'delivery.interrupted');
     return handBackJob(deps.state, job, token, ref, attempt);
   }
-  await record(deps, target, job, ref, { attempt, startedAt, ...factsOf(report) }, report);
+  await record(deps, target, job, ref, { attempt, startedAt, ...factsOf(report) }, report, written);
 }
 
 function factsOf({ durationMs, statusCode, response }: AttemptReport): Omit<AttemptFacts, 'attempt' | 'startedAt'> {
   return { durationMs, ...(statusCode === undefined ? {} : { statusCode }), ...(response === undefined ? {} : { response }) };
 }
 
-/** The attempt's transition, its metrics and its log line, then what BullMQ is told. */
-async function record(deps: DeliverDeps, target: DeliveryTarget, job: Job<unknown>, ref: { eventId: string; destination: string }, facts: AttemptFacts, report: AttemptReport): Promise<void> {
+type Written = <T>(transition: string, write: () => Promise<T>) => Promise<T>;
+
+/** The attempt's transition (tried until Redis takes it), its metrics and its log line, then what BullMQ is told. */
+async function record(deps: DeliverDeps, target: DeliveryTarget, job: Job<unknown>, ref: { eventId: string; destination: string }, facts: AttemptFacts, report: AttemptReport, written: Written): Promise<void> {
   const next = nextTransition(report.outcome, isLastAttempt(job));
-  if (next.to === 'delivered') await deps.state.markDelivered(ref, facts);
-  else if (next.to === 'retrying') await deps.state.scheduleRetry(ref, facts, next.error);
-  else await deps.state.deadLetter(ref, { error: next.error, attempt: facts, retentionMs: target.destination.deadLetter.retentionMs });
+  if (next.to === 'delivered') await written('markDelivered', () => deps.state.markDelivered(ref, facts));
+  else if (next.to === 'retrying') await written('scheduleRetry', () => deps.state.scheduleRetry(ref, facts, next.error));
+  else await written('deadLetter', () => deps.state.deadLetter(ref, { error: next.error, attempt: facts, retentionMs: target.destination.deadLetter.retentionMs }));
 
   const outcome = next.to === 'delivered' ? 'delivered' : next.to === 'retrying' ? 'retry' : 'dead';
   const labels = { flow: target.flow, destination: ref.destination, outcome };

@@ -5,10 +5,12 @@ import type { Flow } from '@fanout/flows';
 import type { Logger } from '@fanout/observability';
 import { destinationQueues } from '@fanout/queues';
 import type { FanoutKeys } from '@fanout/redis';
-import { Worker } from 'bullmq';
+import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { startDeadLetterRetention } from './dead-letter-retention.js';
 import { deliver, type DeliverDeps, type DeliveryMetrics } from './deliver.js';
 import { settlesWithin } from './settles-within.js';
+import { untilWritten } from './until-written.js';
 import { deliveryWorkerOptions, type StallOptions } from './worker-options.js';
 
 /** What the workers need: the delivery state, a client per destination, the flows and BullMQ's connection. */
@@ -24,6 +26,8 @@ export interface WorkerDeps extends StallOptions {
   readonly logger: Logger;
   /** Unix ms. Default `Date.now`. */
   readonly now?: () => number;
+  /** How often dead letters past their destination's retention are removed, in ms. Default 60000. */
+  readonly deadLetterSweepEveryMs?: number;
 }
 
 export interface DeliveryWorkers {
@@ -52,14 +56,18 @@ export function startWorkers(deps: WorkerDeps): DeliveryWorkers {
   const deliverDeps: DeliverDeps = { state, metrics, logger, now, shutdown: shutdown.signal };
   // Dead letters of jobs BullMQ failed by itself, still being written; a stop waits for them with the attempts in flight.
   const recording = new Set<Promise<void>>();
-  const workers = destinationQueues(deps.flows).map(({ name, flow, destination }) => {
+  const served = destinationQueues(deps.flows);
+  const deadLetters = served.map(({ name, destination }) => ({ queue: new Queue(name, { connection: deps.connection, prefix: deps.keys.bullPrefix }), retentionMs: destination.deadLetter.retentionMs }));
+  const retention = startDeadLetterRetention(deadLetters, deps.deadLetterSweepEveryMs ?? 60_000, logger);
+  const workers = served.map(({ name, flow, destination }) => {
     const target = { flow: flow.name, destination, client: deps.destinations.clientFor(destination) };
     const worker = new Worker<unknown, void>(name, (job, token) => deliver(deliverDeps, target, job, token), deliveryWorkerOptions({ destination, connection: deps.connection, keys: deps.keys, stall: deps }));
     // Without a listener an 'error' event (Redis gone, a failed lock renewal) would crash the process.
     worker.on('error', (error) => logger.error({ err: error, queue: name }, 'worker.error'));
     worker.on('failed', (job, error) => {
       if (!job) return;
-      const recorded = recordJobFailure(state, job, error, destination.deadLetter.retentionMs)
+      const about = { eventId: job.id ?? '', flow: flow.name, destination: destination.name, transition: 'deadLetter' };
+      const recorded = untilWritten({ logger, metrics, shutdown: shutdown.signal }, about, () => recordJobFailure(state, job, error, destination.deadLetter.retentionMs))
         .then((status) => {
           if (status === undefined) return;
           metrics.deliveries.inc({ flow: flow.name, destination: destination.name, outcome: 'dead' });
@@ -75,6 +83,7 @@ export function startWorkers(deps: WorkerDeps): DeliveryWorkers {
   return {
     waitUntilReady: async () => void (await Promise.all(workers.map((worker) => worker.waitUntilReady()))),
     async stop(graceMs) {
+      retention.stop();
       // pause() stops fetching and waits for the jobs in flight, BullMQ's own completion
       // included. Not close(): BullMQ memoizes it, so a graceful close could not be forced later.
       const drained = Promise.allSettled(workers.map((worker) => worker.pause())).then(() => Promise.allSettled(recording));
@@ -85,6 +94,7 @@ export function startWorkers(deps: WorkerDeps): DeliveryWorkers {
       // Forced, close neither waits for jobs nor talks to Redis; a closed worker also leaves
       // alone a job whose hand-back is still waiting on Redis, instead of retrying it.
       await Promise.allSettled(workers.map((worker) => worker.close(true)));
+      await Promise.allSettled(deadLetters.map(({ queue }) => queue.close()));
     },
   };
 }

@@ -48,6 +48,8 @@ export interface HarnessOptions {
   redis?: Pick<RedisFixture, 'url' | 'keys' | 'cleanup'>;
   /** How stalled jobs are taken up. Default the product's. */
   stall?: StallOptions;
+  /** How often expired dead letters are removed, ms. Default the product's (60 s). */
+  deadLetterSweepEveryMs?: number;
 }
 
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
@@ -72,7 +74,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const state = deliveryState({ redis: records, keys, attemptLogTtlMs: RECORD_TTL_MS, now: Date.now });
   const started: DeliveryWorkers[] = [];
   const startMoreWorkers = async (): Promise<DeliveryWorkers> => {
-    const workers = startWorkers({ flows, connection: redis, keys, state, destinations, metrics, logger: createLogger({ destination: sink }), ...(options.stall ?? PRODUCT_STALL) });
+    const workers = startWorkers({ flows, connection: redis, keys, state, destinations, metrics, logger: createLogger({ destination: sink }), ...(options.stall ?? PRODUCT_STALL), ...(options.deadLetterSweepEveryMs ? { deadLetterSweepEveryMs: options.deadLetterSweepEveryMs } : {}) });
     started.push(workers);
     await workers.waitUntilReady();
     return workers;

@@ -83,3 +83,29 @@ describe("a destination's retry policy and rate limit", () => {
     expect(span).toBeGreaterThanOrEqual(1_900);
   });
 });
+
+describe('dead-letter retention', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({
+      flow: (url) => testFlow('short', [httpDestination({ name: 'refusing', url: `${url}/refusing`, deadLetter: { retentionMs: 1_000 } })]),
+      deadLetterSweepEveryMs: 200,
+    });
+    h.receiver.script('/refusing', replies.status(400));
+  });
+  afterAll(() => h.close());
+
+  it('removes dead letters once their retention passed, by time, without another job failing', async () => {
+    const refusing = h.destination('refusing');
+    const eventIds = await Promise.all(Array.from({ length: 3 }, () => h.publish([refusing])));
+    for (const eventId of eventIds) await h.waitForJobState(refusing, eventId, 'failed');
+    expect(await h.queue(refusing).getFailedCount()).toBe(3);
+
+    const deadline = Date.now() + 5_000;
+    while ((await h.queue(refusing).getFailedCount()) > 0) {
+      if (Date.now() > deadline) throw new Error('the dead letters outlived their retention');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(h.logLines).toContainEqual(expect.objectContaining({ msg: 'dead_letters.expired', queue: 'short.refusing' }));
+  });
+});

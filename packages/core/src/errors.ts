@@ -14,7 +14,17 @@ export const ERROR_CODES = {
   FLOW_NOT_FOUND: { status: 404, summary: 'No flow with that name is loaded.' },
   BODY_TOO_LARGE: { status: 413, summary: "The request body is larger than the flow's source.maxBodyBytes." },
   SIGNATURE_INVALID: { status: 401, summary: 'The inbound signature did not verify.' },
-  REDIS_UNAVAILABLE: { status: 503, retryAfterSeconds: 1, summary: 'Redis did not answer in time; retry after the Retry-After delay.' },
+  REDIS_UNAVAILABLE: { status: 503, retryAfterSeconds: 1, summary: 'Redis could not be reached; nothing was stored. Retry after the Retry-After delay.' },
+  REDIS_TIMEOUT: {
+    status: 503,
+    retryAfterSeconds: 1,
+    summary: "Redis did not answer in time: the event may or may not be stored. Retry with the same idempotency key (the flow's, or the sender's webhook-id) so a stored one is not stored twice.",
+  },
+  REDIS_MEMORY_FULL: {
+    status: 503,
+    retryAfterSeconds: 5,
+    summary: "Redis is out of memory, or nearer its maxmemory than FANOUT_INGEST_MEMORY_LIMIT allows; the event was not stored. Retry after the Retry-After delay.",
+  },
   REPLICATION_TIMEOUT: {
     status: 503,
     retryAfterSeconds: 1,

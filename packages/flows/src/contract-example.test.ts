@@ -101,7 +101,7 @@ describe('the contract example', () => {
       {
         name: 'payments',
         version: expect.stringMatching(/^[0-9a-f]{12}$/),
-        source: { maxBodyBytes: 1_048_576, idempotencyKey: { header: 'Idempotency-Key', ttlMs: 86_400_000 } },
+        source: { maxBodyBytes: 1_048_576, idempotencyKey: { headers: ['Idempotency-Key'], ttlMs: 86_400_000 } },
         destinations: [
           {
             type: 'http',

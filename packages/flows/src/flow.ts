@@ -17,18 +17,28 @@ export interface Flow {
 export interface SourcePolicy {
   /** Larger bodies are refused with 413. Default 1mb. */
   readonly maxBodyBytes: number;
-  /** Absent: every request is a new event. */
+  /** Default: the sender's own id (SENDER_ID_HEADERS) for 24h. Absent (`idempotencyKey: false`): every request is a new event. */
   readonly idempotencyKey?: IdempotencyKeyPolicy;
 }
 
 /**
+ * Headers a flow without an idempotency key of its own takes the key from, the first present:
+ * the ids senders keep for an event across their own retries (Standard Webhooks' webhook-id,
+ * GitHub's X-GitHub-Delivery), so a sender's retry after an unanswered request is stored once.
+ */
+export const SENDER_ID_HEADERS: readonly string[] = ['webhook-id', 'x-github-delivery'];
+
+/** How long a sender's id is remembered when the flow sets no idempotency key, in ms. */
+export const SENDER_ID_TTL_MS = 24 * 3_600_000;
+
+/**
  * Where a request's idempotency key is read from, and how long it is remembered: a repeated
- * key inside `ttlMs` is accepted once. Exactly one of `header` and `path` is set.
+ * key inside `ttlMs` is accepted once. Exactly one of `headers` and `path` is set.
  */
 export type IdempotencyKeyPolicy = { readonly ttlMs: number } & (
   | {
-      /** The request header holding the key, as written in the flow (headers ignore case). */
-      readonly header: string;
+      /** The request headers holding the key, the first present one wins (headers ignore case). */
+      readonly headers: readonly string[];
     }
   | {
       /** Where the key is read from a JSON body, as property names: `$.data.id` → ['data', 'id']. */

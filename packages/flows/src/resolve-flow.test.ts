@@ -31,7 +31,7 @@ describe('resolveFlow: defaults', () => {
     expect(resolve({ destinations: [ORDERS] })).toEqual({
       name: 'payments',
       version: expect.stringMatching(/^[0-9a-f]{12}$/),
-      source: { maxBodyBytes: 1_048_576 },
+      source: { maxBodyBytes: 1_048_576, idempotencyKey: { headers: ['webhook-id', 'x-github-delivery'], ttlMs: 86_400_000 } },
       destinations: [
         {
           ...ORDERS,
@@ -116,12 +116,13 @@ describe('resolveFlow: units', () => {
 });
 
 describe('resolveFlow: source.idempotencyKey', () => {
-  it('leaves it out when not set', () => {
-    expect('idempotencyKey' in resolve({ destinations: [ORDERS] }).source).toBe(false);
+  it("takes the senders' own ids when not set, and none when set to false", () => {
+    expect(resolve({ destinations: [ORDERS] }).source.idempotencyKey).toEqual({ headers: ['webhook-id', 'x-github-delivery'], ttlMs: 86_400_000 });
+    expect('idempotencyKey' in resolve({ source: { idempotencyKey: false }, destinations: [ORDERS] }).source).toBe(false);
   });
 
   it('reads a header key, remembered for 24h by default', () => {
-    expect(resolve({ source: { idempotencyKey: { header: 'Idempotency-Key' } }, destinations: [ORDERS] }).source.idempotencyKey).toEqual({ header: 'Idempotency-Key', ttlMs: 86_400_000 });
+    expect(resolve({ source: { idempotencyKey: { header: 'Idempotency-Key' } }, destinations: [ORDERS] }).source.idempotencyKey).toEqual({ headers: ['Idempotency-Key'], ttlMs: 86_400_000 });
   });
 
   it('reads a JSON path key as property names, with its ttl', () => {

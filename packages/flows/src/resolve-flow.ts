@@ -1,7 +1,7 @@
 import type { BackoffPolicy } from '@fanout/core';
 import { dispatchPlanOf } from './dispatch-plan.js';
 import { deepFreeze } from './freeze.js';
-import type { Destination, EventTypeFilter, Flow, IdempotencyKeyPolicy, RateLimit, RetryPolicy, SourcePolicy } from './flow.js';
+import { SENDER_ID_HEADERS, SENDER_ID_TTL_MS, type Destination, type EventTypeFilter, type Flow, type IdempotencyKeyPolicy, type RateLimit, type RetryPolicy, type SourcePolicy } from './flow.js';
 import { jsonPathSegments } from './json-path.js';
 import type { DeliveryFlowDocument } from './schema.js';
 
@@ -21,12 +21,13 @@ export function resolveFlow(document: DeliveryFlowDocument): Flow {
 }
 
 function resolveSource({ maxBodyBytes, idempotencyKey }: Source): SourcePolicy {
-  return { maxBodyBytes, ...(idempotencyKey && { idempotencyKey: resolveIdempotencyKey(idempotencyKey) }) };
+  if (idempotencyKey === false) return { maxBodyBytes };
+  return { maxBodyBytes, idempotencyKey: idempotencyKey === undefined ? { headers: SENDER_ID_HEADERS, ttlMs: SENDER_ID_TTL_MS } : resolveIdempotencyKey(idempotencyKey) };
 }
 
-function resolveIdempotencyKey(key: NonNullable<Source['idempotencyKey']>): IdempotencyKeyPolicy {
+function resolveIdempotencyKey(key: Exclude<NonNullable<Source['idempotencyKey']>, false>): IdempotencyKeyPolicy {
   // The schema admits exactly one of header and jsonPath.
-  return key.header !== undefined ? { header: key.header, ttlMs: key.ttl } : { path: jsonPathSegments(key.jsonPath!), ttlMs: key.ttl };
+  return key.header !== undefined ? { headers: [key.header], ttlMs: key.ttl } : { path: jsonPathSegments(key.jsonPath!), ttlMs: key.ttl };
 }
 
 function resolveDestination(destination: DestinationDocument, defaults: Defaults): Destination {

@@ -114,7 +114,7 @@ const destinations = z
     });
   });
 
-const idempotencyKey = z
+const idempotencyKeyPolicy = z
   .strictObject({
     header: headerName.optional().meta({ description: 'The request header holding the key (any case).' }),
     jsonPath: simpleJsonPath.optional().meta({ description: 'Where the key is read from a JSON body: a string or a whole number.' }),
@@ -125,6 +125,11 @@ const idempotencyKey = z
     description:
       'A repeated key inside ttl is accepted once: the repeat gets 200 with the first event\'s id and Idempotent-Replayed: true. A request without the key is accepted as usual.',
   });
+
+const idempotencyKey = z.union([idempotencyKeyPolicy, z.literal(false)], { error: 'expected { header | jsonPath, ttl } or false' }).meta({
+  description:
+    "Where a request's idempotency key is read. Absent: the sender's own id, the webhook-id header (Standard Webhooks senders) or X-GitHub-Delivery, for 24h. false: none, every request is a new event.",
+});
 
 const verify = z
   .strictObject({ type: z.enum(['standard-webhooks', 'github', 'stripe', 'hmac-sha256']), secret: nonEmptyString })

@@ -1,5 +1,6 @@
 import { FanoutError } from '@fanout/core';
 import type { Logger } from '@fanout/observability';
+import { redisFailure } from '@fanout/redis';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 
 /** body-parser's errors carry a `type` and an HTTP `status`; they are the client's fault, not ours. */
@@ -13,9 +14,17 @@ function isBodyParserError(error: unknown): error is BodyParserError {
   return typeof error === 'object' && error !== null && typeof (error as BodyParserError).type === 'string' && typeof (error as BodyParserError).status === 'number';
 }
 
+/** A Redis command that failed because of Redis (down, paused, full) is Redis's state, not a bug: the request may be sent again later. */
+export function redisStateError(error: unknown): FanoutError | undefined {
+  const failure = redisFailure(error);
+  if (failure === 'other') return undefined;
+  if (failure === 'out-of-memory') return new FanoutError('REDIS_MEMORY_FULL', 'Redis is out of memory; retry later', { cause: error });
+  return new FanoutError('REDIS_UNAVAILABLE', `Redis ${failure === 'unanswered' ? 'did not answer in time' : 'cannot be reached'}; retry later`, { cause: error });
+}
+
 function toFanoutError(error: unknown): FanoutError | undefined {
   if (error instanceof FanoutError) return error;
-  if (!isBodyParserError(error)) return undefined;
+  if (!isBodyParserError(error)) return redisStateError(error);
   if (error.type === 'entity.too.large') return new FanoutError('BODY_TOO_LARGE', error.message, { cause: error });
   if (error.status >= 400 && error.status < 500) return new FanoutError('REQUEST_INVALID', error.message, { cause: error });
   return undefined;
@@ -23,8 +32,9 @@ function toFanoutError(error: unknown): FanoutError | undefined {
 
 /**
  * The one error middleware of a fanout Express app: a FanoutError becomes
- * `{"error": {"code", "message"}}` with its status; anything else is logged with its stack
- * and answered 500 without details.
+ * `{"error": {"code", "message"}}` with its status, and so does a Redis command that failed
+ * because Redis is down, paused or full (503); anything else is logged with its stack and
+ * answered 500 without details.
  */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req, res, next) => {

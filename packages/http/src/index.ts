@@ -1,1 +1,1 @@
-export { errorHandler, notFoundHandler } from './error-handler.js';
+export { errorHandler, notFoundHandler, redisStateError } from './error-handler.js';

@@ -22,6 +22,8 @@ export interface FanoutMetrics {
   readonly attemptDuration: Histogram<'flow' | 'destination' | 'outcome'>;
   /** `fanout_dispatched_jobs_total{flow,destination}` */
   readonly dispatchedJobs: Counter<'flow' | 'destination'>;
+  /** `fanout_record_retries_total{flow,destination}`: tries again of a delivery's record write that Redis refused (full, away). */
+  readonly recordRetries: Counter<'flow' | 'destination'>;
   /** Makes `fanout_queue_jobs{flow,destination,state}` report what `read` returns at each scrape. */
   observeQueueDepth(read: () => Promise<readonly QueueDepth[]>): void;
 }
@@ -65,6 +67,12 @@ export function createMetrics(): FanoutMetrics {
       registers: [registry],
     }),
     dispatchedJobs: new Counter({ name: 'fanout_dispatched_jobs_total', help: 'Delivery jobs created by the dispatcher.', labelNames: ['flow', 'destination'], registers: [registry] }),
+    recordRetries: new Counter({
+      name: 'fanout_record_retries_total',
+      help: "Delivery record writes tried again because Redis refused them (out of memory, unreachable): the write is retried, never the send.",
+      labelNames: ['flow', 'destination'],
+      registers: [registry],
+    }),
     observeQueueDepth(read) {
       readDepths = read;
     },
