@@ -2,7 +2,8 @@
  * What a failed Redis command says about the state of Redis, for the answer a request gets
  * and for whether a write is worth trying again:
  * - `out-of-memory`: Redis refused a write at its maxmemory (`OOM command not allowed…`);
- * - `unanswered`: the command was sent and no answer came in time: it may have run;
+ * - `unanswered`: the command was sent and no answer came (in time, or before the connection
+ *   closed under it): it may have run;
  * - `unreachable`: it was never sent (no connection, or the connection closed first);
  * - `refused`: Redis cannot take writes for now (a replica, loading its data, a busy script);
  * - `other`: anything else (a script's own error, a wrong argument): trying again will not help.
@@ -10,13 +11,15 @@
 export type RedisFailure = 'out-of-memory' | 'unanswered' | 'unreachable' | 'refused' | 'other';
 
 const REFUSALS = /^(READONLY|LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOREPLICAS)\b/;
-// ioredis's own messages for a command it could not send, and node's for a socket that went away.
-const UNREACHABLE = /Connection is closed|Stream isn't writeable|enableOfflineQueue|max retries per request|ECONNREFUSED|ECONNRESET|EPIPE|ENOTFOUND|ETIMEDOUT/;
+// A command on its way when the connection closed under it (ioredis rejects those in flight so): it may have run.
+const CUT_OFF = /^Command timed out$|Connection is closed|ECONNRESET|EPIPE/;
+// ioredis's own messages for a command it never sent (offline queue off, out of retries), and a connection never made.
+const UNREACHABLE = /Stream isn't writeable|enableOfflineQueue|max retries per request|ECONNREFUSED|ENOTFOUND|ETIMEDOUT/;
 
 export function redisFailure(error: unknown): RedisFailure {
   const message = typeof error === 'object' && error !== null && 'message' in error ? String(error.message) : String(error);
   if (message.startsWith('OOM ')) return 'out-of-memory';
-  if (message === 'Command timed out') return 'unanswered';
+  if (CUT_OFF.test(message)) return 'unanswered';
   if (REFUSALS.test(message)) return 'refused';
   if (UNREACHABLE.test(message)) return 'unreachable';
   return 'other';
