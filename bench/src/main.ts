@@ -28,6 +28,7 @@ import { runFanout } from './scenarios/fanout.js';
 import { runIngest } from './scenarios/ingest.js';
 import { runLatency, type LatencyRun } from './scenarios/latency.js';
 import { runMemory } from './scenarios/memory.js';
+import { runPipeline } from './scenarios/pipeline.js';
 import { formatSizing, projectSizing, sizingFigures } from './sizing.js';
 import { startSink } from './sink.js';
 
@@ -106,6 +107,7 @@ async function main(): Promise<void> {
       if (wanted('ingest')) result.ingest = await timed('ingest', () => runIngest(ctx));
       if (wanted('fanout')) result.fanout = await timed('fan-out', () => runFanout(ctx));
       if (wanted('delivery')) result.delivery = await timed('delivery', () => runDelivery(ctx));
+      if (wanted('pipeline')) result.pipeline = await timed('pipeline', () => runPipeline(ctx));
 
       let atBudget: LatencyRun | undefined;
       if (wanted('latency') || wanted('isolation')) {

@@ -3,6 +3,7 @@ import type { PostClient } from './baselines/post-clients.js';
 import { bestGot, buildTable, formatBytes, formatMs, formatRatio, formatRate, memoryTarget, renderMarkdown, renderText, splitMemory } from './report.js';
 import type { NodeResults } from './results.js';
 import type { MemoryResults, MemoryRun } from './scenarios/memory.js';
+import type { PipelineResults } from './scenarios/pipeline.js';
 
 const loops: Record<PostClient, number> = { 'got-stream': 2_600, 'got-promise': 1_900, 'got-tuned': 2_100, undici: 12_500, 'node-http': 13_300 };
 
@@ -148,6 +149,23 @@ describe('memory rows', () => {
     expect(cell('a destination answering 500 with an 8,192 B page, 3 attempts: 1,000 events dead-lettered')).toEqual({
       value: '7,000 B per event: stream 1,200 B, record 400 B, attempt log 900 B, dead-letter copy 1,900 B, BullMQ\'s failed job 1,500 B, its events stream 900 B, the rest 200 B',
       ratio: '6.84 payloads',
+    });
+  });
+});
+
+describe('all-in-one rows', () => {
+  const run = (perSecond: number, process: number) => ({ perSecond, ingestSeconds: 2, seconds: 10_000 / perSecond, cpuUsPerEvent: { process, redis: 150, bench: 100 } });
+  const pipeline: PipelineResults = { events: 10_000, connections: 50, destinations: 2, fanout: run(1_800, 450), bare: run(2_400, 350) };
+  const table = buildTable([{ ...results('20.20.2', 3_500), pipeline }]);
+  const row = (label: string) => table.rows.find((r) => r.label.startsWith(label));
+
+  it('gives fanout\'s rate as a ratio of the bare pipeline\'s, with the CPU of every process per event', () => {
+    expect(row('fanout start')?.section).toBe('All in one: 10,000 events of 1 KB from 50 connections, taken and delivered to 2 destinations at once');
+    expect(row('fanout start')?.cells[0]).toEqual({ value: '1,800 events/s delivered to both, 450 µs CPU/event; all taken in 2.0 s, delivered in 5.6 s', ratio: '0.75× bare pipeline' });
+    expect(row('bare pipeline')?.cells[0]).toEqual({ value: '2,400 events/s delivered to both, 350 µs CPU/event; all taken in 2.0 s, delivered in 4.2 s' });
+    expect(row('CPU per event')?.cells[0]).toEqual({
+      value: '700 µs (fanout 450 + Redis 150 + load and sink 100) against 600 µs (bare 350 + Redis 150 + load and sink 100)',
+      ratio: '0.86× of the bare pipeline\'s CPU cost',
     });
   });
 });

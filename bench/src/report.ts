@@ -4,6 +4,7 @@ import type { LatencyStages } from './latency-stages.js';
 import type { MachineCpu } from './scenarios/delivery.js';
 import type { LatencyRun } from './scenarios/latency.js';
 import type { MemoryRun, SettledRun } from './scenarios/memory.js';
+import type { PipelineRun } from './scenarios/pipeline.js';
 import { ratio, type LatencySummary } from './stats.js';
 
 /** One cell per Node: the figure, and where it has one, its ratio and whether it meets its target. */
@@ -201,6 +202,21 @@ export function buildTable(nodes: readonly NodeResults[]): Table {
     const vs = ratio(best.perSecond, r.delivery?.loops['node-http'] ?? Number.NaN);
     return { value: best.client, ratio: formatRatio(vs), met: vs >= TARGETS.gotVsNodeHttp };
   }, `≥ ${TARGETS.gotVsNodeHttp}× to keep got`);
+
+  const pipelined = nodes.find((r) => r.pipeline)?.pipeline;
+  const pipeline = `All in one: ${formatCount(pipelined?.events ?? Number.NaN)} events of 1 KB from ${pipelined?.connections ?? '?'} connections, taken and delivered to ${pipelined?.destinations ?? '?'} destinations at once`;
+  const pipelineCell = (run: PipelineRun): string => `${formatRate(run.perSecond, ' events/s')} delivered to both${cpu(run.cpuUsPerEvent.process, 'event')}; all taken in ${run.ingestSeconds.toFixed(1)} s, delivered in ${run.seconds.toFixed(1)} s`;
+  add(pipeline, 'fanout start, every role in one process (as npm start runs it)', (r) => {
+    if (!r.pipeline) return undefined;
+    return { value: pipelineCell(r.pipeline.fanout), ratio: `${formatRatio(ratio(r.pipeline.fanout.perSecond, r.pipeline.bare.perSecond))} bare pipeline` };
+  }, 'report: was ~0.7×; the guarantees should cost far less');
+  add(pipeline, 'bare pipeline: Express + XADD, XREADGROUP + addBulk, a BullMQ Worker per destination + XRANGE + undici', (r) => (r.pipeline ? { value: pipelineCell(r.pipeline.bare) } : undefined));
+  add(pipeline, 'CPU per event of every process: fanout against the bare pipeline', (r) => {
+    if (!r.pipeline) return undefined;
+    const total = ({ cpuUsPerEvent: { process, redis, bench } }: PipelineRun): number => process + redis + bench;
+    const line = (run: PipelineRun, name: string): string => `${Math.round(total(run))} µs (${name} ${Math.round(run.cpuUsPerEvent.process)} + Redis ${Math.round(run.cpuUsPerEvent.redis)} + load and sink ${Math.round(run.cpuUsPerEvent.bench)})`;
+    return { value: `${line(r.pipeline.fanout, 'fanout')} against ${line(r.pipeline.bare, 'bare')}`, ratio: `${formatRatio(ratio(total(r.pipeline.bare), total(r.pipeline.fanout)))} of the bare pipeline's CPU cost` };
+  });
 
   const latency = 'Latency: ingest → first byte at the sink, open loop, 2 destinations, roles in 3 processes';
   add(latency, 'maximum the rates below are a share of', (r) => (r.maxEventsPerSecond ? { value: formatRate(r.maxEventsPerSecond, ' events/s') } : undefined), 'min(ingest, delivery ÷ 2)');

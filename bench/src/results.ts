@@ -4,6 +4,7 @@ import type { FanoutRun } from './scenarios/fanout.js';
 import type { IngestResults } from './scenarios/ingest.js';
 import type { LatencyRun, RssReading } from './scenarios/latency.js';
 import type { MemoryResults } from './scenarios/memory.js';
+import type { PipelineResults } from './scenarios/pipeline.js';
 import type { Sizing } from './sizing.js';
 
 /** Everything one bench run measured under one Node; the JSON file holds one per Node. */
@@ -20,6 +21,7 @@ export interface NodeResults {
   memory?: MemoryResults;
   /** Redis needed by issue 8's deployment at the defaults, projected from `memory`. */
   sizing?: Sizing;
+  pipeline?: PipelineResults;
   rss?: RssReading[];
 }
 
