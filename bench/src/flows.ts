@@ -8,11 +8,14 @@ export interface BenchFlowSpec {
   destinations: number;
   /** A destination the sink never answers (the isolation run). */
   dead?: boolean;
+  /** A destination the sink answers 500 with an error page, with this retry policy (the memory run's failing destination). */
+  failing?: { readonly attempts: number; readonly delay: string };
 }
 
 /** Where the sink sees deliveries of one destination. */
 export const destinationPath = (flow: string, destination: string): string => `/d/${flow}/${destination}`;
 export const deadPath = (flow: string): string => `/hang/${flow}/dead`;
+export const failingPath = (flow: string): string => `/fail/${flow}/failing`;
 export const destinationName = (i: number): string => `d${i + 1}`;
 
 /**
@@ -27,6 +30,10 @@ export async function writeBenchFlow(dir: string, sinkUrl: string, spec: BenchFl
     return `    - { name: ${name}, type: http, url: "${sinkUrl}${destinationPath(spec.name, name)}" }`;
   });
   if (spec.dead) destinations.push(`    - { name: dead, type: http, url: "${sinkUrl}${deadPath(spec.name)}", concurrency: 10 }`);
+  if (spec.failing) {
+    const { attempts, delay } = spec.failing;
+    destinations.push(`    - { name: failing, type: http, url: "${sinkUrl}${failingPath(spec.name)}", retry: { attempts: ${attempts}, backoff: { type: fixed, delay: ${delay}, jitter: none } } }`);
+  }
   const yaml = [
     'apiVersion: fanout.dev/v1',
     'kind: DeliveryFlow',

@@ -86,3 +86,20 @@ export async function openLoop(url: string, rate: number, durationMs: number, bo
   await pool.close();
   return { sentAt, refused, achievedPerSecond: (sent * 1000) / elapsed };
 }
+
+/** POSTs `count` events of `bytes` bytes (sequence numbers 0…), `connections` at a time, and checks that every one was accepted (202). */
+export async function postEvents(url: string, count: number, bytes: number, connections: number): Promise<void> {
+  const target = new URL(url);
+  const pool = new Pool(target.origin, { connections });
+  let next = 0;
+  const sendNext = async (): Promise<void> => {
+    while (next < count) {
+      const seq = next++;
+      const { statusCode, body } = await pool.request({ path: target.pathname, method: 'POST', body: eventBody(bytes, seq), headers: { 'content-type': 'application/json' } });
+      await body.dump();
+      if (statusCode !== 202) throw new Error(`${url} answered ${statusCode} to event ${seq}`);
+    }
+  };
+  await Promise.all(Array.from({ length: connections }, sendNext));
+  await pool.close();
+}

@@ -28,6 +28,8 @@ import { runFanout } from './scenarios/fanout.js';
 import { runIngest } from './scenarios/ingest.js';
 import { runLatency, type LatencyRun } from './scenarios/latency.js';
 import { runMemory } from './scenarios/memory.js';
+import { runPipeline } from './scenarios/pipeline.js';
+import { formatSizing, projectSizing, sizingFigures } from './sizing.js';
 import { startSink } from './sink.js';
 
 const distDir = dirname(fileURLToPath(import.meta.url));
@@ -105,6 +107,7 @@ async function main(): Promise<void> {
       if (wanted('ingest')) result.ingest = await timed('ingest', () => runIngest(ctx));
       if (wanted('fanout')) result.fanout = await timed('fan-out', () => runFanout(ctx));
       if (wanted('delivery')) result.delivery = await timed('delivery', () => runDelivery(ctx));
+      if (wanted('pipeline')) result.pipeline = await timed('pipeline', () => runPipeline(ctx));
 
       let atBudget: LatencyRun | undefined;
       if (wanted('latency') || wanted('isolation')) {
@@ -133,7 +136,10 @@ async function main(): Promise<void> {
         }
         result.isolation = { without, with: withDead };
       }
-      if (wanted('memory')) result.memory = await timed('memory', () => runMemory(ctx));
+      if (wanted('memory')) {
+        result.memory = await timed('memory', () => runMemory(ctx));
+        result.sizing = projectSizing(sizingFigures(result.memory));
+      }
     }
   } finally {
     await cleanup();
@@ -152,7 +158,9 @@ async function main(): Promise<void> {
     nodes: results,
   };
   const table = buildTable(results);
+  const sizings = results.flatMap((r) => (r.sizing ? [formatSizing(r.sizing, r.node.label)] : []));
   process.stdout.write(`\n${renderText(table)}\n\n`);
+  for (const { title, lines } of sizings) process.stdout.write(`${title}\n${lines.map((line) => `  ${line}`).join('\n')}\n\n`);
 
   let profiles: string | undefined;
   if (args.cpuProf) profiles = await summarizeProfiles(profilesRoot);
@@ -171,7 +179,7 @@ async function main(): Promise<void> {
     const partial = args.quick || (args.only.length > 0 && args.only.length < SCENARIOS.length);
     const profilesBlock = profiles && `Command: \`${run.command}\`, ${run.startedAt}; per process under test, self time by package and the heaviest functions, in µs per unit of work.\n\n\`\`\`\n${profiles}\n\`\`\``;
     if (!partial || profilesBlock) {
-      await updateBenchmarksDoc(join(repoRoot, 'docs', 'benchmarks.md'), partial ? undefined : `${describeRun(run, repoRoot)}\n\n${renderMarkdown(table)}`, profilesBlock);
+      await updateBenchmarksDoc(join(repoRoot, 'docs', 'benchmarks.md'), partial ? undefined : [describeRun(run, repoRoot), renderMarkdown(table), ...sizings.map(({ title, lines }) => `${title}:\n\n${lines.map((line) => `- ${line}`).join('\n')}`)].join('\n\n'), profilesBlock);
       log(`docs/benchmarks.md updated${partial ? ' (profiles only: a partial or quick run leaves the results alone)' : ''}`);
     }
   }

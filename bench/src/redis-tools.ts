@@ -45,6 +45,67 @@ export async function waitingJobs(redis: Redis, bullPrefix: string, queues: read
   return replies.reduce((sum, [, length]) => sum + Number(length ?? 0), 0);
 }
 
+/** Jobs per state summed over the queues, the length of their BullMQ events streams, and the cap BullMQ's meta gives those streams. */
+export interface QueueCounts {
+  readonly wait: number;
+  readonly active: number;
+  readonly delayed: number;
+  readonly completed: number;
+  readonly failed: number;
+  /** Entries of the queues' event streams (`<queue>:events`). */
+  readonly events: number;
+  /** The events streams' approximate cap (`opts.maxLenEvents` in the queue's meta hash); NaN before the queue was used. */
+  readonly eventsMaxLen: number;
+}
+
+export async function queueCounts(redis: Redis, bullPrefix: string, queues: readonly string[]): Promise<QueueCounts> {
+  const pipeline = redis.pipeline();
+  for (const queue of queues) {
+    const key = (part: string): string => `${bullPrefix}:${queue}:${part}`;
+    pipeline.llen(key('wait')).llen(key('active')).zcard(key('delayed')).zcard(key('completed')).zcard(key('failed')).xlen(key('events')).hget(key('meta'), 'opts.maxLenEvents');
+  }
+  const replies = ((await pipeline.exec()) ?? []).map(([error, value]) => {
+    if (error) throw error;
+    return Number(value ?? Number.NaN);
+  });
+  const column = (i: number): number => queues.reduce((sum, _, q) => sum + replies[q * 7 + i]!, 0);
+  return { wait: column(0), active: column(1), delayed: column(2), completed: column(3), failed: column(4), events: column(5), eventsMaxLen: replies[6] ?? Number.NaN };
+}
+
+/** One kind of key, by SCAN pattern (a key's exact name is a pattern too). */
+export interface KeyKind<Name extends string = string> {
+  readonly name: Name;
+  readonly pattern: string;
+}
+
+/** Deletes the keys matching `pattern`; DEL rather than UNLINK, so their memory is freed before it returns. */
+export async function deleteKeysMatching(redis: Redis, pattern: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    if (found.length > 0) await redis.del(...found);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+/**
+ * What each kind of key holds in Redis's used_memory: the kinds are deleted one after the
+ * other, in the order given (a key matching two kinds counts for the first), with the settled
+ * memory read before and after each. It destroys what it measures: run it once the processes
+ * using these keys have stopped.
+ */
+export async function memoryByDeletion<Name extends string>(redis: Redis, kinds: readonly KeyKind<Name>[]): Promise<Record<Name, number>> {
+  const bytes = {} as Record<Name, number>;
+  let before = await settledMemory(redis);
+  for (const { name, pattern } of kinds) {
+    await deleteKeysMatching(redis, pattern);
+    const after = await settledMemory(redis);
+    bytes[name] = before - after;
+    before = after;
+  }
+  return bytes;
+}
+
 /**
  * Deletes a scenario's keys and compacts the AOF while it is small, so that no AOF rewrite
  * (a fork) lands in a later measurement.

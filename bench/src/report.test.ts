@@ -1,7 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import type { PostClient } from './baselines/post-clients.js';
-import { bestGot, buildTable, formatBytes, formatMs, formatRatio, formatRate, renderMarkdown, renderText } from './report.js';
+import { bestGot, buildTable, formatBytes, formatMs, formatRatio, formatRate, memoryTarget, renderMarkdown, renderText, splitMemory } from './report.js';
 import type { NodeResults } from './results.js';
+import type { MemoryResults, MemoryRun } from './scenarios/memory.js';
+import type { PipelineResults } from './scenarios/pipeline.js';
 
 const loops: Record<PostClient, number> = { 'got-stream': 2_600, 'got-promise': 1_900, 'got-tuned': 2_100, undici: 12_500, 'node-http': 13_300 };
 
@@ -90,6 +92,81 @@ describe('buildTable', () => {
     expect(markdown[0]).toBe('|  | Node 20.20.2 | ratio | Node 24.22.3 | ratio | target |');
     expect(markdown.filter((line) => line.startsWith('| **'))).toHaveLength(3);
     expect(new Set(markdown.map((line) => line.replace(/\\\|/g, '').split('|').length)).size).toBe(1);
+  });
+});
+
+describe('memory rows', () => {
+  const queues = { wait: 0, active: 0, delayed: 0, completed: 1_000, failed: 0, events: 10_000, eventsMaxLen: 10_000 };
+  const delivered = (destinations: number, perEvent: number, records: number): MemoryRun => ({
+    destinations,
+    inFlightEvents: 400,
+    inFlightPerEvent: 2_900,
+    payloadCopies: 1.06,
+    delivered: { events: 10_000, perEvent, parts: { bullJobs: 150 * destinations, bullEvents: 80 * destinations, attemptLogs: 0, deadLetterCopies: 0, records, stream: 1_200, rest: 0 }, queues: { ...queues, completed: 1_000 * destinations, events: 10_000 * destinations } },
+  });
+  const memory: MemoryResults = {
+    payloadBytes: 1024,
+    runs: [delivered(1, 1_700, 300), delivered(8, 4_000, 640)],
+    failing: {
+      events: 1_000,
+      perEvent: 7_000,
+      parts: { bullJobs: 1_500, bullEvents: 900, attemptLogs: 900, deadLetterCopies: 1_900, records: 400, stream: 1_200, rest: 0 },
+      queues: { ...queues, completed: 0, failed: 1_000 },
+      attempts: 3,
+      errorPageBytes: 8_192,
+      attemptsSeen: 3_000,
+    },
+  };
+  const table = buildTable([{ ...results('20.20.2', 3_500), memory }]);
+  const cell = (label: string) => table.rows.find((r) => r.label === label)?.cells[0];
+
+  it('writes the target as 1.2 payloads and 200 B per destination', () => {
+    expect(memoryTarget(1024, 1)).toBeCloseTo(1_428.8);
+    expect(memoryTarget(1024, 8)).toBeCloseTo(2_828.8);
+  });
+
+  it('splits a run into what is beyond the records and BullMQ\'s sets, and the records per destination', () => {
+    expect(splitMemory(memory.runs[1]!)).toEqual({ payloadPart: 4_000 - 640 - 1_200 - 640, recordsPerDestination: 80 });
+  });
+
+  it('judges each delivered run against the target, and its split against each half of it', () => {
+    expect(cell('1 destination: after 10,000 delivered 1 KB events, records kept')).toEqual({
+      value: '1,700 B per event: stream 1,200 B, records 300 B, BullMQ\'s bounded sets 230 B (1,000 completed jobs and 10,000 events per queue), the rest -30 B',
+      ratio: '1.19× of 1,429 B',
+      met: false,
+    });
+    expect(cell('8 destinations: after 10,000 delivered 1 KB events, records kept')).toMatchObject({ ratio: '1.41× of 2,829 B', met: false });
+    expect(cell('1 destination: the payload part, and records per destination')).toMatchObject({ ratio: '1.14× payload, 1.50× of 200 B', met: false });
+    expect(cell('8 destinations: the payload part, and records per destination')).toEqual({
+      value: '1,520 B beyond the records and BullMQ\'s sets (the stream and the rest); 80 B of records per destination',
+      ratio: '1.48× payload, 0.40× of 200 B',
+      met: false,
+    });
+    expect(cell('8 destinations: in flight, jobs waiting (1 KB events)')).toEqual({ value: '2,900 B', ratio: '1.06 payload copies', met: true });
+  });
+
+  it('shows where a failing destination\'s bytes go, as payloads, with no verdict', () => {
+    expect(cell('a destination answering 500 with an 8,192 B page, 3 attempts: 1,000 events dead-lettered')).toEqual({
+      value: '7,000 B per event: stream 1,200 B, record 400 B, attempt log 900 B, dead-letter copy 1,900 B, BullMQ\'s failed job 1,500 B, its events stream 900 B, the rest 200 B',
+      ratio: '6.84 payloads',
+    });
+  });
+});
+
+describe('all-in-one rows', () => {
+  const run = (perSecond: number, process: number) => ({ perSecond, ingestSeconds: 2, seconds: 10_000 / perSecond, cpuUsPerEvent: { process, redis: 150, bench: 100 } });
+  const pipeline: PipelineResults = { events: 10_000, connections: 50, destinations: 2, fanout: run(1_800, 450), bare: run(2_400, 350) };
+  const table = buildTable([{ ...results('20.20.2', 3_500), pipeline }]);
+  const row = (label: string) => table.rows.find((r) => r.label.startsWith(label));
+
+  it('gives fanout\'s rate as a ratio of the bare pipeline\'s, with the CPU of every process per event', () => {
+    expect(row('fanout start')?.section).toBe('All in one: 10,000 events of 1 KB from 50 connections, taken and delivered to 2 destinations at once');
+    expect(row('fanout start')?.cells[0]).toEqual({ value: '1,800 events/s delivered to both, 450 µs CPU/event; all taken in 2.0 s, delivered in 5.6 s', ratio: '0.75× bare pipeline' });
+    expect(row('bare pipeline')?.cells[0]).toEqual({ value: '2,400 events/s delivered to both, 350 µs CPU/event; all taken in 2.0 s, delivered in 4.2 s' });
+    expect(row('CPU per event')?.cells[0]).toEqual({
+      value: '700 µs (fanout 450 + Redis 150 + load and sink 100) against 600 µs (bare 350 + Redis 150 + load and sink 100)',
+      ratio: '0.86× of the bare pipeline\'s CPU cost',
+    });
   });
 });
 

@@ -3,6 +3,8 @@ import type { BenchRun, NodeResults } from './results.js';
 import type { LatencyStages } from './latency-stages.js';
 import type { MachineCpu } from './scenarios/delivery.js';
 import type { LatencyRun } from './scenarios/latency.js';
+import type { MemoryRun, SettledRun } from './scenarios/memory.js';
+import type { PipelineRun } from './scenarios/pipeline.js';
 import { ratio, type LatencySummary } from './stats.js';
 
 /** One cell per Node: the figure, and where it has one, its ratio and whether it meets its target. */
@@ -82,6 +84,10 @@ export const TARGETS = {
   isolationP99: 1.2,
   /** Payload copies per event: "about one payload per event, not one per destination". */
   payloadCopies: 1.25,
+  /** Issue 8: Redis holds at most this many payloads per event, plus `memoryPerDestination` per destination, while its record is kept. */
+  memoryPayloads: 1.2,
+  /** Bytes per destination per event, the records' part of the same target. */
+  memoryPerDestination: 200,
 } as const;
 
 /** A run whose p99 is this many times the latency target is taken as saturated. */
@@ -103,6 +109,28 @@ const CLIENT_LABELS: Record<PostClient, string> = {
   undici: 'undici.request, Agent (fanout\'s sender now)',
   'node-http': 'node:http, keep-alive Agent',
 };
+
+/** Issue 8's memory target for an event with this many destinations, in bytes. */
+export function memoryTarget(payloadBytes: number, destinations: number): number {
+  return TARGETS.memoryPayloads * payloadBytes + TARGETS.memoryPerDestination * destinations;
+}
+
+/**
+ * A delivered run's memory per event read the way the target is written: the part beyond the
+ * records and BullMQ's bounded sets (the payload with its stream entry), and the records per
+ * destination.
+ */
+export function splitMemory({ destinations, delivered: { perEvent, parts } }: MemoryRun): { payloadPart: number; recordsPerDestination: number } {
+  return { payloadPart: perEvent - parts.records - parts.bullJobs - parts.bullEvents, recordsPerDestination: parts.records / destinations };
+}
+
+/**
+ * What the deletions did not account for: the keys of no kind of their own, and the growth of
+ * Redis's own tables (the keyspace's hash tables are not shrunk as keys are deleted).
+ */
+export function unattributed({ perEvent, parts }: SettledRun): number {
+  return perEvent - parts.stream - parts.records - parts.attemptLogs - parts.deadLetterCopies - parts.bullJobs - parts.bullEvents;
+}
 
 // ---- the table -------------------------------------------------------------------------
 
@@ -175,6 +203,21 @@ export function buildTable(nodes: readonly NodeResults[]): Table {
     return { value: best.client, ratio: formatRatio(vs), met: vs >= TARGETS.gotVsNodeHttp };
   }, `≥ ${TARGETS.gotVsNodeHttp}× to keep got`);
 
+  const pipelined = nodes.find((r) => r.pipeline)?.pipeline;
+  const pipeline = `All in one: ${formatCount(pipelined?.events ?? Number.NaN)} events of 1 KB from ${pipelined?.connections ?? '?'} connections, taken and delivered to ${pipelined?.destinations ?? '?'} destinations at once`;
+  const pipelineCell = (run: PipelineRun): string => `${formatRate(run.perSecond, ' events/s')} delivered to both${cpu(run.cpuUsPerEvent.process, 'event')}; all taken in ${run.ingestSeconds.toFixed(1)} s, delivered in ${run.seconds.toFixed(1)} s`;
+  add(pipeline, 'fanout start, every role in one process (as npm start runs it)', (r) => {
+    if (!r.pipeline) return undefined;
+    return { value: pipelineCell(r.pipeline.fanout), ratio: `${formatRatio(ratio(r.pipeline.fanout.perSecond, r.pipeline.bare.perSecond))} bare pipeline` };
+  }, 'report: was ~0.7×; the guarantees should cost far less');
+  add(pipeline, 'bare pipeline: Express + XADD, XREADGROUP + addBulk, a BullMQ Worker per destination + XRANGE + undici', (r) => (r.pipeline ? { value: pipelineCell(r.pipeline.bare) } : undefined));
+  add(pipeline, 'CPU per event of every process: fanout against the bare pipeline', (r) => {
+    if (!r.pipeline) return undefined;
+    const total = ({ cpuUsPerEvent: { process, redis, bench } }: PipelineRun): number => process + redis + bench;
+    const line = (run: PipelineRun, name: string): string => `${Math.round(total(run))} µs (${name} ${Math.round(run.cpuUsPerEvent.process)} + Redis ${Math.round(run.cpuUsPerEvent.redis)} + load and sink ${Math.round(run.cpuUsPerEvent.bench)})`;
+    return { value: `${line(r.pipeline.fanout, 'fanout')} against ${line(r.pipeline.bare, 'bare')}`, ratio: `${formatRatio(ratio(total(r.pipeline.bare), total(r.pipeline.fanout)))} of the bare pipeline's CPU cost` };
+  });
+
   const latency = 'Latency: ingest → first byte at the sink, open loop, 2 destinations, roles in 3 processes';
   add(latency, 'maximum the rates below are a share of', (r) => (r.maxEventsPerSecond ? { value: formatRate(r.maxEventsPerSecond, ' events/s') } : undefined), 'min(ingest, delivery ÷ 2)');
   const labels = [...new Set(nodes.flatMap((r) => (r.latency ?? []).map((run) => run.label)))];
@@ -208,13 +251,53 @@ export function buildTable(nodes: readonly NodeResults[]): Table {
   }, `≤ ${TARGETS.isolationP99}×`);
 
   const memory = 'Memory: Redis used_memory per accepted event';
+  const memoryOf = (r: NodeResults, destinations: number): MemoryRun | undefined => r.memory?.runs.find((m) => m.destinations === destinations);
+  const counted = nodes.find((r) => r.memory)?.memory;
+  const plural = (destinations: number): string => `${destinations} destination${destinations > 1 ? 's' : ''}`;
   for (const destinations of [1, 8]) {
-    add(memory, `${destinations} destination${destinations > 1 ? 's' : ''}: in flight → after delivery (1 KB events)`, (r) => {
-      const run = r.memory?.find((m) => m.destinations === destinations);
+    add(memory, `${plural(destinations)}: in flight, jobs waiting (1 KB events)`, (r) => {
+      const run = memoryOf(r, destinations);
       if (!run) return undefined;
-      return { value: `${formatBytes(run.inFlightPerEvent)} → ${formatBytes(run.deliveredPerEvent)}`, ratio: `${run.payloadCopies.toFixed(2)} payload copies`, met: run.payloadCopies <= TARGETS.payloadCopies };
+      return { value: formatBytes(run.inFlightPerEvent), ratio: `${run.payloadCopies.toFixed(2)} payload copies`, met: run.payloadCopies <= TARGETS.payloadCopies };
     }, 'one payload per event');
   }
+  const delivered = `${formatCount(counted?.runs[0]?.delivered.events ?? Number.NaN)} delivered 1 KB events, records kept`;
+  for (const destinations of [1, 8]) {
+    add(memory, `${plural(destinations)}: after ${delivered}`, (r) => {
+      const run = memoryOf(r, destinations);
+      if (!run || !r.memory) return undefined;
+      const { perEvent, parts, queues } = run.delivered;
+      const target = memoryTarget(r.memory.payloadBytes, destinations);
+      const perQueue = (n: number): string => formatCount(n / destinations);
+      return {
+        value: `${formatBytes(perEvent)} per event: stream ${formatBytes(parts.stream)}, records ${formatBytes(parts.records)}, BullMQ's bounded sets ${formatBytes(parts.bullJobs + parts.bullEvents)} (${perQueue(queues.completed)} completed jobs and ${perQueue(queues.events)} events per queue), the rest ${formatBytes(unattributed(run.delivered))}`,
+        ratio: `${formatRatio(ratio(perEvent, target))} of ${formatBytes(target)}`,
+        met: perEvent <= target,
+      };
+    }, `≤ ${TARGETS.memoryPayloads} × payload + ${TARGETS.memoryPerDestination} B per destination`);
+    add(memory, `${plural(destinations)}: the payload part, and records per destination`, (r) => {
+      const run = memoryOf(r, destinations);
+      if (!run || !r.memory) return undefined;
+      const { payloadPart, recordsPerDestination } = splitMemory(run);
+      const payloads = payloadPart / r.memory.payloadBytes;
+      return {
+        value: `${formatBytes(payloadPart)} beyond the records and BullMQ's sets (the stream and the rest); ${formatBytes(recordsPerDestination)} of records per destination`,
+        ratio: `${formatRatio(payloads)} payload, ${formatRatio(recordsPerDestination / TARGETS.memoryPerDestination)} of ${TARGETS.memoryPerDestination} B`,
+        met: payloads <= TARGETS.memoryPayloads && recordsPerDestination <= TARGETS.memoryPerDestination,
+      };
+    }, `≤ ${TARGETS.memoryPayloads}× payload; ≤ ${TARGETS.memoryPerDestination} B`);
+  }
+  const failing = counted?.failing;
+  add(memory, `a destination answering 500 with an ${formatBytes(failing?.errorPageBytes ?? Number.NaN)} page, ${failing?.attempts ?? '?'} attempts: ${formatCount(failing?.events ?? Number.NaN)} events dead-lettered`, (r) => {
+    if (!r.memory) return undefined;
+    const { failing } = r.memory;
+    const { perEvent, parts, events, attempts, attemptsSeen } = failing;
+    const seen = attemptsSeen === events * attempts ? '' : `; ${formatCount(attemptsSeen)} attempts seen, ${formatCount(events * attempts)} expected`;
+    return {
+      value: `${formatBytes(perEvent)} per event: stream ${formatBytes(parts.stream)}, record ${formatBytes(parts.records)}, attempt log ${formatBytes(parts.attemptLogs)}, dead-letter copy ${formatBytes(parts.deadLetterCopies)}, BullMQ's failed job ${formatBytes(parts.bullJobs)}, its events stream ${formatBytes(parts.bullEvents)}, the rest ${formatBytes(unattributed(failing))}${seen}`,
+      ratio: `${(perEvent / r.memory.payloadBytes).toFixed(2)} payloads`,
+    };
+  }, 'report: bounded, one excerpt per delivery (was ~107 KB)');
   add(memory, 'RSS at 500 events/s', (r) => (r.rss ? { value: r.rss.map(({ process, bytes }) => `${process.replace(/^fanout /, '')} ${formatBytes(bytes)}`).join(', ') } : undefined));
 
   return { nodes: nodes.map((r) => r.node.label), rows };

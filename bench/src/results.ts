@@ -3,7 +3,9 @@ import type { DeliveryResults } from './scenarios/delivery.js';
 import type { FanoutRun } from './scenarios/fanout.js';
 import type { IngestResults } from './scenarios/ingest.js';
 import type { LatencyRun, RssReading } from './scenarios/latency.js';
-import type { MemoryRun } from './scenarios/memory.js';
+import type { MemoryResults } from './scenarios/memory.js';
+import type { PipelineResults } from './scenarios/pipeline.js';
+import type { Sizing } from './sizing.js';
 
 /** Everything one bench run measured under one Node; the JSON file holds one per Node. */
 export interface NodeResults {
@@ -16,7 +18,10 @@ export interface NodeResults {
   latency?: LatencyRun[];
   /** Runs without and with the dead destination, alternated: a single run's p99 moves more between runs than the target allows. */
   isolation?: { readonly without: readonly LatencyRun[]; readonly with: readonly LatencyRun[] };
-  memory?: MemoryRun[];
+  memory?: MemoryResults;
+  /** Redis needed by issue 8's deployment at the defaults, projected from `memory`. */
+  sizing?: Sizing;
+  pipeline?: PipelineResults;
   rss?: RssReading[];
 }
 

@@ -8,7 +8,8 @@ export interface ServiceOptions {
   node: string;
   /** apps/fanout/dist/main.js */
   mainScript: string;
-  roles: readonly ('ingress' | 'dispatcher' | 'worker')[];
+  /** FANOUT_ROLES; all four is what `npm start` runs. */
+  roles: readonly ('ingress' | 'dispatcher' | 'worker' | 'dashboard')[];
   redisUrl: string;
   flowsPath: string;
   prefix: string;

@@ -8,10 +8,19 @@ export interface Arrival {
   readonly webhookId: string;
 }
 
+/** The error page a failing destination answers with: what a proxy or framework shows on a 500. */
+export const ERROR_PAGE_BYTES = 8 * 1024;
+const errorPage = ((): Buffer => {
+  const head = '<!DOCTYPE html><html><head><title>500 Internal Server Error</title></head><body><h1>Internal Server Error</h1><pre>';
+  const tail = '</pre></body></html>';
+  const trace = Array.from({ length: 200 }, (_, i) => `    at handler${i} (/srv/app/node_modules/framework/lib/router.js:${100 + i}:15)\n`).join('');
+  return Buffer.from(`${head}${trace}`.slice(0, ERROR_PAGE_BYTES - tail.length) + tail);
+})();
+
 /**
  * The zero-latency destination: answers 200 with an empty body as soon as the request body
  * has been read. Counts requests per path; paths under /hang/ are never answered (a dead
- * destination). Runs in the bench's own process so that arrivals and the latency run's send
+ * destination), paths under /fail/ answer 500 with an 8 KB HTML error page (a failing one). Runs in the bench's own process so that arrivals and the latency run's send
  * times are read from one clock (`performance.now()`).
  */
 export interface Sink {
@@ -47,7 +56,13 @@ export async function startSink(): Promise<Sink> {
       req.resume();
       return;
     }
+    const failing = path.startsWith('/fail/');
     req.on('end', () => {
+      if (failing) {
+        res.writeHead(500, { 'content-type': 'text/html', 'content-length': String(errorPage.length) });
+        res.end(errorPage);
+        return;
+      }
       res.writeHead(200, { 'content-length': '0' });
       res.end();
     });

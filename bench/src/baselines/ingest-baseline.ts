@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import express, { type Express } from 'express';
 import { Redis } from 'ioredis';
 import { announce, childOptions, onStop } from '../child.js';
 
@@ -23,4 +25,15 @@ export function serveIngestBaseline(server: Server, redis: Redis): void {
     server.close();
     redis.disconnect();
   });
+}
+
+/** An Express 5 app with `express.raw` that does one XADD (id, flow, body) per POST /webhooks/:flow and answers 202 {"id"}. */
+export function expressIngest(redis: Redis, streamKey: string): Express {
+  const app = express();
+  app.post('/webhooks/:flow', express.raw({ type: () => true, limit: '1mb' }), async (req, res) => {
+    const id = randomUUID();
+    await redis.xadd(streamKey, '*', 'id', id, 'flow', req.params.flow, 'body', req.body as Buffer);
+    res.status(202).json({ id });
+  });
+  return app;
 }

@@ -6,7 +6,8 @@ import { recordUnits, startBaseline, type BenchContext } from '../context.js';
 import { destinationName, destinationPath, writeBenchFlow } from '../flows.js';
 import { eventBody } from '../load.js';
 import { meterRate } from '../meter.js';
-import { addDeliveryJobs, appendEvents, cleanRedis, commandCostPer, commandStats, recordDeliveries, redisCpuMs, waitingJobs, type CommandCost } from '../redis-tools.js';
+import { machineCpuMs } from '../machine-cpu.js';
+import { addDeliveryJobs, appendEvents, cleanRedis, commandCostPer, commandStats, recordDeliveries, waitingJobs, type CommandCost } from '../redis-tools.js';
 import { startService } from '../service.js';
 import { profile } from './ingest.js';
 
@@ -68,10 +69,10 @@ export async function runDelivery(ctx: BenchContext): Promise<DeliveryResults> {
   const preloaded = baseEvents * DESTINATIONS;
   await worker.ready;
   const noopCpuAtStart = worker.cpuMs();
-  const noopMachineAtStart = await machineCpuMs(ctx);
+  const noopMachineAtStart = await machineCpuMs(ctx.redis);
   const noop = await meterRate({ read: async () => preloaded - (await waitingJobs(ctx.redis, baseKeys.bullPrefix, queues)), warmupMs: ctx.warmupMs, durationMs: ctx.durationMs, total: preloaded });
   const noopCpuMs = worker.cpuMs() - noopCpuAtStart;
-  const noopMachineMs = await machineCpuMs(ctx, noopMachineAtStart);
+  const noopMachineMs = await machineCpuMs(ctx.redis, noopMachineAtStart);
   await worker.stop();
   const noopDone = preloaded - (await waitingJobs(ctx.redis, baseKeys.bullPrefix, queues));
   const noopCost = commandCostPer(noopStats, await commandStats(ctx.redis), noopDone);
@@ -90,10 +91,10 @@ export async function runDelivery(ctx: BenchContext): Promise<DeliveryResults> {
   const serviceStats = await commandStats(ctx.redis);
   const service = await startService({ node: ctx.node.path, mainScript: ctx.mainScript, roles: ['worker'], redisUrl: ctx.redisUrl, flowsPath, prefix, ...profile(ctx, 'delivery-worker') });
   const serviceCpuAtStart = service.cpuMs();
-  const serviceMachineAtStart = await machineCpuMs(ctx);
+  const serviceMachineAtStart = await machineCpuMs(ctx.redis);
   const delivered = await meterRate({ read: () => paths.reduce((sum, path) => sum + ctx.sink.count(path), 0), warmupMs: ctx.warmupMs, durationMs: ctx.durationMs, total: events * DESTINATIONS });
   const serviceCpuMs = service.cpuMs() - serviceCpuAtStart;
-  const serviceMachineMs = await machineCpuMs(ctx, serviceMachineAtStart);
+  const serviceMachineMs = await machineCpuMs(ctx.redis, serviceMachineAtStart);
   await service.stop();
   const deliveredCount = paths.reduce((sum, path) => sum + ctx.sink.count(path), 0);
   const serviceCost = commandCostPer(serviceStats, await commandStats(ctx.redis), deliveredCount);
@@ -119,17 +120,6 @@ export async function runDelivery(ctx: BenchContext): Promise<DeliveryResults> {
     },
     cpuUsPerPost,
   };
-}
-
-interface CpuReading {
-  readonly redis: number;
-  readonly bench: number;
-}
-
-/** CPU ms used so far by redis-server and by this process (the sink), or since `since`. */
-async function machineCpuMs(ctx: BenchContext, since: CpuReading = { redis: 0, bench: 0 }): Promise<CpuReading> {
-  const { user, system } = process.cpuUsage();
-  return { redis: (await redisCpuMs(ctx.redis)) - since.redis, bench: (user + system) / 1000 - since.bench };
 }
 
 /** Jobs for the no-op worker need no stream entry: it never reads one. */
