@@ -3,6 +3,7 @@ import type { QueueDepth } from '@fanout/observability';
 import type { FanoutKeys } from '@fanout/redis';
 import { Queue, type ConnectionOptions } from 'bullmq';
 import type { DeliveryJob } from './delivery-job.js';
+import { QUEUE_EVENTS_KEPT } from './job-options.js';
 import { deliveryQueueName, destinationQueues, type DestinationQueue } from './queue-names.js';
 
 export type DeliveryQueue = Queue<DeliveryJob>;
@@ -32,7 +33,7 @@ export interface DeliveryQueuesOptions {
 
 export function createDeliveryQueues({ flows, connection, keys }: DeliveryQueuesOptions): DeliveryQueues {
   const destinations = destinationQueues(flows);
-  const open = (name: string): DeliveryQueue => new Queue<DeliveryJob>(name, { connection, prefix: keys.bullPrefix });
+  const open = (name: string): DeliveryQueue => new Queue<DeliveryJob>(name, { connection, prefix: keys.bullPrefix, streams: { events: { maxLen: QUEUE_EVENTS_KEPT } } });
   const byName = new Map(destinations.map(({ name }) => [name, open(name)] as const));
   const others = new Map<string, DeliveryQueue>();
   return {

@@ -1,8 +1,14 @@
 import type { PlannedDestination } from '@fanout/flows';
 import type { JobsOptions } from 'bullmq';
 
-/** Completed jobs kept for Bull Board; older ones are removed by BullMQ. Their deliveries' records say all the rest. */
-export const COMPLETED_JOBS_KEPT = { age: 3_600, count: 1_000 } as const;
+/** Completed jobs kept for Bull Board (about 1.5 KB each); older ones are removed by BullMQ. Their deliveries' records say all the rest. */
+export const COMPLETED_JOBS_KEPT = { age: 3_600, count: 500 } as const;
+
+/**
+ * Entries of BullMQ's own events stream kept per queue (BullMQ keeps 10,000 by default, about
+ * 1 MB a queue): fanout listens to no queue events, so a few for troubleshooting are enough.
+ */
+export const QUEUE_EVENTS_KEPT = 100;
 
 /** The name under which workers register the backoff that implements the destination's policy. */
 export const DELIVERY_BACKOFF = 'fanout';
