@@ -3,7 +3,7 @@ import { encodeEventEntry } from '@fanout/event-log';
 import { deleteKeysUnder, type FanoutKeys } from '@fanout/redis';
 import { newEventId } from '@fanout/core';
 import type { Destination, Flow } from '@fanout/flows';
-import { deliveryJob, deliveryQueueName, type DeliveryJob } from '@fanout/queues';
+import { deliveryJob, deliveryQueueName, openDeliveryQueue, type DeliveryJob } from '@fanout/queues';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -154,7 +154,7 @@ export interface FlowQueues {
 }
 
 export function flowQueues(connection: Redis, bullPrefix: string, flow: Flow): FlowQueues {
-  return { flow, queues: flow.destinations.map((destination) => ({ destination, queue: new Queue<DeliveryJob>(deliveryQueueName(flow.name, destination.name), { connection, prefix: bullPrefix }) })) };
+  return { flow, queues: flow.destinations.map((destination) => ({ destination, queue: openDeliveryQueue(deliveryQueueName(flow.name, destination.name), connection, bullPrefix) })) };
 }
 
 /** The jobs the dispatcher would create for these events, the same data and options: one addBulk per queue, the queues in parallel. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
+import { COMPLETED_JOBS_KEPT } from '@fanout/queues';
 import type { MemoryParts, MemoryResults, SettledRun } from './scenarios/memory.js';
 import { DEFAULT_DEPLOYMENT, fitLine, formatDuration, formatSize, formatSizing, projectSizing, sizingFigures } from './sizing.js';
 
@@ -53,11 +54,11 @@ describe('projectSizing', () => {
     expect(payloads).toEqual({ what: 'payloads, FANOUT_STREAM_RETENTION 1h', arithmetic: '100/s × 3,600 s = 360,000 events × 1,200 B', bytes: 360_000 * 1_200 });
     expect(records).toEqual({ what: 'records, FANOUT_EVENT_RETENTION 2d', arithmetic: '100/s × 172,800 s = 17,280,000 events × (250 B + 4 × 50 B = 450 B)', bytes: 17_280_000 * 450 });
     expect(bull).toEqual({
-      what: 'BullMQ, 1,000 completed jobs and an events stream of 10,000 per queue',
-      arithmetic: '4 queues × (1,000 × 1,500 B + 10,000 × 80 B)',
-      bytes: 4 * (1_000 * 1_500 + 10_000 * 80),
+      what: 'BullMQ, 100 completed jobs and an events stream of 10,000 per queue',
+      arithmetic: '4 queues × (100 × 1,500 B + 10,000 × 80 B)',
+      bytes: 4 * (100 * 1_500 + 10_000 * 80),
     });
-    expect(sizing.totalBytes).toBe(360_000 * 1_200 + 17_280_000 * 450 + 4 * (1_000 * 1_500 + 10_000 * 80));
+    expect(sizing.totalBytes).toBe(360_000 * 1_200 + 17_280_000 * 450 + 4 * (100 * 1_500 + 10_000 * 80));
     expect(sizing.fits).toBe(true);
   });
 
@@ -74,7 +75,7 @@ describe('projectSizing', () => {
   });
 
   it('reads the deployment from the defaults it names', () => {
-    expect(DEFAULT_DEPLOYMENT).toMatchObject({ completedJobsPerQueue: 1_000, deadLetterRetentionMs: 7 * 86_400_000 });
+    expect(DEFAULT_DEPLOYMENT).toMatchObject({ completedJobsPerQueue: COMPLETED_JOBS_KEPT.count, deadLetterRetentionMs: 7 * 86_400_000 });
   });
 
   it('prints every term with its arithmetic, the total against the Redis, and the dead letters', () => {
@@ -82,7 +83,7 @@ describe('projectSizing', () => {
     expect(title).toContain('(Node 20.20.2): 100 events/s of 1,024 B to 4 destinations');
     expect(lines[0]).toBe('payloads, FANOUT_STREAM_RETENTION 1h: 100/s × 3,600 s = 360,000 events × 1,200 B = 0.40 GiB');
     expect(lines[1]).toBe('records, FANOUT_EVENT_RETENTION 2d: 100/s × 172,800 s = 17,280,000 events × (250 B + 4 × 50 B = 450 B) = 7.24 GiB');
-    expect(lines[2]).toBe('BullMQ, 1,000 completed jobs and an events stream of 10,000 per queue: 4 queues × (1,000 × 1,500 B + 10,000 × 80 B) = 8.8 MiB');
+    expect(lines[2]).toBe('BullMQ, 100 completed jobs and an events stream of 10,000 per queue: 4 queues × (100 × 1,500 B + 10,000 × 80 B) = 3.6 MiB');
     expect(lines[3]).toBe('total 7.65 GiB: fits in 16 GiB ✓');
     expect(lines[4]).toBe('and each hour a destination fails every event, kept deadLetter.retention 7d: 100/s × 3,600 s = 360,000 dead letters × 4,700 B = 1.58 GiB');
   });

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { deliveryQueueName } from '@fanout/queues';
+import { deliveryQueueName, openDeliveryQueue } from '@fanout/queues';
 import { createKeys, DISPATCHER_GROUP } from '@fanout/redis';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -187,7 +187,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     observer = new Redis(redis.url, { maxRetriesPerRequest: null, retryStrategy: () => 100, connectionName: 'faults-inspect' });
     observer.on('error', () => {});
     const keys = createKeys(prefix);
-    for (const destination of options.destinations) queues.push(new Queue(deliveryQueueName(FLOW, destination.name), { connection: observer, prefix: keys.bullPrefix }));
+    for (const destination of options.destinations) queues.push(openDeliveryQueue(deliveryQueueName(FLOW, destination.name), observer, keys.bullPrefix));
 
     const faults: FaultRecord[] = [];
     const inFlightAtFaults = new Map<string, Map<string, number>>();

@@ -1,7 +1,6 @@
-import { deliveryQueueName } from '@fanout/queues';
+import { deliveryQueueName, openDeliveryQueue } from '@fanout/queues';
 import { attemptsOf, readAttempts, readDeliveryRecord, type DeliveryStatus } from '@fanout/delivery';
 import { createKeys } from '@fanout/redis';
-import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { RecordedAttempts } from './checker.js';
 import { matches, type DestinationSpec } from './flow-file.js';
@@ -58,7 +57,7 @@ export async function inspectJobs(input: InspectInput): Promise<Inspection> {
   const examples: string[] = [];
   const results: JobCounters[] = [];
   for (const destination of input.destinations) {
-    const queue = new Queue(deliveryQueueName(input.flow, destination.name), { connection: input.redis, prefix: keys.bullPrefix });
+    const queue = openDeliveryQueue(deliveryQueueName(input.flow, destination.name), input.redis, keys.bullPrefix);
     const wanted = new Set<string>();
     for (const [seq, outcome] of input.outcomes) {
       if (outcome.kind === 'acked' && matches(destination, input.types.get(seq) ?? '')) wanted.add(outcome.id);

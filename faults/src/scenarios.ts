@@ -1,9 +1,8 @@
 import { hostname } from 'node:os';
 import { readDeliveryRecord } from '@fanout/delivery';
 import { encodeEventEntry } from '@fanout/event-log';
-import { deliveryQueueName } from '@fanout/queues';
+import { deliveryQueueName, openDeliveryQueue } from '@fanout/queues';
 import { createKeys, DISPATCHER_GROUP } from '@fanout/redis';
-import { Queue } from 'bullmq';
 import type { DestinationSpec } from './flow-file.js';
 import { FLOW, startHarness, type Harness, type ScenarioReport, type Topology } from './harness.js';
 import type { Load } from './load-generator.js';
@@ -373,7 +372,7 @@ export const groupLost: Scenario = {
   run: (config) =>
     runScenario('group-lost', config, {}, async (harness, _load, random, loadMs) => {
       const keys = createKeys(harness.prefix);
-      const queues = destinations(config).map(({ name }) => new Queue(deliveryQueueName(FLOW, name), { connection: harness.redis.observer, prefix: keys.bullPrefix }));
+      const queues = destinations(config).map(({ name }) => openDeliveryQueue(deliveryQueueName(FLOW, name), harness.redis.observer, keys.bullPrefix));
       try {
         await atTimes(Date.now(), faultTimes(random, config.faults, loadMs), async () => {
           // The completed jobs are gone: only the delivery records say those deliveries were made.

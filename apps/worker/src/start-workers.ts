@@ -3,9 +3,9 @@ import { recordJobFailure, type DeliveryState } from '@fanout/delivery';
 import type { DestinationRegistry } from '@fanout/destinations';
 import type { Flow } from '@fanout/flows';
 import type { Logger } from '@fanout/observability';
-import { destinationQueues } from '@fanout/queues';
+import { destinationQueues, openDeliveryQueue } from '@fanout/queues';
 import type { FanoutKeys } from '@fanout/redis';
-import { Queue, Worker } from 'bullmq';
+import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { startDeadLetterRetention } from './dead-letter-retention.js';
 import { deliver, type DeliverDeps, type DeliveryMetrics } from './deliver.js';
@@ -57,7 +57,7 @@ export function startWorkers(deps: WorkerDeps): DeliveryWorkers {
   // Dead letters of jobs BullMQ failed by itself, still being written; a stop waits for them with the attempts in flight.
   const recording = new Set<Promise<void>>();
   const served = destinationQueues(deps.flows);
-  const deadLetters = served.map(({ name, destination }) => ({ queue: new Queue(name, { connection: deps.connection, prefix: deps.keys.bullPrefix }), retentionMs: destination.deadLetter.retentionMs }));
+  const deadLetters = served.map(({ name, destination }) => ({ queue: openDeliveryQueue(name, deps.connection, deps.keys.bullPrefix), retentionMs: destination.deadLetter.retentionMs }));
   const retention = startDeadLetterRetention(deadLetters, deps.deadLetterSweepEveryMs ?? 60_000, logger);
   const workers = served.map(({ name, flow, destination }) => {
     const target = { flow: flow.name, destination, client: deps.destinations.clientFor(destination) };

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { newEventId } from '@fanout/core';
-import { readAttempts } from '@fanout/delivery';
-import { DELIVERY_JOB_NAME, deliveryJob, type DeliveryJob } from '@fanout/queues';
+import { readAttempts, readEventRecord } from '@fanout/delivery';
+import { DELIVERY_JOB_NAME, deliveryJob, deliveryQueueName, QUEUE_EVENTS_KEPT, type DeliveryJob } from '@fanout/queues';
 import { httpDestination, replies, testFlow } from '@fanout/testkit';
 import { PAYLOAD_GONE } from '@fanout/worker';
 import { isSettled, startHarness, type Harness } from './harness.js';
@@ -27,6 +27,12 @@ describe('delivery outcomes', () => {
     h.receiver.script('/down', replies.status(500));
   });
   afterAll(() => h.close());
+
+  it('leaves every queue’s BullMQ events stream bounded by QUEUE_EVENTS_KEPT, whichever handles on it the workers opened', async () => {
+    for (const destination of ['ok', 'flaky', 'bad-request', 'gone', 'down']) {
+      expect(await h.redis.hget(`${h.keys.bullPrefix}:${deliveryQueueName('payments', destination)}:meta`, 'opts.maxLenEvents')).toBe(String(QUEUE_EVENTS_KEPT));
+    }
+  });
 
   it('delivers on 200: the record, the exact body and content type, the webhook and configured headers', async () => {
     const ok = h.destination('ok');
@@ -146,7 +152,7 @@ describe('delivery outcomes', () => {
     // As a dispatcher that re-read the entry after its consumer group was lost: the completed job is gone, a new one is made.
     await (await h.queue(ok).getJob(eventId))?.remove();
     const receivedAt = Date.now();
-    const { name, data, opts } = deliveryJob(ok, { eventId, streamId: (await h.redis.hget(h.keys.partitionOf(eventId).event(eventId), 'streamId'))!, flow: 'payments', receivedAt });
+    const { name, data, opts } = deliveryJob(ok, { eventId, streamId: (await readEventRecord(h.redis, h.keys.partitionOf(eventId), eventId))!.streamId, flow: 'payments', receivedAt });
     await h.queue(ok).add(name, data, opts);
 
     await h.waitForJobState(ok, eventId, 'completed');

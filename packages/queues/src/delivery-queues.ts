@@ -31,9 +31,18 @@ export interface DeliveryQueuesOptions {
   keys: FanoutKeys;
 }
 
+/**
+ * A handle on one delivery queue. Every Queue fanout opens goes through here: opening one
+ * writes the queue's settings to Redis (BullMQ's meta hash), and one opened with BullMQ's
+ * defaults would set its events stream back to 10,000 entries.
+ */
+export function openDeliveryQueue(name: string, connection: ConnectionOptions, bullPrefix: string): DeliveryQueue {
+  return new Queue<DeliveryJob>(name, { connection, prefix: bullPrefix, streams: { events: { maxLen: QUEUE_EVENTS_KEPT } } });
+}
+
 export function createDeliveryQueues({ flows, connection, keys }: DeliveryQueuesOptions): DeliveryQueues {
   const destinations = destinationQueues(flows);
-  const open = (name: string): DeliveryQueue => new Queue<DeliveryJob>(name, { connection, prefix: keys.bullPrefix, streams: { events: { maxLen: QUEUE_EVENTS_KEPT } } });
+  const open = (name: string): DeliveryQueue => openDeliveryQueue(name, connection, keys.bullPrefix);
   const byName = new Map(destinations.map(({ name }) => [name, open(name)] as const));
   const others = new Map<string, DeliveryQueue>();
   return {

@@ -1,8 +1,8 @@
 import type { PlannedDestination } from '@fanout/flows';
 import type { JobsOptions } from 'bullmq';
 
-/** Completed jobs kept for Bull Board (about 1.5 KB each); older ones are removed by BullMQ. Their deliveries' records say all the rest. */
-export const COMPLETED_JOBS_KEPT = { age: 3_600, count: 500 } as const;
+/** Completed jobs kept for Bull Board, the newest 100 of the last hour (about 1.5 KB each: BullMQ keeps them as hashtables); their deliveries' records say all the rest. */
+export const COMPLETED_JOBS_KEPT = { age: 3_600, count: 100 } as const;
 
 /**
  * Entries of BullMQ's own events stream kept per queue (BullMQ keeps 10,000 by default, about
