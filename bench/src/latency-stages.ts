@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { deliveryQueueName } from '@fanout/queues';
-import { decodeDeliveryRecord } from '@fanout/delivery';
+import { decodeEventRecord, type DeliveryRecord } from '@fanout/delivery';
 import { createKeys } from '@fanout/redis';
 import type { Redis } from 'ioredis';
 import { summarizeLatencies, type LatencySummary } from './stats.js';
@@ -33,10 +33,10 @@ export interface TimedDelivery {
 }
 
 /** When a delivery's first attempt started: its attempt log's first entry, or for one delivered at once (no log), its record's time less its duration. */
-function firstAttemptStart(record: string | null, firstLogged: string | null): number | undefined {
+function firstAttemptStart(record: DeliveryRecord | undefined, firstLogged: string | null): number | undefined {
   if (firstLogged) return (JSON.parse(firstLogged) as { at: number }).at;
   if (!record) return undefined;
-  const { status, at, durationMs = 0 } = decodeDeliveryRecord(record);
+  const { status, at, durationMs = 0 } = record;
   return status === 'delivered' ? at - durationMs : undefined;
 }
 
@@ -45,7 +45,7 @@ export async function readLatencyStages(redis: Redis, prefix: string, deliveries
   const pipeline = redis.pipeline();
   for (const { eventId, flow, destination } of deliveries) {
     const partition = keys.partitionOf(eventId);
-    pipeline.hmget(partition.event(eventId), 'receivedAt', `d:${destination}`);
+    pipeline.hget(partition.eventRecords(eventId), eventId);
     pipeline.lindex(partition.attempts(eventId, destination), 0);
     // BullMQ's job hash: <prefix>:<queue>:<job id>; the queue is <flow>.<destination>, the job id the event id.
     pipeline.hget(`${keys.bullPrefix}:${deliveryQueueName(flow, destination)}:${eventId}`, 'timestamp');
@@ -55,12 +55,13 @@ export async function readLatencyStages(redis: Redis, prefix: string, deliveries
   const toWorker: number[] = [];
   const send: number[] = [];
   const dispatch: number[] = [];
-  deliveries.forEach(({ sentAt, arrivedAt }, i) => {
+  deliveries.forEach(({ eventId, destination, sentAt, arrivedAt }, i) => {
     // fanout stamps Unix ms; the bench's clock starts at its timeOrigin.
     const [event, attempt, created] = replies.slice(3 * i, 3 * i + 3).map(([, reply]) => reply);
-    const [received, record] = (event ?? []) as (string | null)[];
-    const receivedAt = Number(received) - performance.timeOrigin;
-    const firstStart = firstAttemptStart(record ?? null, typeof attempt === 'string' ? attempt : null);
+    if (typeof event !== 'string') return;
+    const record = decodeEventRecord(eventId, event);
+    const receivedAt = record.receivedAt - performance.timeOrigin;
+    const firstStart = firstAttemptStart(record.deliveries.find((delivery) => delivery.destination === destination), typeof attempt === 'string' ? attempt : null);
     if (!Number.isFinite(receivedAt) || firstStart === undefined) return;
     const startedAt = firstStart - performance.timeOrigin;
     accept.push(receivedAt - sentAt);

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { newEventId } from '@fanout/core';
-import { readDeliveryRecord, type DeliveryRecord } from '@fanout/delivery';
+import { readDeliveryRecord, readEventRecord, type DeliveryRecord } from '@fanout/delivery';
 import type { DeliveryQueue } from '@fanout/queues';
 import { httpDestination, testFlow } from '@fanout/testkit';
 import { adminRequest, dispatchEvents, failAllWaiting, startDashboard, type DashboardHarness } from './dashboard-harness.js';
@@ -141,13 +141,17 @@ describe('dead letters', () => {
     it('keeps a dead letter’s event record as long as the dead letter, and replays none whose record is gone', async () => {
       const [kept = '', forgotten = ''] = await deadLetter(2);
       const partition = harness.fx.keys.partitionOf(kept);
-      // The event records' own retention is 600 s here; the dead letters' is a day.
-      expect(await harness.fx.redis.pttl(partition.event(kept))).toBeGreaterThan(600_000);
-      await harness.fx.redis.del(harness.fx.keys.partitionOf(forgotten).event(forgotten));
+      // The event records' own retention is 600 s here; the dead letters' is a day: their copies keep the records.
+      expect(await harness.fx.redis.pttl(partition.deadLetterEvent(kept))).toBeGreaterThan(600_000);
+      expect(await harness.fx.redis.hexists(partition.deadLetterEvent(kept), 'record')).toBe(1);
+      // Forgotten: neither its bucket nor its copy holds its record any longer.
+      const forgottenIn = harness.fx.keys.partitionOf(forgotten);
+      await harness.fx.redis.hdel(forgottenIn.eventRecords(forgotten), forgotten);
+      await harness.fx.redis.hdel(forgottenIn.deadLetterEvent(forgotten), 'record');
       const response = await adminRequest(`${harness.url}${base}/replay`, { method: 'POST', body: JSON.stringify({ ids: [kept, forgotten] }) });
       expect(response.body).toEqual({ queued: 1, notFound: [forgotten] });
       expect(await orders.getJobState(forgotten)).toBe('failed');
-      expect(await harness.fx.redis.exists(harness.fx.keys.partitionOf(forgotten).event(forgotten))).toBe(0);
+      expect(await readEventRecord(harness.fx.redis, harness.fx.keys.partitionOf(forgotten), forgotten)).toBeUndefined();
     });
 
     it('replays only the named event ids and reports those not dead-lettered', async () => {

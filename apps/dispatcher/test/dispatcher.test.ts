@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import { DELIVERY_JOB_NAME } from '@fanout/queues';
 import { deliveryState, readEventRecord } from '@fanout/delivery';
 import { readNewEvents } from '@fanout/event-log';
+import { RECORD_BUCKET_MS } from '@fanout/redis';
 import { httpDestination, testFlow } from '@fanout/testkit';
 import { Worker } from 'bullmq';
 import { dispatchBatch, startDispatcher, type JobQueue, type QueueLookup } from '../src/index.js';
@@ -129,16 +130,16 @@ describe('dispatcher', () => {
   it('writes again, with a ttl, the record of an event that expired before it was dispatched', async () => {
     h = await createHarness([payments]);
     const event = await h.append('payments', { type: 'a' });
-    await h.fx.redis.del(h.partition.event(event.eventId));
+    await h.fx.redis.hdel(h.partition.eventRecords(event.eventId), event.eventId);
     await h.start();
 
     await waitFor('the event dispatched', async () => (await h.pendingCount()) === 0 && (await jobCount(h.queues, 'payments', 'archive')) === 1);
     const record = await readEventRecord(h.fx.redis, h.partition, event.eventId);
     expect(record).toMatchObject({ id: event.eventId, flow: 'payments', streamId: event.streamId, receivedAt: expect.any(Number) });
     expect(record?.deliveries.map(({ status }) => status)).toEqual(['pending', 'pending', 'pending']);
-    const ttl = await h.fx.redis.pttl(h.partition.event(event.eventId));
+    const ttl = await h.fx.redis.pttl(h.partition.eventRecords(event.eventId));
     expect(ttl).toBeGreaterThan(0);
-    expect(ttl).toBeLessThanOrEqual(EVENT_RECORD_TTL_MS);
+    expect(ttl).toBeLessThanOrEqual(EVENT_RECORD_TTL_MS + RECORD_BUCKET_MS);
   });
 
   it('leaves an entry pending while any of its jobs could not be added, and dispatches it once claimed again', async () => {

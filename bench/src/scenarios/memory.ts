@@ -81,7 +81,7 @@ function keyKinds(keys: FanoutKeys): KeyKind<keyof MemoryParts>[] {
     { name: 'bullJobs', pattern: `${keys.bullPrefix}:*` },
     { name: 'attemptLogs', pattern: partition.attempts('*', '*') },
     { name: 'deadLetterCopies', pattern: partition.deadLetterEvent('*') },
-    { name: 'records', pattern: partition.event('*') },
+    { name: 'records', pattern: partition.recordBucket('*') },
     { name: 'stream', pattern: partition.stream },
     { name: 'rest', pattern: `${keys.prefix}:*` },
   ];

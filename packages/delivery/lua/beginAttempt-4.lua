@@ -8,17 +8,18 @@
   is active until the attempt's outcome is recorded.
 
   Input:
-    KEYS[1] the event record
-    KEYS[2] the partition's event stream
-    KEYS[3] the dead-letter copy of the event
+    KEYS[1] the event's record bucket
+    KEYS[2] the dead-letter copy of the event
+    KEYS[3] the partition's event stream
     KEYS[4] the delivery's attempt log
 
-    ARGV[1] the destination
-    ARGV[2] the flow the job names
-    ARGV[3] the stream id the job names
-    ARGV[4] now (unix ms)
-    ARGV[5] the attempt log's ttl (ms)
-    ARGV[6] the attempt log's longest length
+    ARGV[1] the event id
+    ARGV[2] the destination
+    ARGV[3] the flow the job names
+    ARGV[4] the stream id the job names
+    ARGV[5] now (unix ms)
+    ARGV[6] the attempt log's ttl (ms)
+    ARGV[7] the attempt log's longest length
 
   Returns
     {'send', attempt, entry field/value...} (no fields when the payload is no longer stored),
@@ -27,33 +28,41 @@
     {'undispatched'}: the event exists, but its dispatch has not recorded this delivery (yet).
 ]]
 --- @include "deliveryRecord"
+--- @include "eventRecord"
 --- @include "appendAttempt"
 --- @include "streamEntry"
-local record, destination, flow, streamId, now = KEYS[1], ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local event = redis.call('HMGET', record, 'flow', 'streamId', 'd:' .. destination)
-if not event[1] then return {'refused', 'no event with this id is stored'} end
-if event[1] ~= flow then return {'refused', 'the event belongs to flow ' .. event[1] .. ', not ' .. flow} end
-if event[2] ~= streamId then return {'refused', 'the event is stream entry ' .. event[2] .. ', not ' .. streamId} end
-local current = event[3]
+local bucket, copy, eventId, destination, flow, streamId, now = KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local record = loadEventRecord(bucket, copy, eventId)
+if not record then return {'refused', 'no event with this id is stored'} end
+if record.flow ~= flow then return {'refused', 'the event belongs to flow ' .. record.flow .. ', not ' .. flow} end
+local recordedStreamId = recordStreamId(record)
+if recordedStreamId ~= streamId then return {'refused', 'the event is stream entry ' .. recordedStreamId .. ', not ' .. streamId} end
+local current = getDelivery(record, destination)
 if not current then return {'undispatched'} end
 local status = recordStatus(current)
 if isFinal(status) then return {'settled', current} end
 local attempts = recordAttempts(current)
 if status == 'active' then
-  local interrupted = {attempt = attempts, at = tonumber(string.match(current, '^[^|]*|[^|]*|[^|]*|([^|]*)')), outcome = 'interrupted',
+  local interrupted = {attempt = attempts, at = recordAt(current), outcome = 'interrupted',
     error = 'cut short: its worker stopped or lost the job before recording an outcome'}
-  appendAttempt(KEYS[4], cjson.encode(interrupted), ARGV[6], ARGV[5])
+  appendAttempt(KEYS[4], cjson.encode(interrupted), ARGV[7], ARGV[6])
 end
 local attempt = attempts + 1
-redis.call('HSET', record, 'd:' .. destination, deliveryRecord('active', attempt, nil, now))
-local fields = streamEntry(KEYS[2], streamId)
+setDelivery(record, destination, deliveryRecord('active', attempt, nil, now))
+storeEventRecord(bucket, copy, eventId, record)
+local fields = streamEntry(KEYS[3], streamId)
 if not fields then
   -- Retention trimmed the entry: a replayed dead letter's body is in its copy.
-  local copy = redis.call('HGETALL', KEYS[3])
-  if #copy > 0 then fields = copy end
+  -- Its field `record` is the event record, not part of the entry.
+  fields = {}
+  local copied = redis.call('HGETALL', copy)
+  for i = 1, #copied, 2 do
+    if copied[i] ~= 'record' then
+      fields[#fields + 1] = copied[i]
+      fields[#fields + 1] = copied[i + 1]
+    end
+  end
 end
 local reply = {'send', attempt}
-if fields then
-  for i = 1, #fields do reply[#reply + 1] = fields[i] end
-end
+for i = 1, #fields do reply[#reply + 1] = fields[i] end
 return reply

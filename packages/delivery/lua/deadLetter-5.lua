@@ -3,18 +3,18 @@
   BullMQ failed its job by itself (it stalled too often). The record says dead, the attempt
   (when there is one) goes to the attempt log, the delivery is closed, and the event is copied
   (from the stream, here) for the dead letter's retention, so a replay after the stream's trim
-  sends the same bytes; the event record and the attempt log are kept that long too. A
-  delivered delivery is never turned dead.
+  sends the same bytes; the copy holds the event record as well (its bucket may expire first),
+  and the attempt log is kept that long too. A delivered delivery is never turned dead.
 
   Input:
-    KEYS[1] the event record
-    KEYS[2] the partition's open deliveries
-    KEYS[3] the delivery's attempt log
-    KEYS[4] the dead-letter copy of the event
+    KEYS[1] the event's record bucket
+    KEYS[2] the dead-letter copy of the event
+    KEYS[3] the partition's open deliveries
+    KEYS[4] the delivery's attempt log
     KEYS[5] the partition's event stream
 
-    ARGV[1] the destination
-    ARGV[2] the event id
+    ARGV[1] the event id
+    ARGV[2] the destination
     ARGV[3] the attempt's number ('' when no attempt ran: the record's own number is kept)
     ARGV[4] its status code ('' for none)
     ARGV[5] when it ended (unix ms)
@@ -29,27 +29,28 @@
   way), or 'missing' for a delivery without a record (nothing is written).
 ]]
 --- @include "deliveryRecord"
+--- @include "eventRecord"
 --- @include "appendAttempt"
 --- @include "streamEntry"
-local record, destination = KEYS[1], ARGV[1]
-local field = 'd:' .. destination
-local current = redis.call('HGET', record, field)
+local bucket, copy, eventId, destination = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
+local record = loadEventRecord(bucket, copy, eventId)
+local current = record and getDelivery(record, destination)
 if not current then return 'missing' end
-if ARGV[8] ~= '' then appendAttempt(KEYS[3], ARGV[8], ARGV[10], ARGV[9]) end
+if ARGV[8] ~= '' then appendAttempt(KEYS[4], ARGV[8], ARGV[10], ARGV[9]) end
 local status = recordStatus(current)
 -- A worker that lost its lock records late: a newer attempt of the delivery is under way.
 if isFinal(status) or (ARGV[3] ~= '' and recordAttempts(current) > tonumber(ARGV[3])) then return status end
 local attempt = ARGV[3] ~= '' and ARGV[3] or recordAttempts(current)
-redis.call('HSET', record, field, deliveryRecord('dead', attempt, ARGV[4], ARGV[5], ARGV[6], ARGV[7]))
-redis.call('ZREM', KEYS[2], ARGV[2] .. ':' .. destination)
-if redis.call('EXISTS', KEYS[4]) == 0 then
-  local fields = streamEntry(KEYS[5], redis.call('HGET', record, 'streamId'))
-  if fields then redis.call('HSET', KEYS[4], unpack(fields)) end
+setDelivery(record, destination, deliveryRecord('dead', attempt, ARGV[4], ARGV[5], ARGV[6], ARGV[7]))
+redis.call('ZREM', KEYS[3], eventId .. ':' .. destination)
+if redis.call('EXISTS', copy) == 0 then
+  local fields = streamEntry(KEYS[5], recordStreamId(record))
+  if fields then redis.call('HSET', copy, unpack(fields)) end
 end
+redis.call('HSET', copy, 'record', record.value)
+storeEventRecord(bucket, copy, eventId, record)
 -- NX gives a new copy its ttl; GT lengthens an existing one's when this retention ends later.
-redis.call('PEXPIRE', KEYS[4], ARGV[11], 'NX')
-redis.call('PEXPIRE', KEYS[4], ARGV[11], 'GT')
--- A dead letter stays replayable and explained for its retention: its record and attempts too.
-redis.call('PEXPIRE', KEYS[1], ARGV[11], 'GT')
-if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('PEXPIRE', KEYS[3], ARGV[11], 'GT') end
+redis.call('PEXPIRE', copy, ARGV[11], 'NX')
+redis.call('PEXPIRE', copy, ARGV[11], 'GT')
+if redis.call('EXISTS', KEYS[4]) == 1 then redis.call('PEXPIRE', KEYS[4], ARGV[11], 'GT') end
 return 'dead'

@@ -1,4 +1,4 @@
-import { runScript, type PartitionKeys } from '@fanout/redis';
+import { recordBucketTtlMs, runScript, type PartitionKeys } from '@fanout/redis';
 import type { Redis } from 'ioredis';
 import type { DeliveryStatus } from './records.js';
 import { DELIVERY_SCRIPTS } from './scripts.js';
@@ -19,7 +19,7 @@ export interface EventDispatchRecords {
 /**
  * The dispatch transition, for a batch of events in one script (one command, one round trip):
  * each delivery's first record, pending or filtered; a record that exists is left as it is,
- * an event record that expired is written again whole with `recordTtlMs`, and each queued
+ * an event record that expired is written again whole (a bucket made again is kept `recordTtlMs`), and each queued
  * delivery not yet settled is opened (kept from the stream trim) before its job exists.
  *
  * Answers, per event, the status of each queued destination, by destination.
@@ -27,9 +27,9 @@ export interface EventDispatchRecords {
 export async function recordDispatches(redis: Redis, partition: PartitionKeys, events: readonly EventDispatchRecords[], recordTtlMs: number, now: number): Promise<Map<string, DeliveryStatus>[]> {
   if (events.length === 0) return [];
   const eventKeys: string[] = [];
-  const args: (string | number)[] = [recordTtlMs, now];
+  const args: (string | number)[] = [recordBucketTtlMs(recordTtlMs), now];
   for (const { eventId, flow, receivedAt, streamId, destinations } of events) {
-    eventKeys.push(partition.event(eventId));
+    eventKeys.push(partition.eventRecords(eventId), partition.deadLetterEvent(eventId));
     args.push(eventId, flow, receivedAt, streamId, destinations.size);
     for (const [destination, queued] of destinations) args.push(destination, queued ? 'queued' : 'filtered');
   }

@@ -6,6 +6,7 @@ export {
   ATTEMPT_OUTCOMES,
   attemptsOf,
   decodeDeliveryRecord,
+  decodeEventRecord,
   DELIVERY_STATUSES,
   readAttempts,
   readDeliveryRecord,

@@ -88,23 +88,43 @@ export interface EventRecord {
   readonly deliveries: readonly ({ readonly destination: string } & DeliveryRecord)[];
 }
 
-/** The event record's field of a destination's delivery record. */
-const DELIVERY_FIELD = 'd:';
+const EVENT_RECORD_HEAD = /^([^|]+)\|(-?\d+)\|(-?\d+)-(\d+)$/;
+const DELIVERY_AT = /^([^|]*\|[^|]*\|[^|]*\|)(-?\d+)(.*)$/s;
+
+/**
+ * Decodes an event record as lua/includes/eventRecord.lua spells it:
+ * `<flow>|<receivedAt>|<stream id>;<destination>=<delivery record>;…`, the stream id's ms
+ * part and each delivery's `at` stored as ms after receivedAt.
+ */
+export function decodeEventRecord(eventId: string, value: string): EventRecord {
+  const [head = '', ...parts] = value.split(';');
+  const match = EVENT_RECORD_HEAD.exec(head);
+  if (!match) throw new Error(`not an event record: ${JSON.stringify(value)}`);
+  const [, flow = '', received, streamAfter, streamSeq] = match;
+  const receivedAt = Number(received);
+  const deliveries = parts.map((part) => {
+    const equals = part.indexOf('=');
+    const at = DELIVERY_AT.exec(part.slice(equals + 1));
+    if (equals < 1 || !at) throw new Error(`not an event record: ${JSON.stringify(value)}`);
+    return { destination: part.slice(0, equals), ...decodeDeliveryRecord(`${at[1]}${receivedAt + Number(at[2])}${at[3]}`) };
+  });
+  deliveries.sort((a, b) => a.destination.localeCompare(b.destination));
+  return { id: eventId, flow, receivedAt, streamId: `${receivedAt + Number(streamAfter)}-${streamSeq}`, deliveries };
+}
+
+/** The dead-letter copy's field that holds the event record, for a dead letter's retention (see eventRecord.lua). */
+const COPY_RECORD_FIELD = 'record';
 
 export async function readEventRecord(redis: Redis, partition: PartitionKeys, eventId: string): Promise<EventRecord | undefined> {
-  const hash = await redis.hgetall(partition.event(eventId));
-  if (!hash['flow'] || !hash['streamId']) return undefined;
-  const deliveries: ({ destination: string } & DeliveryRecord)[] = [];
-  for (const [field, value] of Object.entries(hash)) {
-    if (field.startsWith(DELIVERY_FIELD)) deliveries.push({ destination: field.slice(DELIVERY_FIELD.length), ...decodeDeliveryRecord(value) });
-  }
-  deliveries.sort((a, b) => a.destination.localeCompare(b.destination));
-  return { id: eventId, flow: hash['flow'], receivedAt: Number(hash['receivedAt']), streamId: hash['streamId'], deliveries };
+  const value = (await redis.hget(partition.eventRecords(eventId), eventId)) ?? (await redis.hget(partition.deadLetterEvent(eventId), COPY_RECORD_FIELD));
+  return value === null ? undefined : decodeEventRecord(eventId, value);
 }
 
 export async function readDeliveryRecord(redis: Redis, partition: PartitionKeys, eventId: string, destination: string): Promise<DeliveryRecord | undefined> {
-  const value = await redis.hget(partition.event(eventId), DELIVERY_FIELD + destination);
-  return value === null ? undefined : decodeDeliveryRecord(value);
+  const delivery = (await readEventRecord(redis, partition, eventId))?.deliveries.find((candidate) => candidate.destination === destination);
+  if (!delivery) return undefined;
+  const { destination: _destination, ...record } = delivery;
+  return record;
 }
 
 /** A delivery's attempt log, oldest first: empty for one that never failed. */
@@ -137,6 +157,6 @@ export async function readEventPayload(redis: Redis, partition: PartitionKeys, e
   const streamed = await readEvent(redis, partition, streamId);
   if (streamed) return streamed;
   // Not callBuffer: auto-pipelining connections break it (see ConnectionOptions.autoPipelining).
-  const fields = Object.entries(await redis.hgetallBuffer(partition.deadLetterEvent(eventId)));
-  return fields.length > 0 ? decodeEventEntry(fields.flatMap(([field, value]) => [Buffer.from(field), value])) : undefined;
+  const fields = Object.entries(await redis.hgetallBuffer(partition.deadLetterEvent(eventId))).filter(([field]) => field !== COPY_RECORD_FIELD);
+  return fields.some(([field]) => field === 'body') ? decodeEventEntry(fields.flatMap(([field, value]) => [Buffer.from(field), value])) : undefined;
 }

@@ -1,5 +1,5 @@
 import { decodeEventEntry, type EventEntry } from '@fanout/event-log';
-import { runScript, type FanoutKeys } from '@fanout/redis';
+import { runScript, type FanoutKeys, type PartitionKeys } from '@fanout/redis';
 import type { Redis } from 'ioredis';
 import { ATTEMPT_LOG_LENGTH, decodeDeliveryRecord, type AttemptOutcomeName, type AttemptRecord, type DeliveryRecord, type DeliveryStatus } from './records.js';
 import { DELIVERY_SCRIPTS } from './scripts.js';
@@ -125,13 +125,15 @@ function decodeBegin(reply: (Buffer | number)[]): BeginResult {
  */
 export function deliveryState({ redis, keys, attemptLogTtlMs, now }: DeliveryStateDeps): DeliveryState {
   const log = [attemptLogTtlMs, ATTEMPT_LOG_LENGTH] as const;
+  /** The keys every transition starts with: where the event's record is kept (see eventRecord.lua). */
+  const recordKeys = (partition: PartitionKeys, eventId: string) => [partition.eventRecords(eventId), partition.deadLetterEvent(eventId)] as const;
   return {
     async begin(job) {
       const partition = keys.partitionOf(job.eventId);
       const reply = await runScript<(Buffer | number)[]>(
         redis,
         BEGIN,
-        [partition.event(job.eventId), partition.stream, partition.deadLetterEvent(job.eventId), partition.attempts(job.eventId, job.destination), job.destination, job.flow, job.streamId, now(), ...log],
+        [...recordKeys(partition, job.eventId), partition.stream, partition.attempts(job.eventId, job.destination), job.eventId, job.destination, job.flow, job.streamId, now(), ...log],
         'buffers',
       );
       return decodeBegin(reply);
@@ -140,35 +142,35 @@ export function deliveryState({ redis, keys, attemptLogTtlMs, now }: DeliverySta
       const partition = keys.partitionOf(eventId);
       const endedAt = attempt.startedAt + attempt.durationMs;
       return runScript(redis, MARK_DELIVERED, [
-        partition.event(eventId), partition.openDeliveries, partition.attempts(eventId, destination),
-        destination, eventId, attempt.attempt, attempt.statusCode ?? '', endedAt, attempt.durationMs, ...log,
+        ...recordKeys(partition, eventId), partition.openDeliveries, partition.attempts(eventId, destination),
+        eventId, destination, attempt.attempt, attempt.statusCode ?? '', endedAt, attempt.durationMs, ...log,
       ]);
     },
     scheduleRetry({ eventId, destination }, attempt, error) {
       const partition = keys.partitionOf(eventId);
       const endedAt = attempt.startedAt + attempt.durationMs;
       return runScript(redis, SCHEDULE_RETRY, [
-        partition.event(eventId), partition.attempts(eventId, destination),
-        destination, attempt.attempt, attempt.statusCode ?? '', endedAt, attempt.durationMs, error, logEntry('retry', attempt, error), ...log,
+        ...recordKeys(partition, eventId), partition.attempts(eventId, destination),
+        eventId, destination, attempt.attempt, attempt.statusCode ?? '', endedAt, attempt.durationMs, error, logEntry('retry', attempt, error), ...log,
       ]);
     },
     deadLetter({ eventId, destination }, { error, attempt, retentionMs }) {
       const partition = keys.partitionOf(eventId);
       const endedAt = attempt ? attempt.startedAt + attempt.durationMs : now();
       return runScript(redis, DEAD_LETTER, [
-        partition.event(eventId), partition.openDeliveries, partition.attempts(eventId, destination), partition.deadLetterEvent(eventId), partition.stream,
-        destination, eventId, attempt?.attempt ?? '', attempt?.statusCode ?? '', endedAt, attempt?.durationMs ?? '', error, attempt ? logEntry('dead', attempt, error) : '', ...log, retentionMs,
+        ...recordKeys(partition, eventId), partition.openDeliveries, partition.attempts(eventId, destination), partition.stream,
+        eventId, destination, attempt?.attempt ?? '', attempt?.statusCode ?? '', endedAt, attempt?.durationMs ?? '', error, attempt ? logEntry('dead', attempt, error) : '', ...log, retentionMs,
       ]);
     },
     handBack({ eventId, destination }, attempt) {
       const partition = keys.partitionOf(eventId);
       const at = now();
       const entry: AttemptRecord = { attempt, at, outcome: 'interrupted', error: 'cut short by a stopping worker; handed back to the queue' };
-      return runScript(redis, HAND_BACK, [partition.event(eventId), partition.attempts(eventId, destination), destination, attempt, at, JSON.stringify(entry), ...log]);
+      return runScript(redis, HAND_BACK, [...recordKeys(partition, eventId), partition.attempts(eventId, destination), eventId, destination, attempt, at, JSON.stringify(entry), ...log]);
     },
     replay({ eventId, destination }, { delivered = false } = {}) {
       const partition = keys.partitionOf(eventId);
-      return runScript(redis, REPLAY, [partition.event(eventId), partition.openDeliveries, partition.stream, destination, eventId, now(), delivered ? '1' : '0']);
+      return runScript(redis, REPLAY, [...recordKeys(partition, eventId), partition.openDeliveries, partition.stream, eventId, destination, now(), delivered ? '1' : '0']);
     },
   };
 }

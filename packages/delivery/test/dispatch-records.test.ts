@@ -48,6 +48,19 @@ describe('recordDispatches', () => {
     const eventId = newEventId();
     await recordDispatches(fx.redis, p, [{ eventId, flow: 'payments', receivedAt: 7, streamId: '9-0', destinations: new Map([['orders', true]]) }], 30_000, 1);
     expect(await readEventRecord(fx.redis, p, eventId)).toMatchObject({ flow: 'payments', receivedAt: 7, streamId: '9-0' });
-    expect(await fx.redis.pttl(p.event(eventId))).toBeGreaterThan(25_000);
+    expect(await fx.redis.pttl(p.eventRecords(eventId))).toBeGreaterThan(30_000);
+  });
+
+  it('keeps times exact when the clocks disagree: a stream id and a dispatch before receivedAt', async () => {
+    const eventId = newEventId();
+    // The ingress's clock ahead of Redis's and of the dispatcher's.
+    await recordDispatches(fx.redis, p, [{ eventId, flow: 'payments', receivedAt: 1_700_000_000_500, streamId: '1700000000000-7', destinations: new Map([['orders', true]]) }], 30_000, 1_700_000_000_100);
+    expect(await readEventRecord(fx.redis, p, eventId)).toEqual({
+      id: eventId,
+      flow: 'payments',
+      receivedAt: 1_700_000_000_500,
+      streamId: '1700000000000-7',
+      deliveries: [{ destination: 'orders', status: 'pending', attempts: 0, at: 1_700_000_000_100 }],
+    });
   });
 });

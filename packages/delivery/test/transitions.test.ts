@@ -161,8 +161,9 @@ describe('the delivery transitions', () => {
       expect(await record(job)).toMatchObject({ status: 'dead', attempts: 1, statusCode: 410, error: 'HTTP 410' });
       expect(await isOpen(job)).toBe(false);
       const copy = await fx.redis.hgetallBuffer(p.deadLetterEvent(job.eventId));
-      expect(Object.keys(copy).sort()).toEqual(['body', 'contentType', 'flow', 'id', 'receivedAt']);
+      expect(Object.keys(copy).sort()).toEqual(['body', 'contentType', 'flow', 'id', 'receivedAt', 'record']);
       expect(copy['body']?.equals(job.entry.body)).toBe(true);
+      expect(copy['record']?.toString()).toBe(await fx.redis.hget(p.eventRecords(job.eventId), job.eventId));
       expect(await fx.redis.pttl(p.deadLetterEvent(job.eventId))).toBeGreaterThan(3_500_000);
       expect(encodeEventEntry(job.entry)).toContain(job.eventId);
     });
@@ -217,14 +218,38 @@ describe('the delivery transitions', () => {
     });
   });
 
-  it('keeps an event record with eight delivered deliveries compact (a listpack)', async () => {
+  it('keeps an event record with eight delivered deliveries compact: one field of its bucket, under 50 bytes a delivery past its head', async () => {
     const destinations = Array.from({ length: 8 }, (_, i) => `destination-${i}`);
     const job = await dispatched(destinations);
     for (const destination of destinations) {
       await state.begin({ ...job, destination });
       await state.markDelivered({ ...job, destination }, facts(1, { statusCode: 200 }));
     }
-    expect(await fx.redis.object('ENCODING', p.event(job.eventId))).toBe('listpack');
-    expect(Number(await fx.redis.memory('USAGE', p.event(job.eventId)))).toBeLessThan(8 * 80);
+    expect(await fx.redis.hlen(p.eventRecords(job.eventId))).toBe(1);
+    expect(await fx.redis.hstrlen(p.eventRecords(job.eventId), job.eventId)).toBeLessThan(64 + 8 * 50);
+    expect((await readEventRecord(fx.redis, p, job.eventId))?.deliveries.map(({ status }) => status)).toEqual(destinations.map(() => 'delivered'));
+  });
+
+  it('keeps the records of one bucket’s events apart, and a delivery’s error whole but for its ‘;’', async () => {
+    const first = await dispatched(['orders']);
+    const second = await dispatched(['orders']);
+    expect(p.eventRecords(first.eventId)).toBe(p.eventRecords(second.eventId));
+    await state.begin(first);
+    await state.scheduleRetry(first, facts(1), 'HTTP 500; retry=later|soon');
+    expect(await record(first)).toMatchObject({ status: 'retrying', error: 'HTTP 500, retry=later|soon' });
+    expect(await record(second)).toMatchObject({ status: 'pending', attempts: 0 });
+  });
+
+  it('keeps a dead letter’s record in its copy once its bucket expired, and every later transition writes it there', async () => {
+    const job = await dispatched(['orders', 'archive']);
+    await state.begin(job);
+    await state.deadLetter(job, { error: 'HTTP 500', attempt: facts(1), retentionMs: TTL * 10 });
+    await fx.redis.del(p.eventRecords(job.eventId));
+    expect(await readEventRecord(fx.redis, p, job.eventId)).toMatchObject({ flow: 'payments', streamId: job.streamId, deliveries: [{ destination: 'archive', status: 'pending' }, { destination: 'orders', status: 'dead' }] });
+    expect(await state.replay(job)).toBe('dead');
+    expect(await state.begin(job)).toMatchObject({ kind: 'send', attempt: 2 });
+    expect(await state.markDelivered(job, facts(2))).toBe('delivered');
+    expect(await record(job)).toMatchObject({ status: 'delivered', attempts: 2 });
+    expect(await fx.redis.exists(p.eventRecords(job.eventId))).toBe(0);
   });
 });

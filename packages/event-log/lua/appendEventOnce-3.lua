@@ -5,10 +5,10 @@
 
   Input:
     KEYS[1] the partition's event stream
-    KEYS[2] the event record
+    KEYS[2] the event's record bucket
     KEYS[3] the idempotency key
 
-    ARGV[1] the event record's ttl (ms)
+    ARGV[1] the ttl of a new record bucket (ms)
     ARGV[2] the idempotency key's ttl (ms)
     ARGV[3..] the stream entry's field/value list, in encodeEventEntry's order
 

@@ -1,4 +1,4 @@
-import { runScript, type PartitionKeys } from '@fanout/redis';
+import { recordBucketTtlMs, runScript, type PartitionKeys } from '@fanout/redis';
 import { Command, type Redis } from 'ioredis';
 import { encodeEventEntry, type EventEntry } from './event-entry.js';
 import { EVENT_LOG_SCRIPTS } from './scripts.js';
@@ -12,7 +12,7 @@ const APPEND_ONCE = EVENT_LOG_SCRIPTS.get('appendEventOnce');
  * never leave one without the other. Returns the stream entry id.
  */
 export function appendEvent(redis: Redis, partition: PartitionKeys, entry: EventEntry, recordTtlMs: number): Promise<string> {
-  return runScript<string>(redis, APPEND, [partition.stream, partition.event(entry.id), recordTtlMs, ...encodeEventEntry(entry)]);
+  return runScript<string>(redis, APPEND, [partition.stream, partition.eventRecords(entry.id), recordBucketTtlMs(recordTtlMs), ...encodeEventEntry(entry)]);
 }
 
 /** An idempotency key as the sender gave it, and how long it is remembered (ms). */
@@ -33,9 +33,9 @@ export type AppendOnceResult =
 export async function appendEventOnce(redis: Redis, partition: PartitionKeys, entry: EventEntry, recordTtlMs: number, idempotency: IdempotencyKey): Promise<AppendOnceResult> {
   const [outcome, id] = await runScript<['appended' | 'replayed', string]>(redis, APPEND_ONCE, [
     partition.stream,
-    partition.event(entry.id),
+    partition.eventRecords(entry.id),
     partition.idempotency(entry.flow, idempotency.key),
-    recordTtlMs,
+    recordBucketTtlMs(recordTtlMs),
     idempotency.ttlMs,
     ...encodeEventEntry(entry),
   ]);

@@ -26,7 +26,7 @@ describe('event stream', () => {
     expect(batch.events).toEqual([{ streamId, entry: event }]);
     expect((await readEvent(fx.redis, p, streamId))?.body.equals(body)).toBe(true);
     expect(await readEventRecord(fx.redis, p, event.id)).toEqual({ id: event.id, flow: 'payments', receivedAt: event.receivedAt, streamId, deliveries: [] });
-    expect(await fx.redis.pttl(p.event(event.id))).toBeGreaterThan(50_000);
+    expect(await fx.redis.pttl(p.eventRecords(event.id))).toBeGreaterThan(60_000);
   });
 
   it('hands entries a consumer left unacknowledged to another consumer', async () => {

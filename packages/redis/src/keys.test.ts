@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from '@jest/globals';
 import { newEventId } from '@fanout/core';
-import { createKeys, IDEMPOTENCY_KEY_MAX_BYTES } from './keys.js';
+import { createKeys, IDEMPOTENCY_KEY_MAX_BYTES, recordBucketOf } from './keys.js';
 
 describe('idempotency keys', () => {
   const [keys] = createKeys('fanout').partitions;
@@ -37,7 +37,7 @@ describe('partitions', () => {
     const eventId = newEventId();
     expect(keys.partitions).toHaveLength(1);
     expect(keys.partitionOf(eventId).stream).toBe('fanout:{events}:stream');
-    expect(keys.partitionOf(eventId).event(eventId)).toBe(`fanout:{events}:event:${eventId}`);
+    expect(keys.partitionOf(eventId).eventRecords(eventId)).toBe(`fanout:{events}:records:${recordBucketOf(eventId)}`);
   });
 
   it('tag every key of an event with its partition, chosen from the id alone', () => {
@@ -45,7 +45,7 @@ describe('partitions', () => {
     const eventId = newEventId();
     const partition = keys.partitionOf(eventId);
     expect(createKeys('fanout', 4).partitionOf(eventId).index).toBe(partition.index);
-    const eventKeys = [partition.stream, partition.openDeliveries, partition.dispatchDeadLetters, partition.event(eventId), partition.attempts(eventId, 'a'), partition.deadLetterEvent(eventId), partition.idempotency('f', 'k')];
+    const eventKeys = [partition.stream, partition.openDeliveries, partition.dispatchDeadLetters, partition.eventRecords(eventId), partition.attempts(eventId, 'a'), partition.deadLetterEvent(eventId), partition.idempotency('f', 'k')];
     for (const key of eventKeys) expect(key).toContain(`:{events-${partition.index}}:`);
   });
 

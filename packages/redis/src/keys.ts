@@ -47,8 +47,15 @@ export interface PartitionKeys {
   readonly openDeliveries: string;
   /** The dispatcher's dead letters: a stream of the entries it gave up on, each with a copy of the entry's fields. */
   readonly dispatchDeadLetters: string;
-  /** The event record hash: the event's flow, receivedAt and stream id, and one delivery record per destination. */
-  event(eventId: string): string;
+  /**
+   * The hash holding the event's record (its flow, receivedAt and stream id, and one delivery
+   * record per destination) in its field `<event id>`: one hash for the events of
+   * RECORD_BUCKET_MS, by the time in their UUIDv7 id. A key per event would cost ~150 B more
+   * per event (its name, its expiry, its own hash), more than the records themselves.
+   */
+  eventRecords(eventId: string): string;
+  /** A record bucket by its name (see recordBucketOf); `*` matches them all. */
+  recordBucket(bucket: string): string;
   /** The attempt log of one delivery (only deliveries that failed at least once have one), oldest first. */
   attempts(eventId: string, destination: string): string;
   /** A flow's idempotency key: holds the id of the first event that carried it, until its ttl. */
@@ -59,6 +66,22 @@ export interface PartitionKeys {
 
 /** The consumer group every dispatcher reads a partition's stream through. */
 export const DISPATCHER_GROUP = 'dispatchers';
+
+/** How many ms of events one record hash holds (see PartitionKeys.eventRecords). */
+export const RECORD_BUCKET_MS = 10_000;
+
+/** A record bucket outlives its first event by the records' ttl plus the bucket's span, so each of its events' records is kept at least the ttl. */
+export function recordBucketTtlMs(recordTtlMs: number): number {
+  return recordTtlMs + RECORD_BUCKET_MS;
+}
+
+const UUID_V7 = /^([0-9a-f]{8})-([0-9a-f]{4})-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+/** The record bucket of an event id: the 10 s of its UUIDv7 timestamp; ids of another shape (tests, fault injection) share bucket `x`. */
+export function recordBucketOf(eventId: string): string {
+  const match = UUID_V7.exec(eventId);
+  return match ? String(Math.floor(parseInt(`${match[1]}${match[2]}`, 16) / RECORD_BUCKET_MS)) : 'x';
+}
 
 /** Idempotency keys come from senders; longer ones are stored as their hash so key names stay bounded. */
 export const IDEMPOTENCY_KEY_MAX_BYTES = 256;
@@ -72,7 +95,8 @@ function partitionKeys(prefix: string, index: number, count: number): PartitionK
     stream: `${tagged}:stream`,
     openDeliveries: `${tagged}:open-deliveries`,
     dispatchDeadLetters: `${tagged}:dispatch-dead-letters`,
-    event: (eventId) => `${tagged}:event:${eventId}`,
+    eventRecords: (eventId) => `${tagged}:records:${recordBucketOf(eventId)}`,
+    recordBucket: (bucket) => `${tagged}:records:${bucket}`,
     attempts: (eventId, destination) => `${tagged}:attempts:${eventId}:${destination}`,
     // Scoped by flow (whose name has no ':'), so two flows never share a key. `=` marks a key
     // as sent, `#` its SHA-256, so a sent key that looks like a hash cannot meet a hashed one.

@@ -1,9 +1,10 @@
--- A delivery record as packages/delivery/src/records.ts reads it, one hash field per
--- destination: status|attempts|statusCode|at|durationMs|error, empty where absent, the error
--- last so that it may hold '|'. Kept short so the event record stays a listpack (values of at
--- most 64 bytes), a quarter of the size of a hashtable.
+-- A delivery record as packages/delivery/src/records.ts reads it, one per destination of an
+-- event record (see eventRecord): status|attempts|statusCode|at|durationMs|error, empty where
+-- absent, the error last so that it may hold '|'; a ';' in it (it ends a delivery in the event
+-- record) is written as ','.
 local function deliveryRecord(status, attempts, statusCode, at, durationMs, err)
-  return status .. '|' .. attempts .. '|' .. (statusCode or '') .. '|' .. at .. '|' .. (durationMs or '') .. '|' .. (err or '')
+  local reason = err and string.find(err, ';', 1, true) and string.gsub(err, ';', ',') or err or ''
+  return status .. '|' .. attempts .. '|' .. (statusCode or '') .. '|' .. at .. '|' .. (durationMs or '') .. '|' .. reason
 end
 
 local function recordStatus(value)
@@ -12,6 +13,10 @@ end
 
 local function recordAttempts(value)
   return tonumber(string.match(value, '^[^|]*|([^|]*)'))
+end
+
+local function recordAt(value)
+  return tonumber(string.match(value, '^[^|]*|[^|]*|[^|]*|([^|]*)'))
 end
 
 local function isFinal(status)

@@ -6,12 +6,13 @@
   stored (once trimmed, the dead-letter copy holds the body).
 
   Input:
-    KEYS[1] the event record
-    KEYS[2] the partition's open deliveries
-    KEYS[3] the partition's event stream
+    KEYS[1] the event's record bucket
+    KEYS[2] the dead-letter copy of the event
+    KEYS[3] the partition's open deliveries
+    KEYS[4] the partition's event stream
 
-    ARGV[1] the destination
-    ARGV[2] the event id
+    ARGV[1] the event id
+    ARGV[2] the destination
     ARGV[3] now (unix ms)
     ARGV[4] '1' to replay a delivered delivery too, '0' for dead letters only
 
@@ -19,14 +20,16 @@
   status (nothing replayed), or 'missing' when there is no such delivery.
 ]]
 --- @include "deliveryRecord"
+--- @include "eventRecord"
 --- @include "streamEntry"
-local record, destination = KEYS[1], ARGV[1]
-local field = 'd:' .. destination
-local current = redis.call('HGET', record, field)
+local bucket, copy, eventId, destination = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
+local record = loadEventRecord(bucket, copy, eventId)
+local current = record and getDelivery(record, destination)
 if not current then return 'missing' end
 local status = recordStatus(current)
 if not (status == 'dead' or (status == 'delivered' and ARGV[4] == '1')) then return status end
-redis.call('HSET', record, field, deliveryRecord('pending', recordAttempts(current), nil, ARGV[3]))
-local streamId = redis.call('HGET', record, 'streamId')
-if streamEntry(KEYS[3], streamId) then redis.call('ZADD', KEYS[2], streamMs(streamId), ARGV[2] .. ':' .. destination) end
+setDelivery(record, destination, deliveryRecord('pending', recordAttempts(current), nil, ARGV[3]))
+storeEventRecord(bucket, copy, eventId, record)
+local streamId = recordStreamId(record)
+if streamEntry(KEYS[4], streamId) then redis.call('ZADD', KEYS[3], streamMs(streamId), eventId .. ':' .. destination) end
 return status
