@@ -10,6 +10,8 @@ describe('redisFailure', () => {
     ['BUSY Redis is busy running a script.', 'refused'],
     ['Connection is closed.', 'unanswered'],
     ['read ECONNRESET', 'unanswered'],
+    // Sent and cut off, or queued and never sent: ioredis says the same for both.
+    ['Reached the max retries per request limit (which is 0). Refer to "maxRetriesPerRequest" option for details.', 'unanswered'],
     ["Stream isn't writeable and enableOfflineQueue options is false", 'unreachable'],
     ['connect ECONNREFUSED 127.0.0.1:6379', 'unreachable'],
     ['ERR user_script:3: attempt to compare nil with number', 'other'],

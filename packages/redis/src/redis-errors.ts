@@ -11,10 +11,12 @@
 export type RedisFailure = 'out-of-memory' | 'unanswered' | 'unreachable' | 'refused' | 'other';
 
 const REFUSALS = /^(READONLY|LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOREPLICAS)\b/;
-// A command on its way when the connection closed under it (ioredis rejects those in flight so): it may have run.
-const CUT_OFF = /^Command timed out$|Connection is closed|ECONNRESET|EPIPE/;
-// ioredis's own messages for a command it never sent (offline queue off, out of retries), and a connection never made.
-const UNREACHABLE = /Stream isn't writeable|enableOfflineQueue|max retries per request|ECONNREFUSED|ENOTFOUND|ETIMEDOUT/;
+// A command on its way when the connection closed under it: it may have run. ioredis rejects
+// those in flight with these, and with "Reached the max retries per request limit" as well
+// (it flushes its sent commands and its queued ones with the same error).
+const CUT_OFF = /^Command timed out$|Connection is closed|ECONNRESET|EPIPE|max retries per request/;
+// ioredis's own message for a command it never sent (offline queue off), and a connection never made.
+const UNREACHABLE = /Stream isn't writeable|enableOfflineQueue|ECONNREFUSED|ENOTFOUND|ETIMEDOUT/;
 
 export function redisFailure(error: unknown): RedisFailure {
   const message = typeof error === 'object' && error !== null && 'message' in error ? String(error.message) : String(error);
