@@ -42,12 +42,10 @@ interface Failure extends DispatchFailure {
   readonly flow?: string;
 }
 
-/** How a batch was read, which decides how much its dispatch must check. */
+/** How a batch was read. */
 export interface BatchReading {
   /** XPENDING's delivery count of claimed entries; absent ones were read once. */
   readonly deliveryCounts?: ReadonlyMap<string, number>;
-  /** The batch may have been dispatched before: it was claimed, or read again after the consumer group was lost. */
-  readonly seenBefore: boolean;
 }
 
 /**
@@ -58,12 +56,11 @@ export interface BatchReading {
  * the steps leaves the entry pending: it is claimed and dispatched again, and the records
  * (HSETNX) and jobs (job id = event id) it already has are left as they are.
  *
- * A batch that may have been dispatched before (claimed, or read again after the group was
- * lost) adds jobs only where the record still says pending: a delivery a worker moved on may
- * have had its job removed already (BullMQ keeps only the newest completed ones). A batch
- * read for the first time has only pending deliveries, so its jobs are sent right behind its
- * records, in the same round trip, without waiting for their answer. Neither is what keeps a
- * delivery from being sent twice: a worker sends only what the delivery's record allows.
+ * Jobs are added only where the record says pending once the records are written: an entry
+ * may have been dispatched before, however it was read (claimed, or read as new by a group
+ * that was lost and made again, by this dispatcher or another), and a delivery a worker moved
+ * on may have had its job removed already (BullMQ keeps only the newest completed ones). That
+ * saves a job, not a send: a worker sends only what the delivery's record allows.
  *
  * An entry that can never be dispatched (malformed, its flow no longer loaded) goes to the
  * dispatcher dead letters at once; one that was delivered to dispatchers more than
@@ -72,7 +69,7 @@ export interface BatchReading {
  *
  * Throws when Redis fails; the entries not acknowledged by then stay pending.
  */
-export async function dispatchBatch(deps: DispatchBatchDeps, batch: StreamBatch, reading: BatchReading): Promise<BatchResult> {
+export async function dispatchBatch(deps: DispatchBatchDeps, batch: StreamBatch, reading: BatchReading = {}): Promise<BatchResult> {
   return settleBatch(deps, await createBatchJobs(deps, batch, reading));
 }
 
@@ -89,7 +86,7 @@ export interface CreatedBatch {
  * `dispatchBatch`'s first part: the records and the jobs. The dispatch loop settles a batch
  * while it creates the next one's jobs, so an XACK costs no wait of its own.
  */
-export async function createBatchJobs(deps: DispatchBatchDeps, batch: StreamBatch, { deliveryCounts, seenBefore }: BatchReading): Promise<CreatedBatch> {
+export async function createBatchJobs(deps: DispatchBatchDeps, batch: StreamBatch, { deliveryCounts }: BatchReading = {}): Promise<CreatedBatch> {
   const { maxDispatchAttempts } = deps;
   const now = Date.now();
   const countOf = (streamId: string): number => deliveryCounts?.get(streamId) ?? 1;
@@ -109,7 +106,7 @@ export async function createBatchJobs(deps: DispatchBatchDeps, batch: StreamBatc
     else failures.push({ ...known, reason: dispatch.reason });
   }
 
-  const { pending, failedQueues } = seenBefore ? await recordThenAddJobs(deps, dispatches, now) : await recordAndAddJobs(deps, dispatches, now);
+  const { pending, failedQueues } = await recordThenAddJobs(deps, dispatches, now);
   const created: Dispatch[] = [];
   const unacked: string[] = [];
   for (const dispatch of pending) {
@@ -149,12 +146,6 @@ async function recordThenAddJobs(deps: DispatchBatchDeps, dispatches: readonly D
   const statuses = await writeRecords(deps, dispatches, now);
   const pending = dispatches.map((dispatch, i) => ({ ...dispatch, deliveries: dispatch.deliveries.filter(({ job }) => statuses[i]?.get(job.data.destination) === 'pending') }));
   return { pending, failedQueues: await addJobs(deps.logger, pending.flatMap(({ deliveries }) => deliveries)) };
-}
-
-/** Writes the batch's first delivery records and adds every job right behind them, without waiting for the records' answer. */
-async function recordAndAddJobs(deps: DispatchBatchDeps, dispatches: readonly Dispatch[], now: number): Promise<CreatedJobs> {
-  const [, failedQueues] = await Promise.all([writeRecords(deps, dispatches, now), addJobs(deps.logger, dispatches.flatMap(({ deliveries }) => deliveries))]);
-  return { pending: dispatches, failedQueues };
 }
 
 function writeRecords({ writer, partition, eventRecordTtlMs }: DispatchBatchDeps, dispatches: readonly Dispatch[], now: number): ReturnType<typeof recordDispatches> {

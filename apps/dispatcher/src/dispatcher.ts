@@ -50,13 +50,6 @@ interface ReadBatch {
   readonly reading: BatchReading;
 }
 
-/** Whether stream id `a` comes no later than `b`. */
-function notAfter(a: string, b: string): boolean {
-  const [ams = 0, aseq = 0] = a.split('-').map(Number);
-  const [bms = 0, bseq = 0] = b.split('-').map(Number);
-  return ams < bms || (ams === bms && aseq <= bseq);
-}
-
 /**
  * Starts the dispatch loop of one partition: new entries are read through the consumer group and dispatched
  * batch by batch; every `claimEveryMs` the entries pending for `claimIdleMs` on any
@@ -80,12 +73,6 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
   };
 
   let groupReady = false;
-  /**
-   * After the group was created on a stream that held entries (it was lost: a failover to a
-   * replica that lagged, a restore without it), entries up to this one are read again as new
-   * although they may have been dispatched; they are dispatched as claimed ones are.
-   */
-  let rereadUpTo: string | undefined;
   let nextClaimAt = 0;
   /** Where the claim scan resumes; undefined between scans. */
   let claimCursor: string | undefined;
@@ -94,25 +81,20 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
   const nextBatch = async (waitMs: number | undefined): Promise<ReadBatch> => {
     if (!groupReady) {
       const group = await ensureDispatcherGroup(writer, partition);
-      if (group.created && group.rereadUpTo) {
-        rereadUpTo = group.rereadUpTo;
-        logger.warn({ rereadUpTo }, 'dispatcher.group_created_on_stored_events');
-      }
+      // Entries up to it are read again as new, although they may have been dispatched: their
+      // records say what each delivery still needs.
+      if (group.created && group.rereadUpTo) logger.warn({ rereadUpTo: group.rereadUpTo }, 'dispatcher.group_created_on_stored_events');
       groupReady = true;
     }
     if (claimCursor === undefined && Date.now() >= nextClaimAt) claimCursor = '0-0';
     if (claimCursor === undefined) {
-      const batch = await readNewEvents(redis, partition, consumer, batchSize, waitMs);
-      const first = batch.events[0]?.streamId ?? batch.malformed[0]?.streamId;
-      const seenBefore = rereadUpTo !== undefined && first !== undefined && notAfter(first, rereadUpTo);
-      if (rereadUpTo !== undefined && first !== undefined && !seenBefore) rereadUpTo = undefined;
-      return { batch, reading: { seenBefore } };
+      return { batch: await readNewEvents(redis, partition, consumer, batchSize, waitMs), reading: {} };
     }
     const claimed = await claimStaleEvents(writer, partition, consumer, claimIdleMs, claimCursor, batchSize);
     claimCursor = claimed.nextCursor === '0-0' ? undefined : claimed.nextCursor;
     if (claimCursor === undefined) nextClaimAt = Date.now() + claimEveryMs;
     const claimedIds = [...claimed.events, ...claimed.malformed].map(({ streamId }) => streamId);
-    return { batch: claimed, reading: { deliveryCounts: await readDeliveryCounts(writer, partition, claimedIds), seenBefore: true } };
+    return { batch: claimed, reading: { deliveryCounts: await readDeliveryCounts(writer, partition, claimedIds) } };
   };
 
   const pause = async (ms: number): Promise<void> => {
