@@ -5,7 +5,7 @@ import { deliveryQueueName } from '@fanout/queues';
 import { createKeys, DISPATCHER_GROUP } from '@fanout/redis';
 import { Queue } from 'bullmq';
 import type { DestinationSpec } from './flow-file.js';
-import { FLOW, startHarness, type Harness, type ScenarioReport, type Topology } from './harness.js';
+import { FLOW, startHarness, type CheckedLoad, type Harness, type ScenarioReport, type Topology } from './harness.js';
 import type { Load } from './load-generator.js';
 import { createRandom, type Random } from './prng.js';
 import type { Answer } from './recording-receiver.js';
@@ -113,20 +113,40 @@ interface Setup {
   readonly destinations?: DestinationSpec[];
   readonly topology?: Topology;
   readonly shutdownGraceMs?: number;
+  /** FANOUT_* variables of every role beyond the recovery settings. */
+  readonly productEnv?: Readonly<Record<string, string>>;
   /** How the receiver answers; default 200 after `receiverDelayMs`. */
   readonly answer?: (random: Random) => (attempt: { destination: string; seq: number | undefined }) => Answer;
   readonly receiverDelayMs?: number;
   /** Requests in flight from the load generator. */
   readonly loadConcurrency?: number;
+  /** Events per second of the load on `faults`; default the config's. */
+  readonly ratePerSecond?: number;
+  /** The load sends webhook-ids, and sends requests in doubt again for this long (ms). Default: neither. */
+  readonly retryInDoubtMs?: number;
+  /** Which ingress processes the load on `faults` goes to, read at each request; default the first group's. */
+  readonly ingress?: (harness: Harness) => () => readonly RoleProcess[];
 }
 
+/** What a scenario's faults add to the run's checks and report. */
 interface Injected {
   readonly violations?: string[];
   readonly examples?: string[];
+  readonly notes?: string[];
   readonly poison?: ReadonlyMap<string, ReadonlySet<number>>;
+  /** What each event of the load on `faults` is meant for; default its destinations' filters. */
+  readonly meantFor?: CheckedLoad['meantFor'];
+  /** Loads the scenario started itself (on other flows), checked as the main one is. */
+  readonly moreLoads?: readonly CheckedLoad[];
+  readonly expectedDispatcherDeadLetters?: number;
   /** Checks run after the run settled. */
-  readonly after?: (harness: Harness, load: Load) => Promise<{ violations: string[]; examples: string[] }>;
+  readonly after?: (harness: Harness, load: Load) => Promise<{ violations: string[]; examples: string[]; notes?: string[] }>;
 }
+
+/** Every load's request timeout: longer than any answer the ingress gives (1 s Redis timeouts). */
+const REQUEST_TIMEOUT_MS = 5_000;
+/** How long a refused request is sent again, as a client would. */
+const RETRY_REFUSED_MS = 5_000;
 
 async function runScenario(
   name: string,
@@ -142,7 +162,7 @@ async function runScenario(
     destinations: dests,
     topology: setup.topology ?? { ingress: 1, dispatcher: 2, worker: 2 },
     shutdownGraceMs: setup.shutdownGraceMs ?? 3_000,
-    productEnv: RECOVERY[config.recovery].env,
+    productEnv: { ...RECOVERY[config.recovery].env, ...setup.productEnv },
     ...(config.workRoot ? { workRoot: config.workRoot } : {}),
     ...(config.log ? { log: config.log } : {}),
   });
@@ -151,15 +171,30 @@ async function runScenario(
     const delayMs = setup.receiverDelayMs ?? 20;
     const answer = setup.answer?.(random.fork('answers'));
     harness.receiver.answerWith(answer ?? (() => ({ status: 200, delayMs })));
-    const loadMs = (config.events * 1_000) / config.ratePerSecond;
-    const load = harness.startLoad({ count: config.events, ratePerSecond: config.ratePerSecond, concurrency: setup.loadConcurrency ?? 16, timeoutMs: 5_000, retryRefusedMs: 5_000, typeOf });
+    const ratePerSecond = setup.ratePerSecond ?? config.ratePerSecond;
+    const loadMs = (config.events * 1_000) / ratePerSecond;
+    const load = harness.startLoad({
+      count: config.events,
+      ratePerSecond,
+      concurrency: setup.loadConcurrency ?? 16,
+      timeoutMs: REQUEST_TIMEOUT_MS,
+      retryRefusedMs: RETRY_REFUSED_MS,
+      typeOf,
+      ...(setup.retryInDoubtMs !== undefined ? { webhookIds: true, retryInDoubtMs: setup.retryInDoubtMs } : {}),
+      ...(setup.ingress ? { ingress: setup.ingress(harness) } : {}),
+    });
     const injected = await inject(harness, load, random.fork('faults'), loadMs);
-    const quiescence = await harness.settle(load, config.settleDeadlineMs, injected.poison);
+    const loads: CheckedLoad[] = [
+      { load, ...(injected.meantFor ? { meantFor: injected.meantFor } : {}), ...(injected.poison ? { poison: injected.poison } : {}) },
+      ...(injected.moreLoads ?? []),
+    ];
+    const quiescence = await harness.settle(loads, config.settleDeadlineMs);
     const after = injected.after ? await injected.after(harness, load) : { violations: [], examples: [] };
-    report = await harness.report(load, quiescence, {
-      ...(injected.poison ? { poison: injected.poison } : {}),
+    report = await harness.report(loads, quiescence, {
       violations: [...(injected.violations ?? []), ...after.violations],
       examples: [...(injected.examples ?? []), ...after.examples],
+      notes: [...(injected.notes ?? []), ...(after.notes ?? [])],
+      ...(injected.expectedDispatcherDeadLetters !== undefined ? { expectedDispatcherDeadLetters: injected.expectedDispatcherDeadLetters } : {}),
     });
     return report;
   } finally {
@@ -303,13 +338,17 @@ export const poison: Scenario = {
         ['unknown flow', encodeEventEntry({ id: 'evt_poison_unknown_flow', flow: 'no-such-flow', receivedAt: Date.now(), contentType: 'application/json', body: Buffer.from('{"type":"t"}') })],
         ['bad receivedAt', ['id', 'evt_poison_bad_time', 'flow', 'faults', 'receivedAt', 'yesterday', 'contentType', 'application/json', 'body', '{"type":"t"}']],
       ];
+      let injectedEntries = 0;
       await atTimes(Date.now(), faultTimes(random, Math.max(config.faults, entries.length), loadMs), async (index) => {
         const [label, fields] = entries[index % entries.length]!;
         await harness.redis.observer.xadd(stream, '*', ...fields);
+        injectedEntries += 1;
         harness.fault('XADD', 'event stream', label);
       });
       return {
         poison: poisonSeqs,
+        // Each bad entry ends in the dispatcher dead letters, and nothing else does.
+        expectedDispatcherDeadLetters: injectedEntries,
         async after(h, load) {
           const violations: string[] = [];
           const examples: string[] = [];
