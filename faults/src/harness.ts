@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { checkDeliveries, type DeliveryCounters } from './checker.js';
 import { matches, writeFlowFile, type DestinationSpec, type FlowSpec } from './flow-file.js';
 import { inspectJobs, type JobCounters } from './inspect-jobs.js';
-import { startLoad, type Load, type LoadOptions } from './load-generator.js';
+import { answersByCode, startLoad, type Load, type LoadOptions } from './load-generator.js';
 import { startRecordingReceiver, type RecordingReceiver } from './recording-receiver.js';
 import { startRedisUnderTest, type RedisUnderTest } from './redis-under-test.js';
 import { createRoleProcess, type Role, type RoleProcess } from './role-process.js';
@@ -447,8 +447,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
         }
         const outcomes = loads.flatMap(({ load }) => [...load.outcomes.values()]);
         const count = (kind: string): number => outcomes.filter((outcome) => outcome.kind === kind).length;
-        const answers: Record<string, number> = {};
-        for (const { load } of loads) for (const answer of load.answers) answers[answer.code] = (answers[answer.code] ?? 0) + 1;
+        const answers = answersByCode(loads.flatMap(({ load }) => load.answers));
         const falseRefusals = loads.reduce((sum, { load }) => sum + falseRefusalsOf(load), 0);
         const dispatcherDeadLetters = (await Promise.all(keys.partitions.map((partition) => theObserver.xlen(partition.dispatchDeadLetters)))).reduce((sum, n) => sum + n, 0);
 

@@ -85,6 +85,13 @@ export interface Load {
   readonly answers: readonly IngressAnswer[];
 }
 
+/** How many answers had each code. */
+export function answersByCode(answers: readonly IngressAnswer[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const answer of answers) counts[answer.code] = (counts[answer.code] ?? 0) + 1;
+  return counts;
+}
+
 /** The body of one event: its type and its client sequence number. */
 export function eventBody(seq: number, type: string): string {
   return JSON.stringify({ type, seq });

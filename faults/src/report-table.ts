@@ -45,15 +45,21 @@ export function reportTable(reports: readonly ScenarioReport[]): string {
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
+/** Counts by name, most first: `202 300, REDIS_TIMEOUT 32`. */
+export function formatCounts(counts: Readonly<Record<string, number>>): string {
+  return (
+    Object.entries(counts)
+      .sort(([, a], [, b]) => b - a)
+      .map(([name, n]) => `${name} ${n}`)
+      .join(', ') || 'none'
+  );
+}
+
 /** What each scenario measured beyond the counters: its answers by code and its own notes. */
 export function reportNotes(reports: readonly ScenarioReport[]): string {
   return reports
     .map((report) => {
-      const answers = Object.entries(report.answers)
-        .sort(([, a], [, b]) => b - a)
-        .map(([code, n]) => `${code} ${n}`)
-        .join(', ');
-      return [`${report.scenario}: answers ${answers}`, ...report.notes.map((note) => `  ${note}`)].join('\n');
+      return [`${report.scenario}: answers ${formatCounts(report.answers)}`, ...report.notes.map((note) => `  ${note}`)].join('\n');
     })
     .join('\n');
 }
