@@ -447,6 +447,9 @@ function pollReadiness(processes: readonly RoleProcess[], stop: Promise<unknown>
   return Promise.all(processes.map(async (process) => [process, await pollUntil(() => readiness(process.url), everyMs, stop)] as const)).then((entries) => new Map(entries));
 }
 
+/** How long after the harness's SIGTERM a process may still say ready: the signal reaching its handler. */
+const SIGNAL_DELIVERY_MS = 100;
+
 /** The destination the rollout adds to `faults`, and the one of the flow `ui` it adds. */
 const ADDED_DESTINATION = 'd4';
 const UI_FLOW = 'ui';
@@ -504,7 +507,18 @@ export const rollout: Scenario = {
       await sleepUntil(Math.max(Date.now() + 1_000, startedAt + 0.55 * loadMs));
       for (const process of old) {
         const signalledAt = Date.now();
-        const exit = await process.signal('SIGTERM', harness.options.shutdownGraceMs + 10_000);
+        const exiting = process.signal('SIGTERM', harness.options.shutdownGraceMs + 10_000);
+        // What a load balancer's health check sees while it drains: not ready, from the signal on.
+        const [exit, draining] = await Promise.all([exiting, pollUntil(() => readiness(process.url, 1_000), 50, exiting)]);
+        const late = draining.filter((answer) => answer.at >= signalledAt + SIGNAL_DELIVERY_MS);
+        const afterSignal = late.filter((answer) => answer.status !== 0);
+        const saidReady = afterSignal.filter((answer) => answer.status === 200).length;
+        const checks = [...new Set(afterSignal.flatMap(failingChecks))].join('; ');
+        notes.push(
+          `${process.name} draining: /readyz asked ${late.length} times from ${SIGNAL_DELIVERY_MS} ms after SIGTERM: ${afterSignal.length - saidReady} not ready${checks ? ` (${checks})` : ''}, ` +
+            `${saidReady} ready, ${late.length - afterSignal.length} without an answer (listener closed)`,
+        );
+        if (saidReady > 0) violations.push(`${process.name}: /readyz said ready ${saidReady} times while draining after SIGTERM`);
         const index = live.indexOf(process);
         if (index !== -1) live.splice(index, 1);
         const isWorker = process.roles.includes('worker');
@@ -687,7 +701,8 @@ export const redisStop: Scenario = {
     runScenario(
       'redis-stop',
       config,
-      { topology: { ingress: 1, dispatcher: 1, worker: 2, dashboard: 1 }, receiverDelayMs: 50, ratePerSecond: rateLasting(config, 12), retryInDoubtMs: 30_000 },
+      // 64 requests in flight: as a sender's fleet would have, so that many requests are caught in doubt.
+      { topology: { ingress: 1, dispatcher: 1, worker: 2, dashboard: 1 }, receiverDelayMs: 50, ratePerSecond: rateLasting(config, 12), retryInDoubtMs: 30_000, loadConcurrency: 64 },
       async (harness, load, _random, loadMs) => {
         const violations: string[] = [];
         const notes: string[] = [];
