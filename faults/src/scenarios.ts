@@ -464,7 +464,8 @@ export const rollout: Scenario = {
     const live: RoleProcess[] = [];
     const setup: Setup = {
       topology: { ingress: 1, dispatcher: 1, worker: 1 },
-      ratePerSecond: rateLasting(config, 12),
+      // 20 s at the CI size: starting three processes takes up to 6 s on a starved machine, and the old ones must stop while the load goes on.
+      ratePerSecond: rateLasting(config, 20),
       ingress: (harness) => {
         live.push(...harness.ingress);
         return () => live;
@@ -479,7 +480,7 @@ export const rollout: Scenario = {
       const uiDestination: DestinationSpec = { ...base[0]!, name: 'u1' };
       const old = [...harness.processes];
 
-      await sleepUntil(startedAt + 0.2 * loadMs);
+      await sleepUntil(startedAt + 0.15 * loadMs);
       const startingAt = Date.now();
       const next = await harness.startGroup({
         name: 'new',
