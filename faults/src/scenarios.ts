@@ -551,6 +551,13 @@ export const rollout: Scenario = {
 
 /** What Redis's memory is set to in the out-of-memory scenario (at least this; more if the data is already larger). */
 const OOM_MAXMEMORY_BYTES = 20 * 1024 * 1024;
+/**
+ * How long Redis is held at its maxmemory: long enough for /readyz's 1 s probe to see it
+ * several times, shorter than the workers' lock (OOM_LOCK_MS, at every recovery setting):
+ * a job whose lock cannot be renewed meanwhile must not be taken again.
+ */
+const OOM_HOLD_MS = 10_000;
+const OOM_LOCK_MS = 30_000;
 /** Where the filler brings Redis before the load fills the rest up to the ingress's limit (90 % by default). */
 const OOM_PREFILL_SHARE = 0.88;
 const FILLER_BYTES = 16 * 1024;
@@ -572,14 +579,18 @@ export const redisOom: Scenario = {
     runScenario(
       'redis-oom',
       config,
-      { topology: { ingress: 1, dispatcher: 1, worker: 2, dashboard: 1 }, receiverDelayMs: 100, ratePerSecond: rateLasting(config, 20) },
+      {
+        topology: { ingress: 1, dispatcher: 1, worker: 2, dashboard: 1 },
+        receiverDelayMs: 100,
+        ratePerSecond: rateLasting(config, 25),
+        productEnv: { FANOUT_WORKER_LOCK: `${OOM_LOCK_MS}ms` },
+      },
       async (harness, load, _random, loadMs) => {
         const violations: string[] = [];
         const notes: string[] = [];
         const redis = harness.redis.observer;
         const startedAt = Date.now();
-        // Held shorter than the workers' lock: a job whose lock cannot be renewed meanwhile must not be taken again.
-        const holdMs = Math.min(10_000, RECOVERY[config.recovery].lockMs / 2 - 1_000);
+        const holdMs = OOM_HOLD_MS;
         let fillers = 0;
         const addFiller = (): Promise<unknown> => redis.set(`${harness.prefix}-filler:${(fillers += 1)}`, Buffer.alloc(FILLER_BYTES, 120));
 
