@@ -8,7 +8,7 @@ import type { ReceivedAttempt } from './recording-receiver.js';
  */
 export interface DeliveryCounters {
   readonly destination: string;
-  /** Events answered 202 that are meant for this destination (its filter matches), poison ones excepted. */
+  /** Events answered 202 that are meant for this destination (`meantFor`), poison ones excepted. */
   readonly expected: number;
   /** Of those, delivered (answered 2xx) at least once. */
   readonly delivered: number;
@@ -30,9 +30,9 @@ export interface DeliveryCounters {
   readonly unexplainedDuplicates: number;
   /** Requests the destination got that no worker recorded as an attempt (cut off by a fault). */
   readonly unrecordedAttempts: number;
-  /** Events the destination got that no client was answered 202 for, nor left in doubt: never sent, refused, another event's seq, or filtered out. Must be 0. */
+  /** Events the destination got that no client was answered 202 for, nor left in doubt: never sent, refused, another event's seq, or not meant for it. Must be 0. */
   readonly unexpected: number;
-  /** Events whose request ended in doubt (reset, timeout, 503 REDIS_UNAVAILABLE) and that were delivered anyway: allowed. */
+  /** Events whose request ended in doubt (reset, timeout, 503 REDIS_TIMEOUT) and that were delivered anyway: allowed. */
   readonly indeterminateDelivered: number;
   /** Every request the destination got, failed attempts included. */
   readonly requests: number;
@@ -43,6 +43,12 @@ export interface CheckInput {
   /** The event type sent with each sequence number. */
   readonly types: ReadonlyMap<number, string>;
   readonly destinations: readonly DestinationSpec[];
+  /**
+   * Whether the event of `seq` is meant for `destination`. Default: the destination's filter
+   * takes the event's type. A rollout narrows it to the destinations of the flow version
+   * that accepted the event (the outcome's `via`).
+   */
+  readonly meantFor?: (destination: DestinationSpec, seq: number) => boolean;
   readonly attempts: (destination: string) => readonly ReceivedAttempt[];
   /** Per destination, per webhook-id: how many faults caught an attempt of it in flight. */
   readonly inFlightAtFaults: ReadonlyMap<string, ReadonlyMap<string, number>>;
@@ -80,7 +86,7 @@ export function checkDeliveries(input: CheckInput): CheckResult {
   const results = input.destinations.map((destination): DeliveryCounters => {
     const name = destination.name;
     const poison = input.poison?.get(name) ?? new Set<number>();
-    const meantFor = (seq: number): boolean => matches(destination, input.types.get(seq) ?? '');
+    const meantFor = (seq: number): boolean => (input.meantFor ? input.meantFor(destination, seq) : matches(destination, input.types.get(seq) ?? ''));
     const deliveries = new Map<string, number>();
     const unexpected = new Set<string>();
     /** The one webhook-id an indeterminate seq may arrive with: a request stores at most one event. */
@@ -164,7 +170,7 @@ function unexpectedReason(
   if (attempt.seq === undefined) return 'a body the load generator never sent';
   if (!outcome) return 'a sequence number never sent';
   if (outcome.kind === 'refused') return `its request was refused (${outcome.reason})`;
-  if (!meantFor(attempt.seq)) return 'its type is filtered out for this destination';
+  if (!meantFor(attempt.seq)) return 'not meant for this destination (its filter, or the flow version that accepted it)';
   if (outcome.kind === 'acked') return outcome.id === attempt.webhookId ? undefined : `seq was answered 202 as ${outcome.id}`;
   const known = idOfIndeterminate.get(attempt.seq);
   if (known === undefined) idOfIndeterminate.set(attempt.seq, attempt.webhookId);

@@ -3,7 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import type { ScenarioReport } from './harness.js';
 import { seedFromEnv } from './prng.js';
-import { describeFailure, reportTable } from './report-table.js';
+import { describeFailure, reportNotes, reportTable } from './report-table.js';
 import { CI_SIZE, pauseMsOf, RECOVERY, SCENARIOS, type Recovery, type ScenarioConfig } from './scenarios.js';
 
 const USAGE = `usage: npm run test:faults -- [--events N] [--rate N] [--faults N] [--pauses N] [--pause-ms MS]
@@ -105,6 +105,7 @@ async function main(): Promise<number> {
   reports.sort((a, b) => chosen.findIndex((s) => s.name === a.scenario) - chosen.findIndex((s) => s.name === b.scenario));
 
   console.log(reportTable(reports));
+  console.log(`\n${reportNotes(reports)}`);
   const failed = reports.filter((report) => report.violations.length > 0);
   for (const report of failed) console.log(`\n${describeFailure(report)}`);
   for (const error of errors) console.log(`\n${error}`);

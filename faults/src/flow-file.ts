@@ -15,17 +15,27 @@ export interface DestinationSpec {
   readonly concurrency: number;
 }
 
+/** One DeliveryFlow of a scenario: its name and destinations. */
+export interface FlowSpec {
+  readonly name: string;
+  readonly destinations: readonly DestinationSpec[];
+}
+
 /** Whether an event of `type` is meant for this destination. */
 export function matches(destination: DestinationSpec, type: string): boolean {
   return destination.eventTypes === undefined || destination.eventTypes.includes(type);
 }
 
-/** Writes the DeliveryFlow the scenario's processes load. */
-export async function writeFlowFile(path: string, flow: string, destinations: readonly DestinationSpec[], urlOf: (destination: string) => string): Promise<void> {
+/** Writes the DeliveryFlows a group of the scenario's processes loads, one document each. */
+export async function writeFlowFile(path: string, flows: readonly FlowSpec[], urlOf: (destination: string) => string): Promise<void> {
+  await writeFile(path, flows.map((flow) => flowDocument(flow, urlOf)).join('---\n'));
+}
+
+function flowDocument({ name, destinations }: FlowSpec, urlOf: (destination: string) => string): string {
   const lines = [
     'apiVersion: fanout.dev/v1',
     'kind: DeliveryFlow',
-    `metadata: { name: ${flow} }`,
+    `metadata: { name: ${name} }`,
     'spec:',
     '  source: { maxBodyBytes: 64kb }',
     '  destinations:',
@@ -41,5 +51,5 @@ export async function writeFlowFile(path: string, flow: string, destinations: re
     );
     if (destination.eventTypes) lines.push(`      filter: { eventTypes: [${destination.eventTypes.join(', ')}] }`);
   }
-  await writeFile(path, `${lines.join('\n')}\n`);
+  return `${lines.join('\n')}\n`;
 }

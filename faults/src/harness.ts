@@ -6,25 +6,64 @@ import { createKeys, DISPATCHER_GROUP } from '@fanout/redis';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { checkDeliveries, type DeliveryCounters } from './checker.js';
-import { matches, writeFlowFile, type DestinationSpec } from './flow-file.js';
+import { matches, writeFlowFile, type DestinationSpec, type FlowSpec } from './flow-file.js';
 import { inspectJobs, type JobCounters } from './inspect-jobs.js';
-import { startLoad, type Load, type LoadOptions } from './load-generator.js';
+import { answersByCode, startLoad, type Load, type LoadOptions } from './load-generator.js';
 import { startRecordingReceiver, type RecordingReceiver } from './recording-receiver.js';
 import { startRedisUnderTest, type RedisUnderTest } from './redis-under-test.js';
 import { createRoleProcess, type Role, type RoleProcess } from './role-process.js';
 
 export const FLOW = 'faults';
 
+/** The admin token every process is given (FANOUT_ADMIN_TOKEN), for the dashboard's API. */
+export const ADMIN_TOKEN = 'faults-admin-token';
+
 export interface Topology {
   readonly ingress: number;
   readonly dispatcher: number;
   readonly worker: number;
+  /** Dashboard processes (the admin API). Default 0. */
+  readonly dashboard?: number;
+}
+
+/** Role processes started together with one flow file: a version of the deployment. */
+export interface Group {
+  /** '' for the harness's first group; otherwise the prefix of its processes' names (`new-ingress-1`). */
+  readonly name: string;
+  readonly flowFile: string;
+  readonly flows: readonly FlowSpec[];
+  readonly ingress: readonly RoleProcess[];
+  readonly dispatchers: readonly RoleProcess[];
+  readonly workers: readonly RoleProcess[];
+  readonly dashboards: readonly RoleProcess[];
+  readonly processes: readonly RoleProcess[];
+}
+
+export interface GroupOptions {
+  /** Prefix of the processes' names and of the flow file's. */
+  readonly name: string;
+  /** What its processes load (FANOUT_FLOWS). */
+  readonly flows: readonly FlowSpec[];
+  readonly topology: Topology;
+  /** More variables for its processes, over the harness's. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** One load and what each of its events is meant for, for settling and for the counters. */
+export interface CheckedLoad {
+  readonly load: Load;
+  /** Whether the event of `seq` is meant for `destination`. Default: the destination's filter takes its type. */
+  readonly meantFor?: (destination: DestinationSpec, seq: number) => boolean;
+  /** Per destination, the sequence numbers it refuses for good (they end dead-lettered). */
+  readonly poison?: ReadonlyMap<string, ReadonlySet<number>>;
 }
 
 export interface HarnessOptions {
   readonly scenario: string;
   readonly seed: number;
+  /** The destinations of flow `faults`, which the first group loads. */
   readonly destinations: readonly DestinationSpec[];
+  /** The first group's processes. */
   readonly topology: Topology;
   /** FANOUT_* variables for every role (recovery timeouts), below the ones the harness sets. */
   readonly productEnv?: Readonly<Record<string, string>>;
@@ -56,18 +95,31 @@ export interface Quiescence {
 export interface ScenarioReport {
   readonly scenario: string;
   readonly seed: number;
+  /** Events sent, every load together. */
   readonly events: number;
   readonly acked: number;
   readonly refused: number;
   readonly indeterminate: number;
+  /** Every answer the ingress gave (every try), by code: `202`, `200` (a repeated webhook-id), `REDIS_TIMEOUT`, `ECONNREFUSED`… */
+  readonly answers: Readonly<Record<string, number>>;
+  /**
+   * Requests answered "not stored" (refused) whose repeat, with the same webhook-id, was
+   * answered 200 with a stored event's id, with no try in doubt before: a refusal that lied.
+   */
+  readonly falseRefusals: number;
+  /** Entries in the dispatcher dead letters once settled. */
+  readonly dispatcherDeadLetters: number;
   readonly faults: readonly FaultRecord[];
   /** Role processes that exited without the harness asking (restarted, as a supervisor would). */
   readonly crashes: number;
   readonly quiescence: Quiescence;
-  readonly deliveries: readonly DeliveryCounters[];
+  /** Per flow and destination. */
+  readonly deliveries: readonly (DeliveryCounters & { readonly flow: string })[];
   readonly jobs: readonly JobCounters[];
   readonly violations: string[];
   readonly examples: readonly string[];
+  /** What the scenario measured beyond the counters (answers during a fault, readiness), one line each. */
+  readonly notes: readonly string[];
   readonly durationMs: number;
   /** Process logs (LOG_LEVEL=warn), kept when the scenario failed. */
   readonly logDir: string;
@@ -81,11 +133,20 @@ export interface Harness {
   readonly prefix: string;
   readonly redis: RedisUnderTest;
   readonly receiver: RecordingReceiver;
+  /** The first group's processes (flow `faults` with `destinations`). */
   readonly ingress: readonly RoleProcess[];
   readonly dispatchers: readonly RoleProcess[];
   readonly workers: readonly RoleProcess[];
+  readonly dashboards: readonly RoleProcess[];
+  /** Every process of every group. */
   readonly processes: readonly RoleProcess[];
   readonly faults: FaultRecord[];
+  /**
+   * Writes a flow file of `flows` and starts a group of processes that load it, beside the
+   * ones running (a new version in a rolling deploy); resolves once every one answers /healthz.
+   * Their flows' queues are watched and checked from then on.
+   */
+  startGroup(options: GroupOptions): Promise<Group>;
   readonly startedAt: number;
   /** Records a fault for the report; `at` (unix ms) when it began earlier than now. */
   fault(kind: string, target: string, detail?: string, at?: number): void;
@@ -93,21 +154,47 @@ export interface Harness {
   markInFlight(windowMs: number): number;
   /** Counts `processes` worker processes whose in-flight attempts a fault may have cut off unrecorded (each may repeat once). */
   workersHit(processes: number): void;
-  /** The load generator, aimed at the ingress processes in turn. */
-  startLoad(options: Omit<LoadOptions, 'target' | 'flow'>): Load;
+  /**
+   * The load generator on a flow (default `faults`), aimed in turn at `ingress()` (read at
+   * each request; default the first group's ingress processes).
+   */
+  startLoad(options: Omit<LoadOptions, 'target' | 'flow'> & { readonly flow?: string; readonly ingress?: () => readonly RoleProcess[] }): Load;
   /**
    * Waits until every acked event reached its destinations and nothing is left in the stream
    * or the queues; gives up after `deadlineMs`, or sooner once nothing has been delivered for
    * 90 s (a slow system keeps settling, a stuck one does not).
    */
-  settle(load: Load, deadlineMs: number, poison?: ReadonlyMap<string, ReadonlySet<number>>): Promise<Quiescence>;
-  /** The counters, the job inspection and the generic pass criteria. */
-  report(load: Load, quiescence: Quiescence, extra?: { poison?: ReadonlyMap<string, ReadonlySet<number>>; violations?: string[]; examples?: string[] }): Promise<ScenarioReport>;
+  settle(loads: readonly CheckedLoad[], deadlineMs: number): Promise<Quiescence>;
+  /** The counters per flow, the job inspection and the generic pass criteria. */
+  report(loads: readonly CheckedLoad[], quiescence: Quiescence, extra?: ReportExtra): Promise<ScenarioReport>;
   /** Stops every process and Redis; removes the run's folder unless `keep`. */
   close(keep: boolean): Promise<void>;
 }
 
+/** What a scenario adds to its report. */
+export interface ReportExtra {
+  readonly violations?: readonly string[];
+  readonly examples?: readonly string[];
+  readonly notes?: readonly string[];
+  /** Dispatcher dead letters the scenario caused on purpose (poison entries). Default 0. */
+  readonly expectedDispatcherDeadLetters?: number;
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Seqs answered "not stored" that a repeat found stored (200 with an id), with no try in doubt before it. */
+function falseRefusalsOf(load: Load): number {
+  const inDoubt = new Set<number>();
+  let lies = 0;
+  for (const answer of load.answers) {
+    if (answer.kind === 'indeterminate') inDoubt.add(answer.seq);
+    else if (answer.code === '200' && !inDoubt.has(answer.seq)) lies += 1;
+  }
+  return lies;
+}
+
+/** The default: a destination takes the events its filter takes. */
+const byFilter = (load: Load) => (destination: DestinationSpec, seq: number): boolean => matches(destination, load.types.get(seq) ?? '');
 
 /**
  * How long settling waits without a single request reaching the receiver before it gives up:
@@ -134,16 +221,19 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const logDir = join(dir, 'logs');
   await mkdir(logDir, { recursive: true });
   const prefix = `faults-${options.scenario}`;
+  const keys = createKeys(prefix);
   const startedAt = Date.now();
   const processes: RoleProcess[] = [];
   let redis: RedisUnderTest | undefined;
   let receiver: RecordingReceiver | undefined;
   let observer: Redis | undefined;
-  const queues: Queue[] = [];
+  /** Every destination of every flow any group loads (the union of their versions), and its queue. */
+  const flows = new Map<string, Map<string, DestinationSpec>>();
+  const queues = new Map<string, Queue>();
 
   const close = async (keep: boolean): Promise<void> => {
     await Promise.allSettled(processes.map((process) => process.close()));
-    await Promise.allSettled(queues.map((queue) => queue.close()));
+    await Promise.allSettled([...queues.values()].map((queue) => queue.close()));
     observer?.disconnect();
     await receiver?.close().catch(() => {});
     await redis?.stop().catch(() => {});
@@ -153,52 +243,73 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   try {
     redis = await startRedisUnderTest(join(dir, 'redis'));
     receiver = await startRecordingReceiver();
-    const flowFile = join(dir, 'flow.yaml');
-    await writeFlowFile(flowFile, FLOW, options.destinations, receiver.urlOf);
+    // A connection of the harness's own for reading queue depths and records; Queue needs `maxRetriesPerRequest: null`.
+    observer = new Redis(redis.url, { maxRetriesPerRequest: null, retryStrategy: () => 100, connectionName: 'faults-inspect' });
+    observer.on('error', () => {});
     // FANOUT_* variables of the harness's own environment reach every role and override the
     // scenario's recovery settings; the ones that define the scenario's world win over both.
     const passedOn = Object.fromEntries(Object.entries(process.env).filter((entry): entry is [string, string] => entry[0].startsWith('FANOUT_') && entry[1] !== undefined));
-    const env = {
+    const baseEnv = {
+      FANOUT_ADMIN_TOKEN: ADMIN_TOKEN,
       ...options.productEnv,
       ...passedOn,
       REDIS_URL: redis.url,
-      FANOUT_FLOWS: flowFile,
       FANOUT_REDIS_PREFIX: prefix,
       FANOUT_SHUTDOWN_GRACE: `${options.shutdownGraceMs}ms`,
       LOG_LEVEL: 'warn',
     };
-    const make = async (role: Role, count: number): Promise<RoleProcess[]> => {
-      const made: RoleProcess[] = [];
-      for (let i = 1; i <= count; i += 1) {
-        const name = `${role}-${i}`;
-        const process = await createRoleProcess({ name, roles: [role], env, logFile: join(logDir, `${name}.log`) });
-        made.push(process);
-        processes.push(process);
-      }
-      return made;
-    };
-    const ingress = await make('ingress', options.topology.ingress);
-    const dispatchers = await make('dispatcher', options.topology.dispatcher);
-    const workers = await make('worker', options.topology.worker);
-    await Promise.all(processes.map((process) => process.start()));
-    log(`${options.scenario}: ${processes.length} processes up, redis ${redis.url}, logs in ${logDir}`);
-
-    // A connection of the harness's own for reading queue depths and records; Queue needs `maxRetriesPerRequest: null`.
-    observer = new Redis(redis.url, { maxRetriesPerRequest: null, retryStrategy: () => 100, connectionName: 'faults-inspect' });
-    observer.on('error', () => {});
-    const keys = createKeys(prefix);
-    for (const destination of options.destinations) queues.push(openDeliveryQueue(deliveryQueueName(FLOW, destination.name), observer, keys.bullPrefix));
-
-    const faults: FaultRecord[] = [];
-    const inFlightAtFaults = new Map<string, Map<string, number>>();
-    let nextIngress = 0;
-    let workerHits = 0;
     const theReceiver = receiver;
     const theRedis = redis;
     const theObserver = observer;
 
+    const watch = (specs: readonly FlowSpec[]): void => {
+      for (const flow of specs) {
+        let destinations = flows.get(flow.name);
+        if (!destinations) flows.set(flow.name, (destinations = new Map()));
+        for (const destination of flow.destinations) {
+          destinations.set(destination.name, destination);
+          const name = deliveryQueueName(flow.name, destination.name);
+          if (!queues.has(name)) queues.set(name, openDeliveryQueue(name, theObserver, keys.bullPrefix));
+        }
+      }
+    };
+    const destinationsOf = (flow: string): DestinationSpec[] => [...(flows.get(flow)?.values() ?? [])];
+
+    const startGroup = async (group: GroupOptions): Promise<Group> => {
+      const flowFile = join(dir, `${group.name || 'flows'}.yaml`);
+      await writeFlowFile(flowFile, group.flows, theReceiver.urlOf);
+      watch(group.flows);
+      const env = { ...baseEnv, ...group.env, FANOUT_FLOWS: flowFile };
+      const made: RoleProcess[] = [];
+      const make = async (role: Role, count: number): Promise<RoleProcess[]> => {
+        const ofRole: RoleProcess[] = [];
+        for (let i = 1; i <= count; i += 1) {
+          const name = `${group.name ? `${group.name}-` : ''}${role}-${i}`;
+          const process = await createRoleProcess({ name, roles: [role], env, logFile: join(logDir, `${name}.log`) });
+          ofRole.push(process);
+          made.push(process);
+          processes.push(process);
+        }
+        return ofRole;
+      };
+      const ingress = await make('ingress', group.topology.ingress);
+      const dispatchers = await make('dispatcher', group.topology.dispatcher);
+      const workers = await make('worker', group.topology.worker);
+      const dashboards = await make('dashboard', group.topology.dashboard ?? 0);
+      await Promise.all(made.map((process) => process.start()));
+      log(`${options.scenario}: ${group.name || 'first'} group up (${made.length} processes, flows ${group.flows.map((flow) => `${flow.name}: ${flow.destinations.map((d) => d.name).join(',')}`).join('; ')})`);
+      return { name: group.name, flowFile, flows: group.flows, ingress, dispatchers, workers, dashboards, processes: made };
+    };
+
+    const first = await startGroup({ name: '', flows: [{ name: FLOW, destinations: options.destinations }], topology: options.topology });
+    log(`${options.scenario}: redis ${theRedis.url}, logs in ${logDir}`);
+
+    const faults: FaultRecord[] = [];
+    const inFlightAtFaults = new Map<string, Map<string, number>>();
+    let workerHits = 0;
+
     const remainingWork = async (): Promise<string | undefined> => {
-      const counts = await Promise.all(queues.map(async (queue) => [queue.name, await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'paused', 'waiting-children')] as const));
+      const counts = await Promise.all([...queues.values()].map(async (queue) => [queue.name, await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'paused', 'waiting-children')] as const));
       const busy = counts.filter(([, byState]) => Object.values(byState).some((n) => n > 0)).map(([name, byState]) => `${name} ${JSON.stringify(byState)}`);
       const groups = (await theObserver.xinfo('GROUPS', keys.partitions[0]!.stream).catch(() => [])) as unknown[][];
       const stream = (await theObserver.xinfo('STREAM', keys.partitions[0]!.stream).catch(() => [])) as unknown[];
@@ -223,12 +334,14 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       prefix,
       redis: theRedis,
       receiver: theReceiver,
-      ingress,
-      dispatchers,
-      workers,
+      ingress: first.ingress,
+      dispatchers: first.dispatchers,
+      workers: first.workers,
+      dashboards: first.dashboards,
       processes,
       faults,
       startedAt,
+      startGroup,
       fault(kind, target, detail, at = Date.now()) {
         const record: FaultRecord = { atMs: at - startedAt, kind, target, ...(detail ? { detail } : {}) };
         faults.push(record);
@@ -246,30 +359,33 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       workersHit(count) {
         workerHits += count;
       },
-      startLoad(loadOptions) {
+      startLoad({ flow = FLOW, ingress = () => first.ingress, ...loadOptions }) {
+        let next = 0;
         return startLoad({
           ...loadOptions,
-          flow: FLOW,
+          flow,
           target: () => {
-            const process = ingress[nextIngress++ % ingress.length]!;
-            return process.url;
+            const candidates = ingress();
+            return candidates[next++ % candidates.length]!.url;
           },
         });
       },
-      async settle(load, deadlineMs, poison) {
+      async settle(loads, deadlineMs) {
+        await Promise.all(loads.map(({ load }) => load.done));
         const started = Date.now();
         const deadline = started + deadlineMs;
-        await load.done;
         let remaining = 'not checked';
         const allDelivered = (): string | undefined => {
-          for (const destination of options.destinations) {
-            const delivered = new Set(theReceiver.attempts(destination.name).filter((a) => typeof a.status === 'number' && a.status < 300).map((a) => a.webhookId));
-            let missing = 0;
-            for (const [seq, outcome] of load.outcomes) {
-              if (outcome.kind !== 'acked' || poison?.get(destination.name)?.has(seq) || !matches(destination, load.types.get(seq) ?? '')) continue;
-              if (!delivered.has(outcome.id)) missing += 1;
+          for (const { load, meantFor = byFilter(load), poison } of loads) {
+            for (const destination of destinationsOf(load.flow)) {
+              const delivered = new Set(theReceiver.attempts(destination.name).filter((a) => typeof a.status === 'number' && a.status < 300).map((a) => a.webhookId));
+              let missing = 0;
+              for (const [seq, outcome] of load.outcomes) {
+                if (outcome.kind !== 'acked' || poison?.get(destination.name)?.has(seq) || !meantFor(destination, seq)) continue;
+                if (!delivered.has(outcome.id)) missing += 1;
+              }
+              if (missing > 0) return `${load.flow}/${destination.name}: ${missing} acked events not delivered yet`;
             }
-            if (missing > 0) return `${destination.name}: ${missing} acked events not delivered yet`;
           }
           return undefined;
         };
@@ -294,53 +410,84 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
         }
         return { quiescent: false, waitedMs: Date.now() - started, remaining };
       },
-      async report(load, quiescence, extra = {}) {
-        const jobs = await inspectJobs({
-          redis: theObserver,
-          prefix,
-          flow: FLOW,
-          destinations: options.destinations,
-          outcomes: load.outcomes,
-          types: load.types,
-          receivedIds: (destination) => theReceiver.attempts(destination).map((attempt) => attempt.webhookId),
-        });
-        const check = checkDeliveries({
-          outcomes: load.outcomes,
-          types: load.types,
-          destinations: options.destinations,
-          attempts: (destination) => theReceiver.attempts(destination),
-          inFlightAtFaults,
-          recordedAttempts: jobs.recordedAttempts,
-          repeatBudget: new Map(options.destinations.map((destination) => [destination.name, workerHits * destination.concurrency])),
-          origin: startedAt,
-          ...(extra.poison ? { poison: extra.poison } : {}),
-        });
-        const count = (kind: string): number => [...load.outcomes.values()].filter((outcome) => outcome.kind === kind).length;
+      async report(loads, quiescence, extra = {}) {
+        const deliveries: ScenarioReport['deliveries'][number][] = [];
+        const jobs: JobCounters[] = [];
+        const examples: string[] = [];
+        const repeatBudget = new Map<string, number>();
+        for (const destinations of flows.values()) for (const destination of destinations.values()) repeatBudget.set(destination.name, workerHits * destination.concurrency);
+        for (const { load, meantFor = byFilter(load), poison } of loads) {
+          const destinations = destinationsOf(load.flow);
+          const inspection = await inspectJobs({
+            redis: theObserver,
+            prefix,
+            flow: load.flow,
+            destinations,
+            outcomes: load.outcomes,
+            types: load.types,
+            meantFor,
+            ...(poison ? { poison } : {}),
+            receivedIds: (destination) => theReceiver.attempts(destination).map((attempt) => attempt.webhookId),
+          });
+          const check = checkDeliveries({
+            outcomes: load.outcomes,
+            types: load.types,
+            destinations,
+            meantFor,
+            attempts: (destination) => theReceiver.attempts(destination),
+            inFlightAtFaults,
+            recordedAttempts: inspection.recordedAttempts,
+            repeatBudget,
+            origin: startedAt,
+            ...(poison ? { poison } : {}),
+          });
+          deliveries.push(...check.destinations.map((counters) => ({ flow: load.flow, ...counters })));
+          jobs.push(...inspection.destinations);
+          examples.push(...check.examples, ...inspection.examples);
+        }
+        const outcomes = loads.flatMap(({ load }) => [...load.outcomes.values()]);
+        const count = (kind: string): number => outcomes.filter((outcome) => outcome.kind === kind).length;
+        const answers = answersByCode(loads.flatMap(({ load }) => load.answers));
+        const falseRefusals = loads.reduce((sum, { load }) => sum + falseRefusalsOf(load), 0);
+        const dispatcherDeadLetters = (await Promise.all(keys.partitions.map((partition) => theObserver.xlen(partition.dispatchDeadLetters)))).reduce((sum, n) => sum + n, 0);
+
         const violations = [...(extra.violations ?? [])];
         if (!quiescence.quiescent) violations.push(`not quiescent after ${quiescence.waitedMs} ms: ${quiescence.remaining}`);
-        for (const counters of check.destinations) {
-          if (counters.lost > 0) violations.push(`${counters.destination}: lost ${counters.lost}`);
-          if (counters.unexpected > 0) violations.push(`${counters.destination}: unexpected ${counters.unexpected}`);
-          if (counters.unexplainedDuplicates > 0) violations.push(`${counters.destination}: ${counters.unexplainedDuplicates} duplicates beyond one repeat per fault that caught the attempt in flight`);
+        for (const counters of deliveries) {
+          const name = `${counters.flow}/${counters.destination}`;
+          if (counters.lost > 0) violations.push(`${name}: lost ${counters.lost}`);
+          if (counters.unexpected > 0) violations.push(`${name}: unexpected ${counters.unexpected}`);
+          if (counters.unexplainedDuplicates > 0) violations.push(`${name}: ${counters.unexplainedDuplicates} duplicates beyond one repeat per fault that caught the attempt in flight`);
         }
-        for (const counters of jobs.destinations) {
-          if (counters.recreatedJobs > 0) violations.push(`${counters.destination}: ${counters.recreatedJobs} jobs created again after an attempt`);
-          if (counters.attemptRegressions > 0) violations.push(`${counters.destination}: ${counters.attemptRegressions} attempt logs restart their numbering`);
+        for (const counters of jobs) {
+          const name = `${counters.flow}/${counters.destination}`;
+          if (counters.recreatedJobs > 0) violations.push(`${name}: ${counters.recreatedJobs} jobs created again after an attempt`);
+          if (counters.attemptRegressions > 0) violations.push(`${name}: ${counters.attemptRegressions} attempt logs restart their numbering`);
+          if (counters.falseDeadLetters > 0) violations.push(`${name}: ${counters.falseDeadLetters} false dead letters (the destination took every event but the poison ones)`);
+          if (counters.undeliveredRecords > 0) violations.push(`${name}: ${counters.undeliveredRecords} acked deliveries whose record does not say delivered`);
+          if (counters.stuckOpen > 0) violations.push(`${name}: ${counters.stuckOpen} deliveries still in the open set (they hold back the stream trim)`);
         }
+        if (falseRefusals > 0) violations.push(`${falseRefusals} requests answered "not stored" were stored (a repeat with the same webhook-id found them)`);
+        const expectedDead = extra.expectedDispatcherDeadLetters ?? 0;
+        if (dispatcherDeadLetters !== expectedDead) violations.push(`${dispatcherDeadLetters} dispatcher dead letters, expected ${expectedDead}`);
         return {
           scenario: options.scenario,
           seed: options.seed,
-          events: load.outcomes.size,
+          events: outcomes.length,
           acked: count('acked'),
           refused: count('refused'),
           indeterminate: count('indeterminate'),
+          answers,
+          falseRefusals,
+          dispatcherDeadLetters,
           faults,
           crashes: processes.reduce((sum, process) => sum + process.crashes.length, 0),
           quiescence,
-          deliveries: check.destinations,
-          jobs: jobs.destinations,
+          deliveries,
+          jobs,
           violations,
-          examples: [...(extra.examples ?? []), ...check.examples, ...jobs.examples],
+          examples: [...(extra.examples ?? []), ...examples],
+          notes: extra.notes ?? [],
           durationMs: Date.now() - startedAt,
           logDir,
         };

@@ -1,11 +1,12 @@
 export { checkDeliveries, type CheckInput, type CheckResult, type DeliveryCounters } from './checker.js';
-export { matches, writeFlowFile, type DestinationSpec } from './flow-file.js';
-export { FLOW, startHarness, type FaultRecord, type Harness, type HarnessOptions, type Quiescence, type ScenarioReport, type Topology } from './harness.js';
+export { matches, writeFlowFile, type DestinationSpec, type FlowSpec } from './flow-file.js';
+export { ADMIN_TOKEN, FLOW, startHarness, type CheckedLoad, type FaultRecord, type Group, type GroupOptions, type Harness, type HarnessOptions, type Quiescence, type ReportExtra, type ScenarioReport, type Topology } from './harness.js';
 export { inspectJobs, type JobCounters } from './inspect-jobs.js';
-export { eventBody, startLoad, type Load, type LoadOptions, type SendOutcome } from './load-generator.js';
+export { answersByCode, eventBody, startLoad, webhookIdOf, type IngressAnswer, type Load, type LoadOptions, type SendOutcome } from './load-generator.js';
 export { createRandom, hashSeed, seedFromEnv, type Random } from './prng.js';
 export { startRecordingReceiver, type Answer, type AnswerScript, type ReceivedAttempt, type RecordingReceiver } from './recording-receiver.js';
 export { startRedisUnderTest, type RedisUnderTest } from './redis-under-test.js';
-export { describeFailure, reportTable } from './report-table.js';
+export { adminGet, counterTotal, failingChecks, pollUntil, readiness, type ProbeAnswer } from './probes.js';
+export { describeFailure, formatCounts, reportNotes, reportTable } from './report-table.js';
 export { createRoleProcess, FANOUT_MAIN, type ProcessExit, type Role, type RoleProcess, type RoleProcessOptions } from './role-process.js';
-export { CI_SIZE, SCENARIOS, type Scenario, type ScenarioConfig } from './scenarios.js';
+export { CI_SIZE, redisOom, redisStop, rollout, SCENARIOS, type Scenario, type ScenarioConfig } from './scenarios.js';

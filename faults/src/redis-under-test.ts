@@ -15,6 +15,11 @@ export interface RedisUnderTest {
    * waits until the pause ends. Resolves once Redis accepted the pause, not when it ends.
    */
   pause(ms: number): Promise<void>;
+  /**
+   * Sends a signal to redis-server by its pid: SIGSTOP freezes it (its sockets stay open,
+   * commands sent meanwhile wait in them and run at SIGCONT), as a VM pause or a stalled disk would.
+   */
+  signal(signal: 'SIGSTOP' | 'SIGCONT'): void;
   /** A connection for the harness's own reads (queue depths, records); it reconnects by itself. */
   readonly observer: Redis;
   stop(): Promise<void>;
@@ -58,6 +63,10 @@ export async function startRedisUnderTest(dir: string): Promise<RedisUnderTest> 
       } finally {
         connection.disconnect();
       }
+    },
+    signal(signal) {
+      if (pid === undefined) throw new Error('redis-server did not say its pid (INFO server)');
+      process.kill(pid, signal);
     },
     async stop() {
       observer.disconnect();

@@ -3,11 +3,13 @@ import { readDeliveryRecord } from '@fanout/delivery';
 import { encodeEventEntry } from '@fanout/event-log';
 import { deliveryQueueName, openDeliveryQueue } from '@fanout/queues';
 import { createKeys, DISPATCHER_GROUP } from '@fanout/redis';
-import type { DestinationSpec } from './flow-file.js';
-import { FLOW, startHarness, type Harness, type ScenarioReport, type Topology } from './harness.js';
-import type { Load } from './load-generator.js';
+import { matches, type DestinationSpec } from './flow-file.js';
+import { ADMIN_TOKEN, FLOW, startHarness, type CheckedLoad, type Harness, type ScenarioReport, type Topology } from './harness.js';
+import { answersByCode, type Load } from './load-generator.js';
+import { adminGet, counterTotal, failingChecks, pollUntil, readiness, type ProbeAnswer } from './probes.js';
 import { createRandom, type Random } from './prng.js';
 import type { Answer } from './recording-receiver.js';
+import { formatCounts } from './report-table.js';
 import type { RoleProcess } from './role-process.js';
 
 /**
@@ -112,20 +114,40 @@ interface Setup {
   readonly destinations?: DestinationSpec[];
   readonly topology?: Topology;
   readonly shutdownGraceMs?: number;
+  /** FANOUT_* variables of every role beyond the recovery settings. */
+  readonly productEnv?: Readonly<Record<string, string>>;
   /** How the receiver answers; default 200 after `receiverDelayMs`. */
   readonly answer?: (random: Random) => (attempt: { destination: string; seq: number | undefined }) => Answer;
   readonly receiverDelayMs?: number;
   /** Requests in flight from the load generator. */
   readonly loadConcurrency?: number;
+  /** Events per second of the load on `faults`; default the config's. */
+  readonly ratePerSecond?: number;
+  /** The load sends webhook-ids, and sends requests in doubt again for this long (ms). Default: neither. */
+  readonly retryInDoubtMs?: number;
+  /** Which ingress processes the load on `faults` goes to, read at each request; default the first group's. */
+  readonly ingress?: (harness: Harness) => () => readonly RoleProcess[];
 }
 
+/** What a scenario's faults add to the run's checks and report. */
 interface Injected {
   readonly violations?: string[];
   readonly examples?: string[];
+  readonly notes?: string[];
   readonly poison?: ReadonlyMap<string, ReadonlySet<number>>;
+  /** What each event of the load on `faults` is meant for; default its destinations' filters. */
+  readonly meantFor?: CheckedLoad['meantFor'];
+  /** Loads the scenario started itself (on other flows), checked as the main one is. */
+  readonly moreLoads?: readonly CheckedLoad[];
+  readonly expectedDispatcherDeadLetters?: number;
   /** Checks run after the run settled. */
-  readonly after?: (harness: Harness, load: Load) => Promise<{ violations: string[]; examples: string[] }>;
+  readonly after?: (harness: Harness, load: Load) => Promise<{ violations: string[]; examples: string[]; notes?: string[] }>;
 }
+
+/** Every load's request timeout: longer than any answer the ingress gives (1 s Redis timeouts). */
+const REQUEST_TIMEOUT_MS = 5_000;
+/** How long a refused request is sent again, as a client would. */
+const RETRY_REFUSED_MS = 5_000;
 
 async function runScenario(
   name: string,
@@ -141,7 +163,7 @@ async function runScenario(
     destinations: dests,
     topology: setup.topology ?? { ingress: 1, dispatcher: 2, worker: 2 },
     shutdownGraceMs: setup.shutdownGraceMs ?? 3_000,
-    productEnv: RECOVERY[config.recovery].env,
+    productEnv: { ...RECOVERY[config.recovery].env, ...setup.productEnv },
     ...(config.workRoot ? { workRoot: config.workRoot } : {}),
     ...(config.log ? { log: config.log } : {}),
   });
@@ -150,15 +172,30 @@ async function runScenario(
     const delayMs = setup.receiverDelayMs ?? 20;
     const answer = setup.answer?.(random.fork('answers'));
     harness.receiver.answerWith(answer ?? (() => ({ status: 200, delayMs })));
-    const loadMs = (config.events * 1_000) / config.ratePerSecond;
-    const load = harness.startLoad({ count: config.events, ratePerSecond: config.ratePerSecond, concurrency: setup.loadConcurrency ?? 16, timeoutMs: 5_000, retryRefusedMs: 5_000, typeOf });
+    const ratePerSecond = setup.ratePerSecond ?? config.ratePerSecond;
+    const loadMs = (config.events * 1_000) / ratePerSecond;
+    const load = harness.startLoad({
+      count: config.events,
+      ratePerSecond,
+      concurrency: setup.loadConcurrency ?? 16,
+      timeoutMs: REQUEST_TIMEOUT_MS,
+      retryRefusedMs: RETRY_REFUSED_MS,
+      typeOf,
+      ...(setup.retryInDoubtMs !== undefined ? { webhookIds: true, retryInDoubtMs: setup.retryInDoubtMs } : {}),
+      ...(setup.ingress ? { ingress: setup.ingress(harness) } : {}),
+    });
     const injected = await inject(harness, load, random.fork('faults'), loadMs);
-    const quiescence = await harness.settle(load, config.settleDeadlineMs, injected.poison);
+    const loads: CheckedLoad[] = [
+      { load, ...(injected.meantFor ? { meantFor: injected.meantFor } : {}), ...(injected.poison ? { poison: injected.poison } : {}) },
+      ...(injected.moreLoads ?? []),
+    ];
+    const quiescence = await harness.settle(loads, config.settleDeadlineMs);
     const after = injected.after ? await injected.after(harness, load) : { violations: [], examples: [] };
-    report = await harness.report(load, quiescence, {
-      ...(injected.poison ? { poison: injected.poison } : {}),
+    report = await harness.report(loads, quiescence, {
       violations: [...(injected.violations ?? []), ...after.violations],
       examples: [...(injected.examples ?? []), ...after.examples],
+      notes: [...(injected.notes ?? []), ...(after.notes ?? [])],
+      ...(injected.expectedDispatcherDeadLetters !== undefined ? { expectedDispatcherDeadLetters: injected.expectedDispatcherDeadLetters } : {}),
     });
     return report;
   } finally {
@@ -302,13 +339,17 @@ export const poison: Scenario = {
         ['unknown flow', encodeEventEntry({ id: 'evt_poison_unknown_flow', flow: 'no-such-flow', receivedAt: Date.now(), contentType: 'application/json', body: Buffer.from('{"type":"t"}') })],
         ['bad receivedAt', ['id', 'evt_poison_bad_time', 'flow', 'faults', 'receivedAt', 'yesterday', 'contentType', 'application/json', 'body', '{"type":"t"}']],
       ];
+      let injectedEntries = 0;
       await atTimes(Date.now(), faultTimes(random, Math.max(config.faults, entries.length), loadMs), async (index) => {
         const [label, fields] = entries[index % entries.length]!;
         await harness.redis.observer.xadd(stream, '*', ...fields);
+        injectedEntries += 1;
         harness.fault('XADD', 'event stream', label);
       });
       return {
         poison: poisonSeqs,
+        // Each bad entry ends in the dispatcher dead letters, and nothing else does.
+        expectedDispatcherDeadLetters: injectedEntries,
         async after(h, load) {
           const violations: string[] = [];
           const examples: string[] = [];
@@ -387,4 +428,364 @@ export const groupLost: Scenario = {
     }),
 };
 
-export const SCENARIOS: readonly Scenario[] = [dispatcherKill, workerKill, ingressKill, redisKill, redisPause, poison, sigterm, groupLost];
+/** A rate at which the load lasts at least `seconds`, the config's at most: a scenario whose faults take that long happens under load. */
+const rateLasting = (config: ScenarioConfig, seconds: number): number => Math.min(config.ratePerSecond, config.events / seconds);
+
+/** Waits until unix ms `at`. */
+const sleepUntil = (at: number): Promise<void> => sleep(Math.max(0, at - Date.now()));
+
+/** A process's readiness answers as one line for a note: how many said ready, how many not and why. */
+function readinessSummary(name: string, answers: readonly ProbeAnswer[]): string {
+  const notReady = answers.filter((answer) => answer.status !== 200);
+  const reasons = [...new Set(notReady.flatMap((answer) => (answer.status === 0 ? ['no answer'] : failingChecks(answer))))];
+  return `${name} /readyz: ${answers.length - notReady.length} ready, ${notReady.length} not ready${reasons.length > 0 ? ` (${reasons.join('; ')})` : ''}`;
+}
+
+/** Polls /readyz of every process until `stop`, each process on its own. */
+function pollReadiness(processes: readonly RoleProcess[], stop: Promise<unknown>, everyMs = 250): Promise<Map<RoleProcess, ProbeAnswer[]>> {
+  return Promise.all(processes.map(async (process) => [process, await pollUntil(() => readiness(process.url), everyMs, stop)] as const)).then((entries) => new Map(entries));
+}
+
+/** How long after the harness's SIGTERM a process may still say ready: the signal reaching its handler. */
+const SIGNAL_DELIVERY_MS = 100;
+
+/** The destination the rollout adds to `faults`, and the one of the flow `ui` it adds. */
+const ADDED_DESTINATION = 'd4';
+const UI_FLOW = 'ui';
+
+export const rollout: Scenario = {
+  name: 'rollout',
+  summary:
+    'A rolling deploy under load: old processes (faults: d1-d3) and new ones (faults: d1-d4, and a new flow ui) side by side, then the old ones SIGTERMed. ' +
+    'An event is delivered by the flow version of the ingress that answered 202: old ones never reach d4, new ones reach d1-d4, every ui event reaches ui. lost 0, unexpected 0, no dispatcher dead letter, no job re-created.',
+  run(config) {
+    /** The ingress processes a load balancer sends the load on `faults` to: old, then old and new, then new. */
+    const live: RoleProcess[] = [];
+    const setup: Setup = {
+      topology: { ingress: 1, dispatcher: 1, worker: 1 },
+      // 20 s at the CI size: starting three processes takes up to 6 s on a starved machine, and the old ones must stop while the load goes on.
+      ratePerSecond: rateLasting(config, 20),
+      ingress: (harness) => {
+        live.push(...harness.ingress);
+        return () => live;
+      },
+    };
+    return runScenario('rollout', config, setup, async (harness, load, _random, loadMs) => {
+      const violations: string[] = [];
+      const notes: string[] = [];
+      const startedAt = Date.now();
+      const base = destinations(config);
+      const added: DestinationSpec = { ...base[0]!, name: ADDED_DESTINATION };
+      const uiDestination: DestinationSpec = { ...base[0]!, name: 'u1' };
+      const old = [...harness.processes];
+
+      await sleepUntil(startedAt + 0.15 * loadMs);
+      const startingAt = Date.now();
+      const next = await harness.startGroup({
+        name: 'new',
+        flows: [
+          { name: FLOW, destinations: [...base, added] },
+          { name: UI_FLOW, destinations: [uiDestination] },
+        ],
+        topology: { ingress: 1, dispatcher: 1, worker: 1 },
+      });
+      harness.fault('start', 'new group', `${next.processes.length} processes loading ${FLOW} with ${ADDED_DESTINATION} and flow ${UI_FLOW}, up in ${Date.now() - startingAt} ms`, startingAt);
+      live.push(...next.ingress);
+      const newIngress = new Set(next.ingress.map((process) => process.url));
+      const ui = harness.startLoad({
+        flow: UI_FLOW,
+        ingress: () => next.ingress,
+        count: Math.max(1, Math.round(config.events / 3)),
+        ratePerSecond: setup.ratePerSecond! / 3,
+        concurrency: 8,
+        timeoutMs: REQUEST_TIMEOUT_MS,
+        retryRefusedMs: RETRY_REFUSED_MS,
+        typeOf,
+      });
+
+      // Old and new side by side for a while, then the old ones go, one after the other, as a deploy replaces them.
+      await sleepUntil(Math.max(Date.now() + 1_000, startedAt + 0.55 * loadMs));
+      for (const process of old) {
+        const signalledAt = Date.now();
+        const exiting = process.signal('SIGTERM', harness.options.shutdownGraceMs + 10_000);
+        // What a load balancer's health check sees while it drains: not ready, from the signal on.
+        const [exit, draining] = await Promise.all([exiting, pollUntil(() => readiness(process.url, 1_000), 50, exiting)]);
+        const late = draining.filter((answer) => answer.at >= signalledAt + SIGNAL_DELIVERY_MS);
+        const afterSignal = late.filter((answer) => answer.status !== 0);
+        const saidReady = afterSignal.filter((answer) => answer.status === 200).length;
+        const checks = [...new Set(afterSignal.flatMap(failingChecks))].join('; ');
+        notes.push(
+          `${process.name} draining: /readyz asked ${late.length} times from ${SIGNAL_DELIVERY_MS} ms after SIGTERM: ${afterSignal.length - saidReady} not ready${checks ? ` (${checks})` : ''}, ` +
+            `${saidReady} ready, ${late.length - afterSignal.length} without an answer (listener closed)`,
+        );
+        if (saidReady > 0) violations.push(`${process.name}: /readyz said ready ${saidReady} times while draining after SIGTERM`);
+        const index = live.indexOf(process);
+        if (index !== -1) live.splice(index, 1);
+        const isWorker = process.roles.includes('worker');
+        const inFlight = isWorker ? harness.markInFlight(Date.now() - signalledAt + ANSWER_WINDOW_MS) : 0;
+        if (isWorker) harness.workersHit(1);
+        harness.fault('SIGTERM', process.name, `old version; exit code ${exit.code} after ${Date.now() - signalledAt} ms${inFlight ? `, ${inFlight} attempts in flight` : ''}`, signalledAt);
+        if (exit.code !== 0 || exit.timedOut) violations.push(`${process.name}: SIGTERM ended with code ${exit.code} signal ${exit.signal}${exit.timedOut ? ' (did not exit in time)' : ''}`);
+      }
+      if (load.sent >= config.events) violations.push(`the load on ${FLOW} had ended (${load.sent} sent) before the last old process stopped: the rollout did not happen under load`);
+      else notes.push(`old processes all stopped after ${load.sent} of ${config.events} events were sent`);
+
+      const meantFor = (destination: DestinationSpec, seq: number): boolean =>
+        matches(destination, load.types.get(seq) ?? '') && (destination.name !== ADDED_DESTINATION || newIngress.has(load.outcomes.get(seq)?.via ?? ''));
+      return {
+        violations,
+        notes,
+        meantFor,
+        moreLoads: [{ load: ui }],
+        async after() {
+          const byVersion = (version: 'old' | 'new'): number => [...load.outcomes.values()].filter((outcome) => outcome.kind === 'acked' && newIngress.has(outcome.via) === (version === 'new')).length;
+          const afterViolations: string[] = [];
+          if (byVersion('old') === 0 || byVersion('new') === 0) afterViolations.push(`the load on ${FLOW} was not answered by both versions (old ${byVersion('old')}, new ${byVersion('new')})`);
+          return { violations: afterViolations, examples: [], notes: [`${FLOW}: 202 from the old version ${byVersion('old')}, from the new ${byVersion('new')}; ${UI_FLOW}: ${formatCounts(answersByCode(ui.answers))}`] };
+        },
+      };
+    });
+  },
+};
+
+/** What Redis's memory is set to in the out-of-memory scenario (at least this; more if the data is already larger). */
+const OOM_MAXMEMORY_BYTES = 20 * 1024 * 1024;
+/**
+ * How long Redis is held at its maxmemory: long enough for /readyz's 1 s probe to see it
+ * several times, shorter than the workers' lock (OOM_LOCK_MS, at every recovery setting):
+ * a job whose lock cannot be renewed meanwhile must not be taken again.
+ */
+const OOM_HOLD_MS = 10_000;
+const OOM_LOCK_MS = 30_000;
+/** Where the filler brings Redis before the load fills the rest up to the ingress's limit (90 % by default). */
+const OOM_PREFILL_SHARE = 0.88;
+const FILLER_BYTES = 16 * 1024;
+/** How long the receiver takes to answer while Redis fills up: below the 2 s destination timeout, long enough to keep attempts in flight. */
+const OOM_SLOW_ANSWER_MS = 1_000;
+/** The ingress's answer when its memory limit, not Redis, refused the event (apps/ingress refuseNearFullRedis). */
+const FROM_LIMIT = /^Redis uses \d+% of its maxmemory/;
+
+async function usedMemory(harness: Harness): Promise<number> {
+  return Number(/^used_memory:(\d+)/m.exec(await harness.redis.observer.info('memory'))?.[1] ?? 0);
+}
+
+export const redisOom: Scenario = {
+  name: 'redis-oom',
+  summary:
+    'Redis at a 20 MB maxmemory under load: filled to the ingress memory limit (503 REDIS_MEMORY_FULL), then to maxmemory (writes refused), held, then raised. ' +
+    'lost 0, unexpected 0 (nothing answered REDIS_MEMORY_FULL is delivered), no attempt re-sent, no false dead letter, no stuck open delivery; /readyz not ready while full; all recovers by itself.',
+  run: (config) =>
+    runScenario(
+      'redis-oom',
+      config,
+      {
+        topology: { ingress: 1, dispatcher: 1, worker: 2, dashboard: 1 },
+        receiverDelayMs: 100,
+        ratePerSecond: rateLasting(config, 25),
+        productEnv: { FANOUT_WORKER_LOCK: `${OOM_LOCK_MS}ms` },
+      },
+      async (harness, load, _random, loadMs) => {
+        const violations: string[] = [];
+        const notes: string[] = [];
+        const redis = harness.redis.observer;
+        const startedAt = Date.now();
+        const holdMs = OOM_HOLD_MS;
+        let fillers = 0;
+        const addFiller = (): Promise<unknown> => redis.set(`${harness.prefix}-filler:${(fillers += 1)}`, Buffer.alloc(FILLER_BYTES, 120));
+
+        await sleepUntil(startedAt + 0.15 * loadMs);
+        // Slow answers from now on: attempts are in flight when Redis refuses writes, and their outcomes must wait to be recorded.
+        harness.receiver.answerWith(() => ({ status: 200, delayMs: OOM_SLOW_ANSWER_MS }));
+        const maxBytes = Math.max(OOM_MAXMEMORY_BYTES, Math.ceil((await usedMemory(harness)) / 0.7));
+        await redis.config('SET', 'maxmemory', String(maxBytes));
+        for (let missing = OOM_PREFILL_SHARE * maxBytes - (await usedMemory(harness)); missing > 0; missing = OOM_PREFILL_SHARE * maxBytes - (await usedMemory(harness))) {
+          const batch = redis.pipeline();
+          for (let i = 0; i < Math.ceil(missing / FILLER_BYTES); i += 1) batch.set(`${harness.prefix}-filler:${(fillers += 1)}`, Buffer.alloc(FILLER_BYTES, 120));
+          await batch.exec();
+        }
+        harness.fault('CONFIG SET maxmemory', 'redis-server', `${(maxBytes / 1_048_576).toFixed(1)} MB, filled to ${Math.round(OOM_PREFILL_SHARE * 100)} % with ${fillers} filler keys`);
+
+        // The load fills the rest up to the ingress's limit; after 2 s, filler keys help it (as other tenants of the Redis would).
+        const fromLimit = (): number => load.answers.filter((answer) => answer.code === 'REDIS_MEMORY_FULL' && FROM_LIMIT.test(answer.message ?? '')).length;
+        const prefilledWith = fillers;
+        const helpFrom = Date.now() + 2_000;
+        const limitDeadline = Date.now() + 20_000;
+        while (fromLimit() === 0 && Date.now() < limitDeadline) {
+          if (Date.now() > helpFrom) await addFiller();
+          await sleep(100);
+        }
+        if (fromLimit() === 0) violations.push('the ingress never answered REDIS_MEMORY_FULL from its memory limit');
+        harness.fault('ingress memory limit reached', 'ingress', `${fillers - prefilledWith} more filler keys needed; used ${((await usedMemory(harness)) / 1_048_576).toFixed(1)} MB`);
+
+        // Then to the very top: Redis refuses writes (OOM), the ones of the deliveries in flight too.
+        for (;;) {
+          try {
+            await addFiller();
+          } catch (error) {
+            if (!/^OOM /.test((error as Error).message)) throw error;
+            break;
+          }
+        }
+        const fullAt = Date.now();
+        harness.fault('maxmemory reached', 'redis-server', `Redis refuses writes (OOM); held ${holdMs} ms under load`);
+        const held = sleep(holdMs);
+        const anEvent = [...load.outcomes.values()].find((outcome) => outcome.kind === 'acked');
+        // Held at the top: whatever the roles free (a trim, a reply buffer sent) the filler takes again.
+        const topUp = { refused: 0, taken: 0, minShare: Infinity, maxShare: 0 };
+        const holding = (async () => {
+          let over = false;
+          void held.then(() => (over = true));
+          while (!over) {
+            await addFiller().then(
+              () => (topUp.taken += 1),
+              () => (topUp.refused += 1),
+            );
+            const share = (await usedMemory(harness)) / maxBytes;
+            topUp.minShare = Math.min(topUp.minShare, share);
+            topUp.maxShare = Math.max(topUp.maxShare, share);
+            await sleep(50);
+          }
+        })();
+        const [readyDuringHold, adminDuringHold] = await Promise.all([
+          pollReadiness(harness.processes, held),
+          harness.dashboards[0] && anEvent?.kind === 'acked' ? pollUntil(() => adminGet(harness.dashboards[0]!.url, `/events/${anEvent.id}`, ADMIN_TOKEN), 500, held) : Promise.resolve([]),
+        ]);
+        await holding;
+        if (load.sent >= config.events) violations.push(`the load had ended (${load.sent} sent) before maxmemory was raised: the scenario did not happen under load`);
+        notes.push(`while full: used_memory ${(topUp.minShare * 100).toFixed(1)}-${(topUp.maxShare * 100).toFixed(1)} % of maxmemory; filler top-ups refused ${topUp.refused}, taken ${topUp.taken}`);
+        await redis.config('SET', 'maxmemory', String(4 * maxBytes));
+        const raisedAt = Date.now();
+        harness.receiver.answerWith(() => ({ status: 200, delayMs: 100 }));
+        harness.fault('CONFIG SET maxmemory', 'redis-server', `raised to ${((4 * maxBytes) / 1_048_576).toFixed(1)} MB after ${raisedAt - fullAt} ms at maxmemory`);
+
+        for (const [process, answers] of readyDuringHold) {
+          notes.push(`while full: ${readinessSummary(process.name, answers)}`);
+          // The probe reads INFO memory once a second: the first answers of the hold may predate it.
+          if (!answers.some((answer) => answer.status === 503 && failingChecks(answer).some((check) => check.startsWith('memory')))) violations.push(`${process.name}: /readyz never said not ready (memory) while Redis was at its maxmemory`);
+        }
+        const slowAdmin = adminDuringHold.filter((answer) => answer.status !== 200 || answer.ms > 2_000);
+        notes.push(`while full: GET /events/:id answered ${adminDuringHold.length} times, ${adminDuringHold.length - slowAdmin.length} of them 200 within 2 s (slowest ${Math.max(0, ...adminDuringHold.map((answer) => answer.ms))} ms)`);
+        if (slowAdmin.length > 0) violations.push(`the admin API did not answer a read with 200 within 2 s while Redis was full: ${slowAdmin.slice(0, 3).map((answer) => `${answer.status} ${answer.code ?? ''} after ${answer.ms} ms`).join('; ')}`);
+
+        // Recovery by itself: every process ready again, and the ingress taking events again.
+        const recovered = await Promise.all(harness.processes.map(async (process) => [process, await waitUntil(async () => (await readiness(process.url)).status === 200, 15_000, 250)] as const));
+        for (const [process, ready] of recovered) if (!ready) violations.push(`${process.name}: /readyz not ready 15 s after maxmemory was raised`);
+        notes.push(`all processes ready again ${Date.now() - raisedAt} ms after maxmemory was raised`);
+
+        return {
+          violations,
+          notes,
+          async after(h, settled) {
+            const memoryFull = settled.answers.filter((answer) => answer.code === 'REDIS_MEMORY_FULL');
+            const limit = memoryFull.filter((answer) => FROM_LIMIT.test(answer.message ?? '')).length;
+            const afterViolations: string[] = [];
+            const ackedAfter = settled.answers.filter((answer) => answer.kind === 'acked' && answer.sentAt > raisedAt).length;
+            if (ackedAfter === 0) afterViolations.push('no event was accepted after maxmemory was raised');
+            const retries = (await Promise.all(h.workers.map((worker) => counterTotal(worker.url, 'fanout_record_retries_total')))).reduce((sum, n) => sum + n, 0);
+            return {
+              violations: afterViolations,
+              examples: [],
+              notes: [
+                `REDIS_MEMORY_FULL answers: ${memoryFull.length} (${limit} from FANOUT_INGEST_MEMORY_LIMIT, ${memoryFull.length - limit} from Redis's own OOM refusal); 202 after the raise: ${ackedAfter}`,
+                `record writes tried again by the workers (fanout_record_retries_total): ${retries}`,
+              ],
+            };
+          },
+        };
+      },
+    ),
+};
+
+/** How long the SIGSTOP scenario freezes Redis. */
+const STOP_MS = 5_000;
+/** "Within about a second": the admin API's longest answer allowed while Redis is frozen. */
+const ADMIN_ANSWER_MS = 2_000;
+/** "Not stored" answers: a lie while Redis is frozen, since every write sent meanwhile runs at SIGCONT. */
+const NOT_STORED_CODES = new Set(['REDIS_UNAVAILABLE', 'REDIS_MEMORY_FULL']);
+
+export const redisStop: Scenario = {
+  name: 'redis-stop',
+  summary:
+    'SIGSTOP redis-server 5 s under load, then SIGCONT. The ingress answers REDIS_TIMEOUT (fate unknown), never "not stored"; the client sends those again with the same webhook-id and no event is stored twice. ' +
+    'The admin API answers 503 REDIS_UNAVAILABLE within about a second and /readyz says not ready meanwhile. lost 0, unexpected 0.',
+  run: (config) =>
+    runScenario(
+      'redis-stop',
+      config,
+      // 64 requests in flight: as a sender's fleet would have, so that many requests are caught in doubt.
+      { topology: { ingress: 1, dispatcher: 1, worker: 2, dashboard: 1 }, receiverDelayMs: 50, ratePerSecond: rateLasting(config, 12), retryInDoubtMs: 30_000, loadConcurrency: 64 },
+      async (harness, load, _random, loadMs) => {
+        const violations: string[] = [];
+        const notes: string[] = [];
+        const startedAt = Date.now();
+        await sleepUntil(startedAt + 0.3 * loadMs);
+        await waitUntil(() => [...load.outcomes.values()].some((outcome) => outcome.kind === 'acked'), 10_000, 50);
+        const anEvent = [...load.outcomes.values()].find((outcome) => outcome.kind === 'acked');
+        const dashboard = harness.dashboards[0]!;
+
+        const stoppedAt = Date.now();
+        harness.redis.signal('SIGSTOP');
+        let resume = (): void => {};
+        const resumed = new Promise<void>((resolve) => (resume = resolve));
+        const timer = setTimeout(() => {
+          harness.redis.signal('SIGCONT');
+          resume();
+        }, STOP_MS);
+        let readiness: Map<RoleProcess, ProbeAnswer[]>;
+        let admin: ProbeAnswer[];
+        try {
+          [readiness, admin] = await Promise.all([
+            pollReadiness(harness.processes, resumed),
+            pollUntil(() => adminGet(dashboard.url, `/events/${anEvent?.kind === 'acked' ? anEvent.id : 'none'}`, ADMIN_TOKEN), 250, resumed),
+          ]);
+        } finally {
+          clearTimeout(timer);
+          harness.redis.signal('SIGCONT');
+        }
+        const resumedAt = Date.now();
+        harness.fault('SIGSTOP', 'redis-server', `${resumedAt - stoppedAt} ms, then SIGCONT`, stoppedAt);
+
+        // What the admin API said while Redis was frozen: the requests that had time to be answered before SIGCONT.
+        const duringStop = admin.filter((answer) => answer.at + ADMIN_ANSWER_MS < resumedAt);
+        const wrong = duringStop.filter((answer) => answer.status !== 503 || answer.code !== 'REDIS_UNAVAILABLE' || answer.ms > ADMIN_ANSWER_MS);
+        const times = duringStop.map((answer) => answer.ms).sort((a, b) => a - b);
+        notes.push(
+          `while stopped: GET /events/:id answered ${duringStop.length} times: ${duringStop.filter((answer) => answer.code === 'REDIS_UNAVAILABLE').length} × 503 REDIS_UNAVAILABLE, ` +
+            `in ${times[0] ?? 0}-${times.at(-1) ?? 0} ms (median ${times[Math.floor(times.length / 2)] ?? 0} ms)`,
+        );
+        if (duringStop.length === 0) violations.push('the admin API was not asked while Redis was stopped');
+        if (wrong.length > 0) violations.push(`the admin API did not answer 503 REDIS_UNAVAILABLE within ${ADMIN_ANSWER_MS} ms while Redis was stopped: ${wrong.slice(0, 3).map((answer) => `${answer.status} ${answer.code ?? ''} after ${answer.ms} ms`).join('; ')}`);
+        for (const [process, answers] of readiness) {
+          notes.push(`while stopped: ${readinessSummary(process.name, answers)}`);
+          if (!answers.some((answer) => answer.status !== 200)) violations.push(`${process.name}: /readyz never said not ready while Redis was stopped`);
+        }
+        const afterwards = await waitUntil(async () => (await adminGet(dashboard.url, `/events/${anEvent?.kind === 'acked' ? anEvent.id : 'none'}`, ADMIN_TOKEN)).status === 200, 10_000, 250);
+        if (!afterwards) violations.push('the admin API did not answer 200 within 10 s of SIGCONT');
+
+        return {
+          violations,
+          notes,
+          async after(_h, settled) {
+            // Answers to requests sent while Redis was frozen and answered before it resumed: nothing it said can be "not stored".
+            const frozen = settled.answers.filter((answer) => answer.sentAt >= stoppedAt && answer.answeredAt <= resumedAt);
+            const lies = frozen.filter((answer) => NOT_STORED_CODES.has(answer.code));
+            const timeouts = frozen.filter((answer) => answer.code === 'REDIS_TIMEOUT').length;
+            const replayed = [...settled.outcomes.values()].filter((outcome) => outcome.kind === 'acked' && outcome.replayed).length;
+            const afterViolations: string[] = [];
+            if (timeouts === 0) afterViolations.push('no request was answered REDIS_TIMEOUT while Redis was stopped');
+            if (lies.length > 0) afterViolations.push(`${lies.length} requests were answered "not stored" (${[...new Set(lies.map((answer) => answer.code))].join(', ')}) while Redis was stopped; every write sent then runs at SIGCONT`);
+            return {
+              violations: afterViolations,
+              examples: lies.slice(0, 5).map((answer) => `seq=${answer.seq} ${answer.code} after ${answer.answeredAt - answer.sentAt} ms: ${answer.message ?? ''}`),
+              notes: [
+                `ingress answers to requests sent and answered while stopped: ${formatCounts(answersByCode(frozen))}`,
+                `requests in doubt sent again with their webhook-id: ${replayed} answered 200 with the first event's id, ${[...settled.outcomes.values()].filter((outcome) => outcome.kind === 'indeterminate').length} still in doubt at the end`,
+              ],
+            };
+          },
+        };
+      },
+    ),
+};
+
+export const SCENARIOS: readonly Scenario[] = [dispatcherKill, workerKill, ingressKill, redisKill, redisPause, poison, sigterm, groupLost, rollout, redisOom, redisStop];

@@ -34,7 +34,7 @@ function input(outcomes: [number, SendOutcome][], received: ReceivedAttempt[], e
   };
 }
 
-const acked = (id: string): SendOutcome => ({ kind: 'acked', id });
+const acked = (id: string, via = 'old'): SendOutcome => ({ kind: 'acked', id, via });
 
 describe('checkDeliveries', () => {
   it('counts an acked event never delivered as lost, per destination', () => {
@@ -56,7 +56,7 @@ describe('checkDeliveries', () => {
   it('counts deliveries of refused, never sent or foreign events as unexpected', () => {
     const result = checkDeliveries(
       input(
-        [[1, acked('e1')], [2, { kind: 'refused', reason: 'SHUTTING_DOWN' }]],
+        [[1, acked('e1')], [2, { kind: 'refused', reason: 'REDIS_UNAVAILABLE', via: 'old' }]],
         [got('a', 'e1', 1), got('a', 'x2', 2), got('a', 'x9', 9), got('a', 'other', 1), got('a', '', 1), got('a', 'junk', undefined)],
       ),
     );
@@ -64,7 +64,7 @@ describe('checkDeliveries', () => {
   });
 
   it('allows an event in doubt to be delivered, once per event', () => {
-    const doubt: SendOutcome = { kind: 'indeterminate', reason: 'ECONNRESET' };
+    const doubt: SendOutcome = { kind: 'indeterminate', reason: 'REDIS_TIMEOUT', via: 'old' };
     const result = checkDeliveries(input([[1, doubt], [2, doubt]], [got('a', 'd1', 1), got('a', 'd1b', 1)]));
     expect(result.destinations[0]).toMatchObject({ indeterminateDelivered: 1, unexpected: 1, lost: 0, expected: 0 });
   });
@@ -87,6 +87,18 @@ describe('checkDeliveries', () => {
     );
     // e1, e2 and e3 are explained; e5 is beyond the budget of one cut-off attempt.
     expect(result.destinations[0]).toMatchObject({ duplicated: 4, unexplainedDuplicates: 1, unrecordedAttempts: 2 });
+  });
+
+  it('expects an event where the per-seq predicate says: the flow version that accepted it', () => {
+    // e1 came through an old ingress (no destination c), e2 through a new one (c added).
+    const meantFor = (destination: DestinationSpec, seq: number): boolean => destination.name !== 'c' || seq === 2;
+    const outcomes: [number, SendOutcome][] = [[1, acked('e1', 'old')], [2, acked('e2', 'new')]];
+    const result = checkDeliveries(input(outcomes, [got('c', 'e1', 1)], { destinations: [spec('a'), spec('c')], meantFor }));
+    expect(result.destinations.map((d) => [d.destination, d.expected, d.lost, d.unexpected])).toEqual([
+      ['a', 2, 2, 0],
+      ['c', 1, 1, 1],
+    ]);
+    expect(result.examples).toContain('c: unexpected e1 seq=1: not meant for this destination (its filter, or the flow version that accepted it)');
   });
 
   it('leaves poison events out of what must be delivered', () => {
