@@ -1,4 +1,4 @@
-export type { Destination, DestinationPolicy, EventTypeFilter, Flow, HttpDestination, IdempotencyKeyPolicy, RateLimit, RetryPolicy, SourcePolicy } from './flow.js';
+export type { Destination, DestinationPolicy, EventTypeFilter, Flow, HttpDestination, IdempotencyKeyPolicy, RateLimit, RetryPolicy, SigningPolicy, SourcePolicy, VerifyPolicy } from './flow.js';
 export { FlowLoadError, type FlowLoadErrorOptions } from './errors.js';
 export type { FlowIssue } from './issues.js';
 export { valueAt } from './json-path.js';

@@ -1,6 +1,6 @@
 import type { BackoffPolicy } from '@fanout/core';
 import { deepFreeze } from './freeze.js';
-import type { Destination, EventTypeFilter, Flow, IdempotencyKeyPolicy, RateLimit, RetryPolicy, SourcePolicy } from './flow.js';
+import type { Destination, EventTypeFilter, Flow, IdempotencyKeyPolicy, RateLimit, RetryPolicy, SourcePolicy, VerifyPolicy } from './flow.js';
 import { jsonPathSegments } from './json-path.js';
 import type { DeliveryFlowDocument } from './schema.js';
 
@@ -12,17 +12,32 @@ type DestinationDocument = DeliveryFlowDocument['spec']['destinations'][number];
  * Turns a validated document into a deeply frozen `Flow`: every destination gets its full
  * policy, each field taken from the destination when set there, else from `spec.defaults`.
  */
-export function resolveFlow(document: DeliveryFlowDocument): Flow {
+export function resolveFlow(document: DeliveryFlowDocument, envTemplates: ReadonlyMap<string, string> = new Map()): Flow {
   const { source, defaults, destinations } = document.spec;
   return deepFreeze({
     name: document.metadata.name,
     source: resolveSource(source),
     destinations: destinations.map((destination) => resolveDestination(destination, defaults)),
+    ...(envTemplates.size > 0 && { envTemplates }),
   });
 }
 
-function resolveSource({ maxBodyBytes, idempotencyKey }: Source): SourcePolicy {
-  return { maxBodyBytes, ...(idempotencyKey && { idempotencyKey: resolveIdempotencyKey(idempotencyKey) }) };
+function resolveSource({ maxBodyBytes, idempotencyKey, verify }: Source): SourcePolicy {
+  return { maxBodyBytes, ...(idempotencyKey && { idempotencyKey: resolveIdempotencyKey(idempotencyKey) }), ...(verify && { verify: resolveVerify(verify) }) };
+}
+
+function resolveVerify(verify: NonNullable<Source['verify']>): VerifyPolicy {
+  // The schema admits exactly one of secret and secrets.
+  const secrets = verify.secrets ?? [verify.secret!];
+  switch (verify.type) {
+    case 'standard-webhooks':
+    case 'stripe':
+      return { type: verify.type, secrets, toleranceMs: verify.tolerance };
+    case 'github':
+      return { type: verify.type, secrets };
+    case 'hmac-sha256':
+      return { type: verify.type, secrets, header: verify.header, encoding: verify.encoding, prefix: verify.prefix };
+  }
 }
 
 function resolveIdempotencyKey(key: NonNullable<Source['idempotencyKey']>): IdempotencyKeyPolicy {
@@ -37,6 +52,7 @@ function resolveDestination(destination: DestinationDocument, defaults: Defaults
     name: destination.name,
     url: destination.url,
     headers: { ...destination.headers },
+    ...(destination.signing && { signing: { type: destination.signing.type, secrets: destination.signing.secrets ?? [destination.signing.secret!] } }),
     timeoutMs: destination.timeout ?? defaults.timeout,
     retry: resolveRetry(destination.retry, defaults.retry),
     concurrency: destination.concurrency ?? defaults.concurrency,
