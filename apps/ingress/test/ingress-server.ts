@@ -25,10 +25,12 @@ export interface TestIngressOptions {
   readonly now?: () => number;
   readonly replicas?: number;
   readonly replicaTimeoutMs?: number;
+  readonly maxBufferedBytes?: number;
+  readonly bodyTimeoutMs?: number;
 }
 
 /** The ingress router in an app of its own, as the main process mounts it, on a loopback port. */
-export async function startIngress({ redis, keys, flows, isDraining = () => false, now, replicas, replicaTimeoutMs }: TestIngressOptions): Promise<TestIngress> {
+export async function startIngress({ redis, keys, flows, isDraining = () => false, now, replicas, replicaTimeoutMs, maxBufferedBytes, bodyTimeoutMs }: TestIngressOptions): Promise<TestIngress> {
   const metrics = createMetrics();
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
@@ -48,6 +50,8 @@ export async function startIngress({ redis, keys, flows, isDraining = () => fals
     ...(now ? { now } : {}),
     ...(replicas !== undefined && { replicas }),
     ...(replicaTimeoutMs !== undefined && { replicaTimeoutMs }),
+    ...(maxBufferedBytes !== undefined && { maxBufferedBytes }),
+    ...(bodyTimeoutMs !== undefined && { bodyTimeoutMs }),
   };
   const app = express();
   app.use(buildIngress(deps));
