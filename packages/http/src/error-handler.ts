@@ -1,4 +1,4 @@
-import { FanoutError } from '@fanout/core';
+import { FanoutError, quoted } from '@fanout/core';
 import type { Logger } from '@fanout/observability';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 
@@ -13,8 +13,15 @@ function isBodyParserError(error: unknown): error is BodyParserError {
   return typeof error === 'object' && error !== null && typeof (error as BodyParserError).type === 'string' && typeof (error as BodyParserError).status === 'number';
 }
 
+/** The router's refusal of a path parameter that is not valid percent-encoding (`/webhooks/%ff`): a URIError with status 400. */
+function isPathDecodeError(error: unknown): boolean {
+  // Duck-typed: a URIError from another realm (a Jest VM) fails `instanceof`.
+  return typeof error === 'object' && error !== null && (error as Error).name === 'URIError' && (error as { status?: unknown }).status === 400;
+}
+
 function toFanoutError(error: unknown): FanoutError | undefined {
   if (error instanceof FanoutError) return error;
+  if (isPathDecodeError(error)) return new FanoutError('REQUEST_INVALID', 'the path is not valid percent-encoded UTF-8');
   if (!isBodyParserError(error)) return undefined;
   if (error.type === 'entity.too.large') return new FanoutError('BODY_TOO_LARGE', error.message, { cause: error });
   if (error.status >= 400 && error.status < 500) return new FanoutError('REQUEST_INVALID', error.message, { cause: error });
@@ -35,12 +42,12 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       res.status(known.status).json(known.toJSON());
       return;
     }
-    logger.error({ err: error, method: req.method, path: req.path }, 'request failed');
+    logger.error({ err: error, method: req.method, path: quoted(req.path) }, 'request failed');
     res.status(500).json(new FanoutError('INTERNAL', 'internal error').toJSON());
   };
 }
 
 /** The last route of an app: any unmatched request gets a JSON 404. */
 export const notFoundHandler: RequestHandler = (req, _res, next) => {
-  next(new FanoutError('ROUTE_NOT_FOUND', `no route for ${req.method} ${req.path}`));
+  next(new FanoutError('ROUTE_NOT_FOUND', `no route for ${req.method} ${quoted(req.path)}`));
 };
