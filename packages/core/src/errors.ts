@@ -25,7 +25,7 @@ export const ERROR_CODES = {
     retryAfterSeconds: 1,
     summary: 'The process already holds as many request body bytes as FANOUT_INGRESS_MAX_BUFFERED allows; retry after the Retry-After delay.',
   },
-  REQUEST_TIMEOUT: { status: 408, summary: 'The request body did not all arrive within FANOUT_BODY_TIMEOUT.' },
+  REQUEST_TIMEOUT: { status: 408, summary: 'The client was too slow: its headers took longer than FANOUT_HEADERS_TIMEOUT, its body longer than FANOUT_BODY_TIMEOUT, or the whole request longer than FANOUT_REQUEST_TIMEOUT.' },
   SHUTTING_DOWN: { status: 503, retryAfterSeconds: 1, summary: 'The process is draining after SIGTERM and takes no new webhooks.' },
   UNAUTHORIZED: { status: 401, summary: 'The admin token is missing or wrong, or no FANOUT_ADMIN_TOKEN is configured.' },
   EVENT_NOT_FOUND: { status: 404, summary: 'No event with that id is known (never accepted, or past retention).' },
