@@ -1,10 +1,9 @@
 import type { LookupAddress } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { newEventId } from '@fanout/core';
-import { createHttpKind, createNetworkGuard, DEFAULT_DENIED_RANGES, type DeliveryAttempt, type DestinationKind } from '@fanout/destinations';
+import { createHttpKind, createNetworkGuard, DEFAULT_DENIED_RANGES, type DestinationKind } from '@fanout/destinations';
 import type { HttpDestination } from '@fanout/flows';
-import { httpDestination, replies, startReceiver, type ScriptedReceiver } from '@fanout/testkit';
+import { deliveryAttempt, httpDestination, replies, startReceiver, type ScriptedReceiver } from '@fanout/testkit';
 
 const LOOPBACK = ['127.0.0.0/8', '::1/128'];
 
@@ -26,21 +25,11 @@ describe('the http kind behind the network guard', () => {
     kinds.push(kind);
     return kind;
   };
-  const attempt = (): DeliveryAttempt => ({
-    eventId: newEventId(),
-    flow: 'payments',
-    receivedAt: Date.now(),
-    body: Buffer.from('{}'),
-    contentType: 'application/json',
-    attempt: 1,
-    startedAt: Date.now(),
-    signal: new AbortController().signal,
-  });
   const to = (url: string): HttpDestination => httpDestination({ name: 'orders', url });
 
   it('dead-letters an attempt to a denied address at once, naming the address, and sends nothing', async () => {
     const kind = kindWith({ deny: [...DEFAULT_DENIED_RANGES, ...LOOPBACK] });
-    const report = await kind.client(to(`${receiver.url}/denied`)).deliver(attempt());
+    const report = await kind.client(to(`${receiver.url}/denied`)).deliver(deliveryAttempt());
     expect(report.outcome).toEqual({ kind: 'dead', reason: 'destination address 127.0.0.1 is denied' });
     expect(report.statusCode).toBeUndefined();
     expect(receiver.requestsTo('/denied')).toHaveLength(0);
@@ -48,14 +37,14 @@ describe('the http kind behind the network guard', () => {
 
   it('checks the addresses a host name resolves to', async () => {
     const kind = kindWith({ deny: LOOPBACK });
-    const report = await kind.client(to(`http://localhost:${port}/by-name`)).deliver(attempt());
+    const report = await kind.client(to(`http://localhost:${port}/by-name`)).deliver(deliveryAttempt());
     expect(report.outcome).toMatchObject({ kind: 'dead', reason: expect.stringMatching(/^destination address (127\.0\.0\.1|::1) is denied$/) });
     expect(receiver.requestsTo('/by-name')).toHaveLength(0);
   });
 
   it('judges an IPv4-mapped IPv6 literal as its IPv4 address', async () => {
     const kind = kindWith({ deny: ['127.0.0.0/8'] });
-    const report = await kind.client(to(`http://[::ffff:127.0.0.1]:${port}/mapped`)).deliver(attempt());
+    const report = await kind.client(to(`http://[::ffff:127.0.0.1]:${port}/mapped`)).deliver(deliveryAttempt());
     expect(report.outcome).toEqual({ kind: 'dead', reason: 'destination address 127.0.0.1 is denied' });
     expect(receiver.requestsTo('/mapped')).toHaveLength(0);
   });
@@ -72,8 +61,8 @@ describe('the http kind behind the network guard', () => {
     // The receiver closes each connection, so the next attempt needs a new one.
     receiver.script('/rebound', () => ({ status: 200, headers: { connection: 'close' } }));
     const client = kind.client(to(`http://rebind.fanout.test:${port}/rebound`));
-    expect((await client.deliver(attempt())).outcome).toEqual({ kind: 'delivered' });
-    expect((await client.deliver(attempt())).outcome).toEqual({ kind: 'dead', reason: 'destination address 127.0.0.2 is denied' });
+    expect((await client.deliver(deliveryAttempt())).outcome).toEqual({ kind: 'delivered' });
+    expect((await client.deliver(deliveryAttempt())).outcome).toEqual({ kind: 'dead', reason: 'destination address 127.0.0.2 is denied' });
     expect(lookups).toBe(2);
     expect(receiver.requestsTo('/rebound')).toHaveLength(1);
   });
@@ -81,14 +70,14 @@ describe('the http kind behind the network guard', () => {
   it.each([301, 302, 303, 307, 308])('never follows a %i, even to an address it would allow', async (status) => {
     const kind = kindWith({});
     receiver.script(`/redirect-${status}`, replies.status(status, { location: `${receiver.url}/target-${status}` }));
-    const report = await kind.client(to(`${receiver.url}/redirect-${status}`)).deliver(attempt());
+    const report = await kind.client(to(`${receiver.url}/redirect-${status}`)).deliver(deliveryAttempt());
     expect(report).toMatchObject({ statusCode: status, outcome: { kind: 'dead', reason: `HTTP ${status} (redirects are not followed)` } });
     expect(receiver.requestsTo(`/target-${status}`)).toHaveLength(0);
   });
 
   it('sends a URL\'s user:password@ as Basic auth, decoded', async () => {
     const kind = kindWith({});
-    await kind.client(to(`http://us%40er:p%3Ass@127.0.0.1:${port}/basic`)).deliver(attempt());
+    await kind.client(to(`http://us%40er:p%3Ass@127.0.0.1:${port}/basic`)).deliver(deliveryAttempt());
     expect(receiver.requestsTo('/basic')[0]?.headers.authorization).toBe(`Basic ${Buffer.from('us@er:p:ss').toString('base64')}`);
   });
 });

@@ -1,10 +1,9 @@
 import { createHmac } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { newEventId } from '@fanout/core';
 import { createHttpKind, type DeliveryAttempt, type DestinationKind } from '@fanout/destinations';
 import type { HttpDestination } from '@fanout/flows';
-import { httpDestination, startReceiver, type ScriptedReceiver } from '@fanout/testkit';
+import { deliveryAttempt, httpDestination, startReceiver, type ScriptedReceiver } from '@fanout/testkit';
 import { Webhook } from 'standardwebhooks';
 import { Webhook as SvixWebhook } from 'svix';
 
@@ -27,17 +26,7 @@ describe('outbound Standard Webhooks signing', () => {
     await receiver.close();
   });
 
-  const attempt = (overrides: Partial<DeliveryAttempt> = {}): DeliveryAttempt => ({
-    eventId: newEventId(),
-    flow: 'payments',
-    receivedAt: Date.now(),
-    body: Buffer.from('{"type":"payment.succeeded","amount":"12.50 €"}'),
-    contentType: 'application/json',
-    attempt: 1,
-    startedAt: Date.now(),
-    signal: new AbortController().signal,
-    ...overrides,
-  });
+  const attempt = (overrides: Partial<DeliveryAttempt> = {}): DeliveryAttempt => deliveryAttempt({ body: Buffer.from('{"type":"payment.succeeded","amount":"12.50 €"}'), ...overrides });
   const signedTo = (path: string, secrets: readonly string[]): HttpDestination => httpDestination({ name: 'orders', url: `${receiver.url}${path}`, signing: { type: 'standard-webhooks', secrets } });
 
   async function deliverAndReceive(path: string, secrets: readonly string[], sent = attempt()): Promise<{ headers: Record<string, string>; body: Buffer; sent: DeliveryAttempt }> {
