@@ -57,6 +57,13 @@ describe('the http kind', () => {
     expect(request?.headers['content-type']).toBe('application/json');
   });
 
+  it('sends a URL\'s user:password@ as Basic auth, decoded', async () => {
+    await deliver(httpDestination({ name: 'orders', url: receiver.url.replace('http://', 'http://us%40er:p%3Ass@') + '/basic' }));
+    expect(receiver.requestsTo('/basic')[0]?.headers.authorization).toBe(`Basic ${Buffer.from('us@er:p:ss').toString('base64')}`);
+    await deliver(httpDestination({ name: 'orders', url: receiver.url.replace('http://', 'http://user:100%zz@') + '/stray-percent' }));
+    expect(receiver.requestsTo('/stray-percent')[0]?.headers.authorization).toBe(`Basic ${Buffer.from('user:100%zz').toString('base64')}`);
+  });
+
   it('does not follow a redirect, and dead-letters it', async () => {
     receiver.script('/moved', replies.status(302, { location: '/elsewhere' }));
     expect(await deliver(to('/moved'))).toMatchObject({ statusCode: 302, outcome: { kind: 'dead', reason: 'HTTP 302 (redirects are not followed)' } });

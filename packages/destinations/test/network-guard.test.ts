@@ -74,10 +74,4 @@ describe('the http kind behind the network guard', () => {
     expect(report).toMatchObject({ statusCode: status, outcome: { kind: 'dead', reason: `HTTP ${status} (redirects are not followed)` } });
     expect(receiver.requestsTo(`/target-${status}`)).toHaveLength(0);
   });
-
-  it('sends a URL\'s user:password@ as Basic auth, decoded', async () => {
-    const kind = kindWith({});
-    await kind.client(to(`http://us%40er:p%3Ass@127.0.0.1:${port}/basic`)).deliver(deliveryAttempt());
-    expect(receiver.requestsTo('/basic')[0]?.headers.authorization).toBe(`Basic ${Buffer.from('us@er:p:ss').toString('base64')}`);
-  });
 });

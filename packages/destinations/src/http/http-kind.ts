@@ -68,10 +68,19 @@ function configuredHeaders(destination: HttpDestination, url: URL): Record<strin
   const headers: Record<string, string> = { 'user-agent': USER_AGENT };
   for (const [name, value] of Object.entries(destination.headers)) headers[name.toLowerCase()] = value;
   if (url.username || url.password) {
-    const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    const credentials = `${percentDecoded(url.username)}:${percentDecoded(url.password)}`;
     headers['authorization'] = `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`;
   }
   return headers;
+}
+
+/** A URL's userinfo as the user meant it; one with a stray `%` (the URL parser keeps it) is taken as written. */
+function percentDecoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 async function send(agent: Agent, destination: HttpDestination, target: HttpTarget, attempt: DeliveryAttempt): Promise<SendResult> {
