@@ -25,7 +25,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --only <list>      some of ${SCENARIOS.join(',')}
   --cpu-prof         write V8 CPU profiles of the service's processes to bench/results/profiles and summarise them
   --no-doc           do not rewrite docs/benchmarks.md (--only and --quick runs write only their profiles there)
-env BENCH_FANOUT_MAIN=<path of apps/fanout/dist/main.js> measures another build of the service; BENCH_VERBOSE=1 shows every step and the children's output`;
+env BENCH_FANOUT_MAIN=<path of apps/fanout/dist/main.js> measures another build of the service; BENCH_SIGNING=1 signs every delivery (Standard Webhooks); BENCH_VERBOSE=1 shows every step and the children's output`;
 
 export function parseArgs(argv: readonly string[], env: NodeJS.ProcessEnv = {}): BenchArgs {
   const args: BenchArgs = { quick: false, warmupMs: NaN, durationMs: NaN, nodes: [], node24: false, cpuProf: false, only: [], writeDoc: true, help: false };

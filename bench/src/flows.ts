@@ -12,6 +12,12 @@ export interface BenchFlowSpec {
   failing?: { readonly attempts: number; readonly delay: string };
 }
 
+/**
+ * BENCH_SIGNING=1: every healthy destination signs its deliveries (Standard Webhooks, one
+ * secret), so a run with it beside one without shows what signing costs.
+ */
+const SIGNING = process.env['BENCH_SIGNING'] === '1' ? ', signing: { type: standard-webhooks, secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" }' : '';
+
 /** Where the sink sees deliveries of one destination. */
 export const destinationPath = (flow: string, destination: string): string => `/d/${flow}/${destination}`;
 export const deadPath = (flow: string): string => `/hang/${flow}/dead`;
@@ -27,7 +33,7 @@ export async function writeBenchFlow(dir: string, sinkUrl: string, spec: BenchFl
   await mkdir(folder, { recursive: true });
   const destinations = Array.from({ length: spec.destinations }, (_, i) => {
     const name = destinationName(i);
-    return `    - { name: ${name}, type: http, url: "${sinkUrl}${destinationPath(spec.name, name)}" }`;
+    return `    - { name: ${name}, type: http, url: "${sinkUrl}${destinationPath(spec.name, name)}"${SIGNING} }`;
   });
   if (spec.dead) destinations.push(`    - { name: dead, type: http, url: "${sinkUrl}${deadPath(spec.name)}", concurrency: 10 }`);
   if (spec.failing) {

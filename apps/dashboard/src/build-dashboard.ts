@@ -1,18 +1,18 @@
 import { FanoutError } from '@fanout/core';
 import type { DeliveryState } from '@fanout/delivery';
 import type { Flow } from '@fanout/flows';
-import { errorHandler } from '@fanout/http';
+import { canonicalPath, errorHandler, isUnder, requireToken } from '@fanout/http';
 import type { Logger } from '@fanout/observability';
 import type { DeliveryQueues } from '@fanout/queues';
 import type { FanoutKeys } from '@fanout/redis';
-import express from 'express';
+import express, { type RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
-import { requireAdminToken } from './admin-auth.js';
 import { BULL_BOARD_PATH, bullBoardHandler } from './bull-board.js';
 import { deadLetterRoutes } from './dead-letter-routes.js';
 import { dispatcherDeadLetterRoutes } from './dispatcher-dead-letter-routes.js';
 import { eventRoutes } from './event-routes.js';
 import { flowRoutes } from './flow-routes.js';
+import { destinationTarget } from './mask-flow.js';
 
 export interface DashboardDeps {
   /** The loaded flows. */
@@ -36,8 +36,31 @@ export interface DashboardDeps {
   redisReachable?: () => boolean;
 }
 
-/** The paths the dashboard serves, and the only ones its auth guards: the process mounts other routes beside it. */
-const DASHBOARD_PATHS = ['/events', '/flows', '/dispatcher', BULL_BOARD_PATH];
+/**
+ * Where the dashboard serves, and what its auth guards: these paths and everything under them,
+ * however a request spells them. The process mounts other routes beside it.
+ */
+const ADMIN_PATHS = ['/events', '/flows', '/dispatcher', '/admin'];
+
+/**
+ * The admin token in front of every admin path, whatever its spelling: case, `//`, `.` and
+ * `..` segments, percent-encoding (see canonicalPath), and any method, HEAD and OPTIONS
+ * included. Express would route `/FLOWS` to `/flows`, and the guard must cover at least what
+ * routing reaches. A path that does not decode is refused with 400 before anything routes it.
+ * Past the token, while Redis does not answer, an admin path is answered 503 at once.
+ */
+function guardAdminPaths(deps: Pick<DashboardDeps, 'adminToken' | 'logger'>, redisReachable: () => boolean): RequestHandler {
+  const requireAdminToken = requireToken({ token: deps.adminToken, name: 'admin token', variable: 'FANOUT_ADMIN_TOKEN', guards: 'the admin API and the dashboard', logger: deps.logger });
+  return (req, res, next) => {
+    const path = canonicalPath(req.path);
+    if (path === undefined) return next(new FanoutError('REQUEST_INVALID', 'the path is not valid percent-encoded UTF-8'));
+    if (!ADMIN_PATHS.some((prefix) => isUnder(path, prefix))) return next();
+    requireAdminToken(req, res, (error?: unknown) => {
+      if (error) return next(error);
+      next(redisReachable() ? undefined : new FanoutError('REDIS_UNAVAILABLE', 'Redis does not answer; the admin API and Bull Board need it'));
+    });
+  };
+}
 
 /**
  * The admin API and Bull Board, behind the admin token, as a router to mount at the root of
@@ -46,13 +69,12 @@ const DASHBOARD_PATHS = ['/events', '/flows', '/dispatcher', BULL_BOARD_PATH];
 export function buildDashboard(deps: DashboardDeps): express.Router {
   const { flows, queues, state, redis, keys, logger, readOnly, redisReachable = () => true } = deps;
   const router = express.Router();
-  router.use(DASHBOARD_PATHS, requireAdminToken(deps));
-  router.use(DASHBOARD_PATHS, (_req, _res, next) => next(redisReachable() ? undefined : new FanoutError('REDIS_UNAVAILABLE', 'Redis does not answer; the admin API and Bull Board need it')));
+  router.use(guardAdminPaths(deps, redisReachable));
   router.use(eventRoutes({ redis, keys }));
   router.use(flowRoutes({ flows }));
   router.use(deadLetterRoutes({ flows, queues, state }));
   router.use(dispatcherDeadLetterRoutes({ redis, keys }));
-  const boardQueues = queues.destinations.map(({ flow, destination }) => ({ queue: queues.get(flow.name, destination.name)!, destination, state, redis, keys }));
+  const boardQueues = queues.destinations.map(({ flow, destination }) => ({ queue: queues.get(flow.name, destination.name)!, destination, target: destinationTarget(destination, flow.envTemplates), state, redis, keys }));
   router.use(BULL_BOARD_PATH, bullBoardHandler(boardQueues, { readOnly }));
   router.use(errorHandler(logger));
   return router;

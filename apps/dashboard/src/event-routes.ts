@@ -1,4 +1,4 @@
-import { FanoutError } from '@fanout/core';
+import { FanoutError, quoted } from '@fanout/core';
 import { attemptsOf, readAttempts, readEventRecord, readLastAttempt, reportedStatus, type AttemptRecord, type DeliveryRecord, type ReportedStatus } from '@fanout/delivery';
 import type { FanoutKeys, PartitionKeys } from '@fanout/redis';
 import express from 'express';
@@ -79,7 +79,7 @@ export function eventRoutes({ redis, keys }: EventRoutesDeps): express.Router {
     const { attempts } = parseRequestInput(eventQuery, req.query, 'query');
     const partition = keys.partitionOf(req.params.id);
     const record = await readEventRecord(redis, partition, req.params.id);
-    if (!record) throw new FanoutError('EVENT_NOT_FOUND', `no event with id "${req.params.id}"`);
+    if (!record) throw new FanoutError('EVENT_NOT_FOUND', `no event with id ${quoted(req.params.id)}`);
     const deliveries = await Promise.all(record.deliveries.map((delivery) => deliveryView(redis, partition, record.id, delivery, attempts === true)));
     res.json({ id: record.id, flow: record.flow, receivedAt: isoTime(record.receivedAt), deliveries });
   });

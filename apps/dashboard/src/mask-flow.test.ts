@@ -1,21 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Flow } from '@fanout/flows';
+import { parseFlowDocuments, type Flow } from '@fanout/flows';
 import { httpDestination, testFlow } from '@fanout/testkit';
-import { maskFlow, maskUrl } from './mask-flow.js';
-
-describe('maskUrl', () => {
-  it.each([
-    ['https://user:pa55@example.com/hook', 'https://user:***@example.com/hook'],
-    ['https://example.com/hook?token=abc&team=a', 'https://example.com/hook?token=***&team=a'],
-    ['https://example.com/hook?API_KEY=1&api_key=2', 'https://example.com/hook?API_KEY=***&api_key=***'],
-  ])('masks %s', (url, masked) => {
-    expect(maskUrl(url)).toBe(masked);
-  });
-
-  it.each([['https://user@example.com'], ['https://example.com'], ['http://example.com:8080/a?b=c'], ['not a url']])('leaves %s exactly as it is', (url) => {
-    expect(maskUrl(url)).toBe(url);
-  });
-});
+import { destinationTarget, maskFlow } from './mask-flow.js';
 
 describe('maskFlow', () => {
   const flow = testFlow('payments', [
@@ -23,21 +9,49 @@ describe('maskFlow', () => {
       name: 'orders',
       url: 'https://u:p@orders.example.com/',
       headers: { authorization: 'a', 'Proxy-Authorization': 'b', 'X-API-KEY': 'c', 'x-access-token': 'd', 'X-Webhook-Signature': 'e', cookie: 'f', 'X-Secret': 'g', 'X-Team': 'orders', Accept: 'application/json' },
+      signing: { type: 'standard-webhooks', secrets: ['whsec_bmV3', 'whsec_b2xk'] },
     }),
   ]);
 
-  it('masks credential headers by name, case-insensitively, and keeps the rest', () => {
+  it('masks credential headers and fields by name, case-insensitively, and keeps the rest', () => {
     expect(maskFlow(flow).destinations[0]).toEqual({
       ...flow.destinations[0],
       url: 'https://u:***@orders.example.com/',
       headers: { authorization: '***', 'Proxy-Authorization': '***', 'X-API-KEY': '***', 'x-access-token': '***', 'X-Webhook-Signature': '***', cookie: '***', 'X-Secret': '***', 'X-Team': 'orders', Accept: 'application/json' },
+      signing: { type: 'standard-webhooks', secrets: ['***', '***'] },
     });
   });
 
   it('masks secret fields the Flow type may grow, at any depth', () => {
-    const withSigning = { ...flow, destinations: [{ ...flow.destinations[0], signing: { type: 'standard-webhooks', secret: 'whsec_x' } }] } as unknown as Flow;
-    expect(JSON.stringify(maskFlow(withSigning))).not.toContain('whsec_x');
-    expect(maskFlow(withSigning)).toMatchObject({ destinations: [{ signing: { type: 'standard-webhooks', secret: '***' } }] });
+    const withCredentials = { ...flow, destinations: [{ ...flow.destinations[0], credentials: { accessKeyId: 'AKIA1', secretAccessKey: 'abc' } }] } as unknown as Flow;
+    expect(maskFlow(withCredentials)).toMatchObject({ destinations: [{ credentials: { accessKeyId: '***', secretAccessKey: '***' } }] });
+  });
+
+  it('shows every value that came from ${env:…} as written, whatever its name, and never the value', () => {
+    const env = { HOOK_PATH: 'T000/B000/XXXXSLACK', FN_CODE: 'azfnc0de==', SAS_SIG: 'sv=2024&sig=abc%2F', DEST_TOKEN: 'dest-t0ken', VERIFY: 'whsec_dmVyaWZ5' };
+    const [loaded] = parseFlowDocuments(
+      [
+        'apiVersion: fanout.dev/v1',
+        'kind: DeliveryFlow',
+        'metadata: { name: payments }',
+        'spec:',
+        '  source: { verify: { type: standard-webhooks, secret: "${env:VERIFY}" } }',
+        '  destinations:',
+        '    - { name: slack, type: http, url: "https://hooks.slack.com/services/${env:HOOK_PATH}", headers: { X-Auth: "${env:DEST_TOKEN}" } }',
+        '    - { name: azure, type: http, url: "https://fn.example.net/api/hook?code=${env:FN_CODE}&${env:SAS_SIG}" }',
+        '',
+      ].join('\n'),
+      'flows/payments.yaml',
+      env,
+    );
+    const masked = maskFlow(loaded!);
+    const shown = JSON.stringify(masked);
+    for (const value of Object.values(env)) expect(shown).not.toContain(value);
+    expect(masked.destinations[0]).toMatchObject({ url: 'https://hooks.slack.com/services/${env:HOOK_PATH}', headers: { 'X-Auth': '${env:DEST_TOKEN}' } });
+    expect(masked.destinations[1]).toMatchObject({ url: 'https://fn.example.net/api/hook?code=${env:FN_CODE}&${env:SAS_SIG}' });
+    expect(masked.source.verify).toEqual({ type: 'standard-webhooks', secrets: ['***'], toleranceMs: 300_000 });
+    expect(masked).not.toHaveProperty('envTemplates');
+    expect(destinationTarget(loaded!.destinations[0]!, loaded!.envTemplates)).toEqual({ type: 'http', url: 'https://hooks.slack.com/services/${env:HOOK_PATH}' });
   });
 
   it('does not change the loaded flow', () => {

@@ -1,60 +1,48 @@
+import { isCredentialName, MASK, maskUrl } from '@fanout/core';
 import type { Destination, Flow } from '@fanout/flows';
-
-const MASK = '***';
-
-/** Header, query parameter and field names whose values are credentials. */
-const CREDENTIAL_NAME = /authorization|cookie|token|secret|key|signature|password/i;
 
 /** Fields that hold a URL, which may carry a password in its userinfo or a credential in its query. */
 const URL_FIELD = /url|endpoint/i;
 
-/** The URL with the password of its userinfo and credential-looking query parameters masked. */
-export function maskUrl(raw: string): string {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return raw;
-  }
-  let masked = false;
-  if (url.password) {
-    url.password = MASK;
-    masked = true;
-  }
-  for (const name of new Set(url.searchParams.keys())) {
-    if (!CREDENTIAL_NAME.test(name)) continue;
-    url.searchParams.set(name, MASK);
-    masked = true;
-  }
-  // Reserialising normalises a URL, so an untouched one is given back exactly as configured.
-  return masked ? url.toString() : raw;
+type EnvTemplates = Flow['envTemplates'];
+
+/**
+ * One string of a flow as operators may see it. Under a credential-looking name (header
+ * values such as `Authorization`, `X-Api-Key`, `Cookie`; fields such as `secret`) it is
+ * `***`. One that came from `${env:…}` is shown as written (`https://hooks.example.com/${env:HOOK_PATH}`),
+ * whatever its name: the loader knows what it substituted. URLs then lose their password and
+ * credential query parameters.
+ */
+function maskString(value: string, name: string, envTemplates: EnvTemplates): string {
+  if (isCredentialName(name)) return MASK;
+  const shown = envTemplates?.get(value) ?? value;
+  return URL_FIELD.test(name) ? maskUrl(shown) : shown;
 }
 
 // A rule on names rather than on today's Flow fields: secrets that later fields bring in
-// (signing and verify secrets, S3 keys) are masked without anyone remembering to add them here.
-function maskValue(value: unknown, name: string): unknown {
-  if (typeof value === 'string') {
-    if (CREDENTIAL_NAME.test(name)) return MASK;
-    return URL_FIELD.test(name) ? maskUrl(value) : value;
-  }
-  if (Array.isArray(value)) return value.map((item: unknown) => maskValue(item, name));
+// (S3 keys, broker URLs) are masked without anyone remembering to add them here.
+function maskValue(value: unknown, name: string, envTemplates: EnvTemplates): unknown {
+  if (typeof value === 'string') return maskString(value, name, envTemplates);
+  if (Array.isArray(value)) return value.map((item: unknown) => maskValue(item, name, envTemplates));
   if (typeof value === 'object' && value !== null) {
-    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, maskValue(item, key)]));
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, maskValue(item, key, envTemplates)]));
   }
   return value;
 }
 
-/**
- * The flow as operators may see it: every string under a credential-looking name (header
- * values such as `Authorization`, `X-Api-Key`, `Cookie`; fields such as `secret`) becomes
- * `***`, and URLs lose their password and credential query parameters.
- */
-export function maskFlow(flow: Flow): Flow {
-  // Masking swaps strings for strings and keeps every key, so the shape is still a Flow.
-  return maskValue(flow, '') as Flow;
+/** The flow as operators may see it (GET /flows): every string masked as `maskString` says, the substitutions themselves left out. */
+export function maskFlow({ envTemplates, ...flow }: Flow): Flow {
+  // Masking swaps strings for strings and keeps every other key, so the shape is still a Flow.
+  return maskValue(flow, '', envTemplates) as Flow;
 }
 
-/** Where a destination delivers, secrets masked: what an operator is shown beside each of its jobs. */
-export function destinationTarget(destination: Destination): { readonly type: Destination['type']; readonly url: string } {
-  return { type: destination.type, url: maskUrl(destination.url) };
+/** Where a destination delivers, masked as in GET /flows. */
+export interface DestinationTarget {
+  readonly type: Destination['type'];
+  readonly url: string;
+}
+
+/** What an operator is shown beside each of a destination's jobs. */
+export function destinationTarget(destination: Destination, envTemplates: EnvTemplates): DestinationTarget {
+  return { type: destination.type, url: maskString(destination.url, 'url', envTemplates) };
 }

@@ -5,7 +5,7 @@ import type { FanoutKeys } from '@fanout/redis';
 import type { Job, JobState } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { isoTime } from './iso-time.js';
-import { destinationTarget } from './mask-flow.js';
+import type { DestinationTarget } from './mask-flow.js';
 import { OperatorRefusal } from './operator-refusal.js';
 import { payloadPreview, type PayloadPreview } from './payload-preview.js';
 
@@ -13,6 +13,8 @@ import { payloadPreview, type PayloadPreview } from './payload-preview.js';
 export interface OperatorQueue {
   readonly queue: DeliveryQueue;
   readonly destination: Destination;
+  /** Where the destination delivers, masked. */
+  readonly target: DestinationTarget;
   readonly state: DeliveryState;
   /** Where delivery records and payloads are read. */
   readonly redis: Redis;
@@ -46,11 +48,11 @@ export function describeAttempt({ attempt, at, outcome, statusCode, error, durat
 }
 
 /** The job's data, and where its delivery stands, as Bull Board's Data and Error tabs show it. */
-function operatorView(job: Job, { destination }: OperatorQueue, facts: DeliveryFacts | undefined): { data: unknown; stacktrace: string[] } {
+function operatorView(job: Job, { target }: OperatorQueue, facts: DeliveryFacts | undefined): { data: unknown; stacktrace: string[] } {
   if (!facts) return { data: job.data, stacktrace: job.stacktrace ?? [] };
   const { record, lastAttempt, payload } = facts;
   const delivery = record && { status: reportedStatus(record.status), attempts: record.attempts, ...(record.error ? { lastError: record.error } : {}), at: isoTime(record.at) };
-  const data = { ...(job.data as object), target: destinationTarget(destination), ...(delivery ? { delivery } : {}), ...(payload ? { payload } : {}) };
+  const data = { ...(job.data as object), target, ...(delivery ? { delivery } : {}), ...(payload ? { payload } : {}) };
   const failure = lastAttempt && lastAttempt.outcome !== 'delivered' ? [[describeAttempt(lastAttempt), lastAttempt.response].filter(Boolean).join('\n')] : [];
   return { data, stacktrace: failure };
 }

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
 import { httpDestination, testFlow } from '@fanout/testkit';
 import { ADMIN_TOKEN, adminRequest, basic, bearer, startDashboard, type DashboardHarness } from './dashboard-harness.js';
@@ -14,6 +15,41 @@ const routes: { method: string; path: string }[] = [
   { method: 'GET', path: '/admin/queues' },
   { method: 'GET', path: '/admin/queues/api/queues' },
 ];
+
+/** Every way of writing `path` that a server or proxy might read as it: case, `//`, `.` and `..`, percent-encoding once and twice, a trailing `/`. */
+function spellings(path: string): string[] {
+  const [first = '', ...rest] = path.slice(1).split('/');
+  const tail = rest.length > 0 ? `/${rest.join('/')}` : '';
+  const encoded = (text: string): string => [...text].map((char) => `%${char.charCodeAt(0).toString(16)}`).join('');
+  return [
+    path,
+    path.toUpperCase(),
+    `/${first[0]!.toUpperCase()}${first.slice(1)}${tail}`,
+    `${path}/`,
+    `/${path}`,
+    `/${first}/${tail}`,
+    `/./${first}${tail}`,
+    `/webhooks/../${first}${tail}`,
+    `/${first}/./x/..${tail}`,
+    `/${encoded(first)}${tail}`,
+    `/%25${first.charCodeAt(0).toString(16)}${first.slice(1)}${tail}`,
+    `/${first}%2f${tail.slice(1)}`,
+  ];
+}
+
+/** A request with the path sent exactly as written (fetch would normalise it first). */
+function rawRequest(base: string, method: string, path: string): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: hostname, port, method, path, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
 
 describe('dashboard auth', () => {
   let harness: DashboardHarness | undefined;
@@ -61,6 +97,30 @@ describe('dashboard auth', () => {
       const response = await fetch(`${harness.url}/flows`, { headers });
       expect({ headers, status: response.status }).toEqual({ headers, status: 200 });
     }
+  });
+
+  it('refuses every admin and Bull Board path without the token, whatever its spelling and method', async () => {
+    harness = await startDashboard({ flows });
+    const paths = [...routes.map(({ path }) => path), '/admin/queues/api/queues/payments.orders/retry/failed', '/admin/queues/api/queues/payments.orders/empty', '/admin/queues/static/js/main.js'];
+    const answered: string[] = [];
+    for (const path of paths) {
+      for (const spelling of spellings(path)) {
+        for (const method of ['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'DELETE']) {
+          const { status, body } = await rawRequest(harness.url, method, spelling);
+          if (status !== 401 || (method !== 'HEAD' && !body.includes('"UNAUTHORIZED"'))) answered.push(`${method} ${spelling}: ${status}`);
+        }
+      }
+    }
+    expect(answered).toEqual([]);
+  });
+
+  it('answers a path that is not valid percent-encoding with 400, not 500', async () => {
+    harness = await startDashboard({ flows });
+    for (const path of ['/flows/%ff', '/admin/queues/%c3%28', '/%E0%A4%A']) {
+      const { status, body } = await rawRequest(harness.url, 'GET', path);
+      expect({ path, status, body: JSON.parse(body) as unknown }).toEqual({ path, status: 400, body: { error: { code: 'REQUEST_INVALID', message: 'the path is not valid percent-encoded UTF-8' } } });
+    }
+    expect(harness.logLines.filter((line) => line['level'] === 50)).toEqual([]);
   });
 
   it('leaves paths outside its routes to the rest of the app', async () => {

@@ -232,3 +232,25 @@ describe('a read-only Bull Board (FANOUT_DASHBOARD_READONLY)', () => {
     expect(await harness.queues.get('payments', 'orders')!.getJobState(eventId)).toBe('waiting');
   });
 });
+
+describe('Bull Board beside a destination whose URL came from ${env:…}', () => {
+  let harness: DashboardHarness;
+  const secretPath = 'T0SECRET/B0SECRET/slack-hook-secret';
+  beforeAll(async () => {
+    const url = `http://127.0.0.1:9/services/${secretPath}`;
+    const flow = { ...testFlow('payments', [httpDestination({ name: 'orders', url })]), envTemplates: new Map([[url, 'http://127.0.0.1:9/services/${env:SLACK_PATH}']]) };
+    harness = await startDashboard({ flows: [flow] });
+  });
+  afterAll(() => harness.close());
+
+  it('shows the target as written, never the value from the environment', async () => {
+    const [eventId = ''] = await dispatchEvents(harness, harness.queues.destinations[0]!.flow, 1);
+    const shown = await adminRequest(`${harness.url}${API}/payments.orders/${eventId}`);
+    expect((shown.body as { job: { data: { target: unknown } } }).job.data.target).toEqual({ type: 'http', url: 'http://127.0.0.1:9/services/${env:SLACK_PATH}' });
+    expect(JSON.stringify(shown.body)).not.toContain('SECRET');
+    const listed = await adminRequest(`${harness.url}${API}?activeQueue=payments.orders&status=waiting&page=1&jobsPerPage=10`);
+    expect(listed.status).toBe(200);
+    expect(JSON.stringify(listed.body)).toContain('${env:SLACK_PATH}');
+    expect(JSON.stringify(listed.body)).not.toContain('SECRET');
+  });
+});

@@ -19,7 +19,32 @@ describe('readConfig', () => {
       FANOUT_STALLED_INTERVAL: 10_000,
       FANOUT_DASHBOARD_READONLY: false,
       FANOUT_INGEST_MEMORY_LIMIT: 0.9,
+      FANOUT_DESTINATION_DENY: ['169.254.0.0/16', 'fe80::/10', 'fd00:ec2::254/128', '100.100.100.200/32', '168.63.129.16/32'],
+      FANOUT_DESTINATION_ALLOW: [],
+      FANOUT_INGRESS_MAX_BUFFERED: 67_108_864,
+      FANOUT_BODY_TIMEOUT: 10_000,
+      FANOUT_HEADERS_TIMEOUT: 10_000,
+      FANOUT_REQUEST_TIMEOUT: 30_000,
+      FANOUT_MAX_CONNECTIONS: 4_096,
     });
+  });
+
+  it('reads the network guard\'s lists, separated by commas or spaces, and none for an empty one', () => {
+    expect(readConfig({ FANOUT_DESTINATION_DENY: '169.254.0.0/16, 10.0.0.0/8 fc00::/7', FANOUT_DESTINATION_ALLOW: '10.1.0.0/16' })).toMatchObject({
+      FANOUT_DESTINATION_DENY: ['169.254.0.0/16', '10.0.0.0/8', 'fc00::/7'],
+      FANOUT_DESTINATION_ALLOW: ['10.1.0.0/16'],
+    });
+    expect(readConfig({ FANOUT_DESTINATION_DENY: 'none' }).FANOUT_DESTINATION_DENY).toEqual([]);
+  });
+
+  it('reads the ingress limits and the metrics token', () => {
+    expect(readConfig({ FANOUT_INGRESS_MAX_BUFFERED: '16mb', FANOUT_BODY_TIMEOUT: '5s', FANOUT_MAX_CONNECTIONS: '100', FANOUT_METRICS_TOKEN: 'scrape' })).toMatchObject({
+      FANOUT_INGRESS_MAX_BUFFERED: 16_777_216,
+      FANOUT_BODY_TIMEOUT: 5_000,
+      FANOUT_MAX_CONNECTIONS: 100,
+      FANOUT_METRICS_TOKEN: 'scrape',
+    });
+    expect(readConfig({ FANOUT_INGRESS_MAX_BUFFERED: '1048576' }).FANOUT_INGRESS_MAX_BUFFERED).toBe(1_048_576);
   });
 
   it('reads roles, durations and the Redis URL', () => {
@@ -59,6 +84,11 @@ describe('readConfig', () => {
     [{ FANOUT_INGEST_REPLICAS: '-1' }, /^FANOUT_INGEST_REPLICAS: /],
     [{ FANOUT_INGEST_REPLICAS: 'all' }, /^FANOUT_INGEST_REPLICAS: /],
     [{ FANOUT_INGEST_REPLICA_TIMEOUT: '0s' }, /^FANOUT_INGEST_REPLICA_TIMEOUT: expected a duration longer than 0/],
+    [{ FANOUT_DESTINATION_DENY: '169.254.0.0/16, metadata.google.internal' }, /^FANOUT_DESTINATION_DENY: "metadata.google.internal" is not an IP address or CIDR range; expected CIDR ranges separated by commas, or none$/],
+    [{ FANOUT_DESTINATION_ALLOW: '10.0.0.0/33' }, /^FANOUT_DESTINATION_ALLOW: "10.0.0.0\/33" is not an IP address or CIDR range/],
+    [{ FANOUT_INGRESS_MAX_BUFFERED: 'lots' }, /^FANOUT_INGRESS_MAX_BUFFERED: expected a size/],
+    [{ FANOUT_INGRESS_MAX_BUFFERED: '0' }, /^FANOUT_INGRESS_MAX_BUFFERED: expected a size larger than 0/],
+    [{ FANOUT_MAX_CONNECTIONS: '0' }, /^FANOUT_MAX_CONNECTIONS: /],
   ])('refuses %p with one line naming the variable', (env, message) => {
     expect(() => readConfig(env)).toThrow(message);
     try {

@@ -1,4 +1,7 @@
-import { FanoutError, parseDuration } from '@fanout/core';
+import { FanoutError, parseDuration, parseSize } from '@fanout/core';
+import { DEFAULT_DENIED_RANGES, parseAddressRange } from '@fanout/destinations';
+import { DEFAULT_HTTP_SERVER_LIMITS } from '@fanout/http';
+import { DEFAULT_BODY_TIMEOUT_MS, DEFAULT_MAX_BUFFERED_BYTES } from '@fanout/ingress';
 import { z } from 'zod';
 
 export const ROLES = ['ingress', 'dispatcher', 'worker', 'dashboard'] as const;
@@ -14,6 +17,32 @@ const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
 });
 
 const positiveDuration = duration.refine((ms) => ms > 0, 'expected a duration longer than 0');
+
+const size = z.string().transform((value, ctx) => {
+  try {
+    const bytes = parseSize(/^\d+$/.test(value) ? Number(value) : value);
+    if (bytes > 0) return bytes;
+    ctx.addIssue({ code: 'custom', message: 'expected a size larger than 0' });
+    return z.NEVER;
+  } catch (error) {
+    ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    return z.NEVER;
+  }
+});
+
+/** A list of CIDR ranges or addresses, separated by commas or spaces; `none` for an empty one. */
+const addressRanges = z.string().transform((value, ctx) => {
+  const entries = value.trim() === 'none' ? [] : value.split(/[\s,]+/).filter(Boolean);
+  for (const entry of entries) {
+    try {
+      parseAddressRange(entry);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: `${(error as Error).message}; expected CIDR ranges separated by commas, or none` });
+      return z.NEVER;
+    }
+  }
+  return entries;
+});
 
 const roles = z
   .string()
@@ -65,6 +94,22 @@ const configSchema = z.object({
     .default(0.9),
   /** Bull Board shows everything and changes nothing (no retry, promote, clean, pause). Default false. */
   FANOUT_DASHBOARD_READONLY: z.stringbool({ error: 'expected true or false' }).default(false),
+  /** Bearer token /metrics asks for (Prometheus: `authorization: { credentials: … }`); unset means /metrics is open to anyone who reaches PORT. */
+  FANOUT_METRICS_TOKEN: z.string().min(1).optional(),
+  /** Addresses no destination may connect to, as CIDR ranges; `none` for none. Default link-local and the cloud metadata addresses. */
+  FANOUT_DESTINATION_DENY: addressRanges.default([...DEFAULT_DENIED_RANGES]),
+  /** When set, the only addresses destinations may connect to, as CIDR ranges (the deny list still wins). Default empty: everything not denied. */
+  FANOUT_DESTINATION_ALLOW: addressRanges.default([]),
+  /** The request body bytes one process holds at once, over every request, encoded and decoded; beyond it 503 INGRESS_BUSY. Default 64mb. */
+  FANOUT_INGRESS_MAX_BUFFERED: size.default(DEFAULT_MAX_BUFFERED_BYTES),
+  /** How long a request's body may take to arrive; then 408. Default 10s. */
+  FANOUT_BODY_TIMEOUT: positiveDuration.default(DEFAULT_BODY_TIMEOUT_MS),
+  /** How long a client may take to send its headers; then 408. Default 10s. */
+  FANOUT_HEADERS_TIMEOUT: positiveDuration.default(DEFAULT_HTTP_SERVER_LIMITS.headersTimeoutMs),
+  /** How long a client may take to send its whole request; then 408. Default 30s. */
+  FANOUT_REQUEST_TIMEOUT: positiveDuration.default(DEFAULT_HTTP_SERVER_LIMITS.requestTimeoutMs),
+  /** Connections the HTTP server holds open at once; more are closed unanswered. Default 4096. */
+  FANOUT_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(DEFAULT_HTTP_SERVER_LIMITS.maxConnections),
 });
 
 export type Config = z.infer<typeof configSchema>;

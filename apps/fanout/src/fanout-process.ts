@@ -2,12 +2,14 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
+import { FanoutError, maskUrl } from '@fanout/core';
 import { buildDashboard } from '@fanout/dashboard';
 import { DELIVERY_SCRIPTS, deliveryState } from '@fanout/delivery';
-import { createDestinationRegistry } from '@fanout/destinations';
+import { createDestinationRegistry, createNetworkGuard, defaultKinds } from '@fanout/destinations';
 import { flowPlans, startDispatcher } from '@fanout/dispatcher';
 import { EVENT_LOG_SCRIPTS } from '@fanout/event-log';
 import { loadFlows, publishFlowPlans, type Flow } from '@fanout/flows';
+import { createHttpServer } from '@fanout/http';
 import { buildIngress } from '@fanout/ingress';
 import { createMetrics, type Logger } from '@fanout/observability';
 import { createDeliveryQueues } from '@fanout/queues';
@@ -68,15 +70,30 @@ async function connect(redis: Redis, url: string): Promise<Redis> {
     return redis;
   } catch (error) {
     redis.disconnect();
-    throw new Error(`cannot reach Redis at ${url}: ${(reason ?? (error as Error)).message}`, { cause: error });
+    throw new Error(`cannot reach Redis at ${maskUrl(url)}: ${(reason ?? (error as Error)).message}`, { cause: error });
   } finally {
     redis.off('error', remember);
+  }
+}
+
+/**
+ * A body of a flow's maxBodyBytes, sent encoded, holds that much twice (encoded and decoded):
+ * a cap below that would refuse such a request even on an idle process.
+ */
+function checkBufferCap(flows: readonly Flow[], capBytes: number): void {
+  const largest = flows.reduce<Flow | undefined>((top, flow) => (top && top.source.maxBodyBytes >= flow.source.maxBodyBytes ? top : flow), undefined);
+  if (largest && 2 * largest.source.maxBodyBytes > capBytes) {
+    throw new FanoutError(
+      'CONFIG_INVALID',
+      `FANOUT_INGRESS_MAX_BUFFERED: ${capBytes} bytes cannot hold one encoded body of flow "${largest.name}" (maxBodyBytes ${largest.source.maxBodyBytes}, held encoded and decoded: ${2 * largest.source.maxBodyBytes} bytes)`,
+    );
   }
 }
 
 export async function startFanoutProcess({ config, logger, env, dataDir = './.data' }: FanoutProcessOptions): Promise<FanoutProcess> {
   const roles = new Set(config.FANOUT_ROLES);
   const flows = await loadFlows(config.FANOUT_FLOWS, env);
+  if (roles.has('ingress')) checkBufferCap(flows, config.FANOUT_INGRESS_MAX_BUFFERED);
   const flowsByName = new Map(flows.map((flow) => [flow.name, flow]));
   const findFlow = (name: string): Flow | undefined => flowsByName.get(name);
   const endpoint = await resolveRedisEndpoint(config.REDIS_URL, dataDir, logger);
@@ -136,6 +153,8 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
         replicas: config.FANOUT_INGEST_REPLICAS,
         replicaTimeoutMs: config.FANOUT_INGEST_REPLICA_TIMEOUT,
         memory: { share: () => health.memoryShare(), limit: config.FANOUT_INGEST_MEMORY_LIMIT },
+        maxBufferedBytes: config.FANOUT_INGRESS_MAX_BUFFERED,
+        bodyTimeoutMs: config.FANOUT_BODY_TIMEOUT,
       }),
     );
   }
@@ -186,7 +205,7 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
     // shared one. Auto-pipelined: the reads and writes of the deliveries in flight go out
     // together instead of one socket write each.
     const records = await openConnection('background', 'records', [DELIVERY_SCRIPTS], true);
-    const destinations = createDestinationRegistry();
+    const destinations = createDestinationRegistry(defaultKinds({ networkGuard: createNetworkGuard({ deny: config.FANOUT_DESTINATION_DENY, allow: config.FANOUT_DESTINATION_ALLOW }) }));
     const workers = startWorkers({
       flows,
       connection: background,
@@ -206,6 +225,7 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
     routers,
     metrics,
     logger,
+    metricsToken: config.FANOUT_METRICS_TOKEN,
     readiness: () => ({
       redis: health.reachable() ? 'ok' : 'Redis does not answer',
       memory: (health.memoryShare() ?? 0) < 1 ? 'ok' : 'Redis is at its maxmemory: it refuses writes',
@@ -213,10 +233,15 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
       flows: flows.length > 0 ? 'ok' : 'no flows loaded',
     }),
   });
-  const server: Server = app.listen(config.PORT);
+  if (!config.FANOUT_METRICS_TOKEN && roles.has('ingress')) logger.warn('FANOUT_METRICS_TOKEN is not set: /metrics, which names every flow and destination, is open to anyone who reaches this port');
+  const server: Server = createHttpServer(app, {
+    headersTimeoutMs: config.FANOUT_HEADERS_TIMEOUT,
+    requestTimeoutMs: config.FANOUT_REQUEST_TIMEOUT,
+    maxConnections: config.FANOUT_MAX_CONNECTIONS,
+  }).listen(config.PORT);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
-  logger.info({ port, roles: [...roles], flows: flows.map((flow) => flow.name), redis: endpoint.url }, 'fanout is running');
+  logger.info({ port, roles: [...roles], flows: flows.map((flow) => flow.name), redis: maskUrl(endpoint.url) }, 'fanout is running');
 
   return {
     port,

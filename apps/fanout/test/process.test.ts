@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { findFreePort } from '@fanout/redis-server';
+import { findFreePort, startRedisServer } from '@fanout/redis-server';
 import { testRedisUrl } from '@fanout/testkit';
 import { runFanout } from './run-fanout.js';
 
@@ -35,6 +35,28 @@ describe('fanout start as a process', () => {
     expect(code).not.toBe(0);
     expect(stderr.trim().split('\n')).toHaveLength(1);
     expect(stderr).toContain(`cannot reach Redis at redis://127.0.0.1:${port}`);
+  });
+
+  it('never shows the Redis password, in the start-up log or when Redis cannot be reached', async () => {
+    // A Redis user with a password; the default user stays open, so the launcher's PING still answers.
+    const redisDir = await mkdtemp(join(tmpdir(), 'fanout-redis-acl-'));
+    const server = await startRedisServer({ dir: redisDir, extraArgs: ['--user', 'fanout', 'on', '>s3cretpass', '~*', '&*', '+@all'] });
+    try {
+      const env = { FANOUT_FLOWS: join(dir, 'good.yaml'), LOG_LEVEL: 'trace', FANOUT_REDIS_PREFIX: `proc-${randomUUID().slice(0, 8)}`, FANOUT_SHUTDOWN_GRACE: '1s' };
+      const up = await runFanout({ ...env, REDIS_URL: `redis://fanout:s3cretpass@127.0.0.1:${server.port}` }, async () => {});
+      expect(up.code).toBe(0);
+      expect(up.stdout).toContain(`"redis":"redis://fanout:***@127.0.0.1:${server.port}"`);
+      expect(up.stdout + up.stderr).not.toContain('s3cretpass');
+
+      const port = await findFreePort();
+      const down = await runFanout({ ...env, REDIS_URL: `redis://fanout:s3cretpass@127.0.0.1:${port}` });
+      expect(down.code).not.toBe(0);
+      expect(down.stderr).toContain(`cannot reach Redis at redis://fanout:***@127.0.0.1:${port}`);
+      expect(down.stdout + down.stderr).not.toContain('s3cretpass');
+    } finally {
+      await server.stop();
+      await rm(redisDir, { recursive: true, force: true });
+    }
   });
 
   it('exits non-zero with one line on a bad environment variable', async () => {

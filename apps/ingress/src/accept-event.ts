@@ -27,8 +27,8 @@ export interface InboundEvent {
   /** The request's Content-Type as sent, '' when it had none. */
   readonly contentType: string;
   readonly body: Buffer;
-  /** Absent when the flow has no idempotency key or the request carried none. */
-  readonly idempotencyKey?: IdempotencyKey;
+  /** Absent when the request carried none (see `idempotencyKeys`); the first decides the event's partition. */
+  readonly idempotencyKeys?: readonly [IdempotencyKey, ...IdempotencyKey[]];
 }
 
 export interface AcceptedEvent {
@@ -46,9 +46,9 @@ export interface AcceptedEvent {
  * landed: a retry with the same idempotency key is answered with the first id).
  */
 export async function acceptEvent(deps: AcceptEventDeps, inbound: InboundEvent): Promise<AcceptedEvent> {
-  const { idempotencyKey, ...fields } = inbound;
+  const { idempotencyKeys, ...fields } = inbound;
   const entry: EventEntry = { id: eventIdFor(deps.keys, inbound), receivedAt: deps.now(), ...fields };
-  const accepted = await storeEvent(deps, entry, idempotencyKey);
+  const accepted = await storeEvent(deps, entry, idempotencyKeys);
   if (accepted.replayed) {
     deps.logger.debug({ eventId: accepted.id, flow: entry.flow }, 'event.replayed');
   } else {
@@ -60,23 +60,23 @@ export async function acceptEvent(deps: AcceptEventDeps, inbound: InboundEvent):
   return accepted;
 }
 
-/** A new event id, of the partition its idempotency key's check lives in when it has one (one try per partition, on average). */
-function eventIdFor(keys: FanoutKeys, { flow, idempotencyKey }: InboundEvent): string {
+/** A new event id, of the partition its first idempotency key's check lives in when it has one (one try per partition, on average). */
+function eventIdFor(keys: FanoutKeys, { flow, idempotencyKeys }: InboundEvent): string {
   let id = newEventId();
-  if (!idempotencyKey || keys.partitions.length === 1) return id;
-  const partition = keys.partitionForIdempotencyKey(flow, idempotencyKey.key);
+  if (!idempotencyKeys || keys.partitions.length === 1) return id;
+  const partition = keys.partitionForIdempotencyKey(flow, idempotencyKeys[0].key);
   while (keys.partitionOf(id) !== partition) id = newEventId();
   return id;
 }
 
-async function storeEvent(deps: AcceptEventDeps, entry: EventEntry, idempotencyKey: IdempotencyKey | undefined): Promise<AcceptedEvent> {
+async function storeEvent(deps: AcceptEventDeps, entry: EventEntry, idempotencyKeys: InboundEvent['idempotencyKeys']): Promise<AcceptedEvent> {
   try {
     const partition = deps.keys.partitionOf(entry.id);
-    if (!idempotencyKey) {
+    if (!idempotencyKeys) {
       await appendEvent(deps.redis, partition, entry, deps.eventRecordTtlMs);
       return { id: entry.id, replayed: false };
     }
-    const result = await appendEventOnce(deps.redis, partition, entry, deps.eventRecordTtlMs, idempotencyKey);
+    const result = await appendEventOnce(deps.redis, partition, entry, deps.eventRecordTtlMs, idempotencyKeys);
     return result.replayed ? { id: result.eventId, replayed: true } : { id: entry.id, replayed: false };
   } catch (error) {
     const failure = storeFailure(error);

@@ -1,13 +1,15 @@
-import { FanoutError } from '@fanout/core';
-import type { Flow } from '@fanout/flows';
+import { FanoutError, quoted } from '@fanout/core';
+import type { Flow, VerifyPolicy } from '@fanout/flows';
 import { errorHandler } from '@fanout/http';
 import type { FanoutMetrics, Logger } from '@fanout/observability';
 import type { FanoutKeys } from '@fanout/redis';
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import type { Redis } from 'ioredis';
 import { acceptEvent } from './accept-event.js';
-import { readBody } from './body-reader.js';
-import { readIdempotencyKey } from './idempotency-key.js';
+import { idempotencyKeys } from './idempotency-key.js';
+import { contentEncodingOf, decodeBody, readRawBody, type ContentEncoding } from './read-body.js';
+import { requestBytes } from './request-bytes.js';
+import { signatureCheck, type SignatureCheck, type VerifiedRequest } from './signatures/verify-signature.js';
 
 export interface IngressDeps {
   /** The loaded flow of that name, undefined when there is none. */
@@ -24,7 +26,7 @@ export interface IngressDeps {
   readonly eventRecordTtlMs: number;
   /** True once the process drains after SIGTERM: new webhooks get 503 SHUTTING_DOWN. */
   isDraining(): boolean;
-  /** Unix milliseconds stamped as the event's receivedAt. Default `Date.now`. */
+  /** Unix milliseconds stamped as the event's receivedAt, and the clock signatures' timestamps are checked on. Default `Date.now`. */
   now?: () => number;
   /**
    * Redis replicas that must confirm an event (WAIT) before it is answered 202; when fewer do
@@ -40,6 +42,14 @@ export interface IngressDeps {
    * outcome. Absent: no check before the write (Redis's own OOM refusal still answers so).
    */
   readonly memory?: { share(): number | undefined; readonly limit: number };
+  /**
+   * The cap on request body bytes this process holds at once, over every request
+   * (FANOUT_INGRESS_MAX_BUFFERED); beyond it a request gets 503 INGRESS_BUSY with
+   * Retry-After. Encoded and decoded bytes both count. Default 64 MiB.
+   */
+  readonly maxBufferedBytes?: number;
+  /** How long a request's whole body may take to arrive, in ms (FANOUT_BODY_TIMEOUT); then 408 REQUEST_TIMEOUT. Default 10 s. */
+  readonly bodyTimeoutMs?: number;
 }
 
 function refuseNearFullRedis(memory: IngressDeps['memory']): void {
@@ -51,19 +61,39 @@ function refuseNearFullRedis(memory: IngressDeps['memory']): void {
   );
 }
 
+/** FANOUT_INGRESS_MAX_BUFFERED's default: 64 MiB. */
+export const DEFAULT_MAX_BUFFERED_BYTES = 64 * 1_048_576;
+/** FANOUT_BODY_TIMEOUT's default: 10 s, a 1 MB body at 100 KB/s. */
+export const DEFAULT_BODY_TIMEOUT_MS = 10_000;
+
 /** `POST /webhooks/:flow`: the ingress as a router, with its own error middleware. It never listens. */
 export function buildIngress(deps: IngressDeps): Router {
-  const acceptDeps = { ...deps, now: deps.now ?? Date.now, replicas: deps.replicas ?? 0, replicaTimeoutMs: deps.replicaTimeoutMs ?? 1_000 };
+  const now = deps.now ?? Date.now;
+  const acceptDeps = { ...deps, now, replicas: deps.replicas ?? 0, replicaTimeoutMs: deps.replicaTimeoutMs ?? 1_000 };
+  const buffered = requestBytes(deps.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES);
+  const bodyTimeoutMs = deps.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
+  // Secrets decoded once per flow's policy; flows are fixed objects for the life of the process.
+  const checks = new WeakMap<VerifyPolicy, SignatureCheck>();
+  const checkFor = (policy: VerifyPolicy): SignatureCheck => {
+    let check = checks.get(policy);
+    if (!check) checks.set(policy, (check = signatureCheck(policy)));
+    return check;
+  };
   const router = Router();
 
   router.post('/webhooks/:flow', async (req, res) => {
     if (deps.isDraining()) throw new FanoutError('SHUTTING_DOWN', 'this process is shutting down; retry shortly');
     const flow = deps.findFlow(req.params.flow);
-    if (!flow) throw new FanoutError('FLOW_NOT_FOUND', `no flow named "${req.params.flow}" is loaded`);
+    if (!flow) throw new FanoutError('FLOW_NOT_FOUND', `no flow named ${quoted(req.params.flow)} is loaded`);
     refuseNearFullRedis(deps.memory);
-    const body = await readBody(req, res, flow);
-    const idempotencyKey = readIdempotencyKey(flow.source.idempotencyKey, (name) => req.get(name), body);
-    const { id, replayed } = await acceptEvent(acceptDeps, { flow: flow.name, flowVersion: flow.version, contentType: req.get('content-type') ?? '', body, ...(idempotencyKey && { idempotencyKey }) });
+    const encoding = contentEncodingOf(req);
+    const limits = { maxBytes: flow.source.maxBodyBytes, hold: buffered.holdFor(res), timeoutMs: bodyTimeoutMs, flow: flow.name };
+    const raw = await readRawBody(req, res, limits);
+    // Before anything is decoded or stored: an unsigned sender costs no decompression and no write.
+    const verified = flow.source.verify ? verify(checkFor(flow.source.verify), req, raw, encoding, now()) : {};
+    const body = await decodeBody(raw, encoding, limits);
+    const keys = idempotencyKeys(flow.source, (name) => req.get(name), body, verified);
+    const { id, replayed } = await acceptEvent(acceptDeps, { flow: flow.name, flowVersion: flow.version, contentType: req.get('content-type') ?? '', body, ...(keys && { idempotencyKeys: keys }) });
     // Written directly: res.json() would also hash the body for an ETag nobody asks of a POST answer.
     const json = JSON.stringify({ id });
     res.writeHead(replayed ? 200 : 202, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(json), ...(replayed && { 'Idempotent-Replayed': 'true' }) });
@@ -72,4 +102,13 @@ export function buildIngress(deps: IngressDeps): Router {
 
   router.use(errorHandler(deps.logger));
   return router;
+}
+
+function verify(check: SignatureCheck, req: Request, body: Buffer, encoding: ContentEncoding, now: number): VerifiedRequest {
+  try {
+    return check({ header: (name) => req.get(name), body, now });
+  } catch (error) {
+    if (encoding === 'identity' || !(error instanceof FanoutError)) throw error;
+    throw new FanoutError(error.code, `${error.message} (signatures are checked over the body as sent, before its ${encoding} Content-Encoding is decoded)`);
+  }
 }

@@ -1,1 +1,1 @@
-export { buildIngress, type IngressDeps } from './build-ingress.js';
+export { buildIngress, DEFAULT_BODY_TIMEOUT_MS, DEFAULT_MAX_BUFFERED_BYTES, type IngressDeps } from './build-ingress.js';

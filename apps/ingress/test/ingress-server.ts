@@ -26,10 +26,12 @@ export interface TestIngressOptions {
   readonly replicas?: number;
   readonly replicaTimeoutMs?: number;
   readonly memory?: IngressDeps['memory'];
+  readonly maxBufferedBytes?: number;
+  readonly bodyTimeoutMs?: number;
 }
 
 /** The ingress router in an app of its own, as the main process mounts it, on a loopback port. */
-export async function startIngress({ redis, keys, flows, isDraining = () => false, now, replicas, replicaTimeoutMs, memory }: TestIngressOptions): Promise<TestIngress> {
+export async function startIngress({ redis, keys, flows, isDraining = () => false, now, replicas, replicaTimeoutMs, memory, maxBufferedBytes, bodyTimeoutMs }: TestIngressOptions): Promise<TestIngress> {
   const metrics = createMetrics();
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
@@ -50,6 +52,8 @@ export async function startIngress({ redis, keys, flows, isDraining = () => fals
     ...(replicas !== undefined && { replicas }),
     ...(replicaTimeoutMs !== undefined && { replicaTimeoutMs }),
     ...(memory !== undefined && { memory }),
+    ...(maxBufferedBytes !== undefined && { maxBufferedBytes }),
+    ...(bodyTimeoutMs !== undefined && { bodyTimeoutMs }),
   };
   const app = express();
   app.use(buildIngress(deps));

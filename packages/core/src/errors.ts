@@ -13,7 +13,7 @@ interface ErrorCodeInfo {
 export const ERROR_CODES = {
   FLOW_NOT_FOUND: { status: 404, summary: 'No flow with that name is loaded.' },
   BODY_TOO_LARGE: { status: 413, summary: "The request body is larger than the flow's source.maxBodyBytes." },
-  SIGNATURE_INVALID: { status: 401, summary: 'The inbound signature did not verify.' },
+  SIGNATURE_INVALID: { status: 401, summary: 'The inbound signature did not verify; the message says what was wrong (a header missing, a timestamp outside the tolerance, no signature matched), never which secret.' },
   REDIS_UNAVAILABLE: { status: 503, retryAfterSeconds: 1, summary: 'Redis could not be reached; nothing was stored. Retry after the Retry-After delay.' },
   REDIS_TIMEOUT: {
     status: 503,
@@ -30,12 +30,19 @@ export const ERROR_CODES = {
     retryAfterSeconds: 1,
     summary: 'The event is stored on the Redis primary, but fewer replicas than FANOUT_INGEST_REPLICAS confirmed it in time; it may still be delivered.',
   },
+  INGRESS_BUSY: {
+    status: 503,
+    retryAfterSeconds: 1,
+    summary: 'The process already holds as many request body bytes as FANOUT_INGRESS_MAX_BUFFERED allows; retry after the Retry-After delay.',
+  },
+  REQUEST_TIMEOUT: { status: 408, summary: 'The client was too slow: its headers took longer than FANOUT_HEADERS_TIMEOUT, its body longer than FANOUT_BODY_TIMEOUT, or the whole request longer than FANOUT_REQUEST_TIMEOUT.' },
   SHUTTING_DOWN: { status: 503, retryAfterSeconds: 1, summary: 'The process is draining after SIGTERM and takes no new webhooks.' },
   UNAUTHORIZED: { status: 401, summary: 'The admin token is missing or wrong, or no FANOUT_ADMIN_TOKEN is configured.' },
   EVENT_NOT_FOUND: { status: 404, summary: 'No event with that id is known (never accepted, or past retention).' },
   DESTINATION_NOT_FOUND: { status: 404, summary: 'The flow has no destination with that name.' },
   ROUTE_NOT_FOUND: { status: 404, summary: 'No route matches the method and path.' },
   REQUEST_INVALID: { status: 400, summary: 'The request is malformed; the message says which part.' },
+  HEADERS_TOO_LARGE: { status: 431, summary: 'The request headers are larger than the server takes (Node\'s 16 KiB).' },
   FLOW_INVALID: { status: 500, summary: 'A DeliveryFlow document failed to load; the message names file, document and path.' },
   CONFIG_INVALID: { status: 500, summary: 'A process environment variable has a bad value.' },
   REDIS_MISCONFIGURED: { status: 500, summary: 'Redis is set up to evict keys (maxmemory-policy other than noeviction), which loses events; the process refuses to start.' },

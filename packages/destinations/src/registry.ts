@@ -1,6 +1,7 @@
 import type { Destination } from '@fanout/flows';
 import type { DestinationClient } from './attempt.js';
 import { createHttpKind } from './http/http-kind.js';
+import type { NetworkGuard } from './network-guard.js';
 
 /**
  * A destination kind: how one `type` of destination is delivered to and how its results are
@@ -26,9 +27,15 @@ export interface DestinationRegistry {
   close(): Promise<void>;
 }
 
+/** What every kind's connections share. */
+export interface KindOptions {
+  /** Which addresses destinations may connect to. Default `createNetworkGuard()`: its default deny list. */
+  readonly networkGuard?: NetworkGuard;
+}
+
 /** Every kind fanout delivers to, each with connections of its own. */
-export function defaultKinds(): DestinationKinds {
-  return { http: createHttpKind() };
+export function defaultKinds(options: KindOptions = {}): DestinationKinds {
+  return { http: createHttpKind(options) };
 }
 
 export function createDestinationRegistry(kinds: DestinationKinds = defaultKinds()): DestinationRegistry {

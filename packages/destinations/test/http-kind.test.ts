@@ -2,10 +2,9 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { newEventId } from '@fanout/core';
 import { createHttpKind, RESPONSE_SNIPPET_BYTES, type AttemptReport, type DeliveryAttempt, type DestinationKind } from '@fanout/destinations';
 import type { HttpDestination } from '@fanout/flows';
-import { httpDestination, replies, startReceiver, type ScriptedReceiver } from '@fanout/testkit';
+import { deliveryAttempt, httpDestination, replies, startReceiver, type ScriptedReceiver } from '@fanout/testkit';
 
 describe('the http kind', () => {
   let receiver: ScriptedReceiver;
@@ -19,17 +18,8 @@ describe('the http kind', () => {
     await receiver.close();
   });
 
-  const attempt = (overrides: Partial<DeliveryAttempt> = {}): DeliveryAttempt => ({
-    eventId: newEventId(),
-    flow: 'payments',
-    receivedAt: Date.parse('2026-03-01T11:59:00Z'),
-    body: Buffer.from('{"type":"payment.succeeded"}'),
-    contentType: 'application/json',
-    attempt: 1,
-    startedAt: Date.parse('2026-03-01T12:00:00.750Z'),
-    signal: new AbortController().signal,
-    ...overrides,
-  });
+  const attempt = (overrides: Partial<DeliveryAttempt> = {}): DeliveryAttempt =>
+    deliveryAttempt({ receivedAt: Date.parse('2026-03-01T11:59:00Z'), startedAt: Date.parse('2026-03-01T12:00:00.750Z'), ...overrides });
   const deliver = (destination: HttpDestination, overrides: Partial<DeliveryAttempt> = {}): Promise<AttemptReport> => kind.client(destination).deliver(attempt(overrides));
   const to = (path: string, overrides: Partial<HttpDestination> = {}): HttpDestination => httpDestination({ name: 'orders', url: `${receiver.url}${path}`, ...overrides });
 
@@ -65,6 +55,13 @@ describe('the http kind', () => {
     const [request] = receiver.requestsTo('/spoof');
     expect(request?.headers['webhook-id']).toBe(sent.eventId);
     expect(request?.headers['content-type']).toBe('application/json');
+  });
+
+  it('sends a URL\'s user:password@ as Basic auth, decoded', async () => {
+    await deliver(httpDestination({ name: 'orders', url: receiver.url.replace('http://', 'http://us%40er:p%3Ass@') + '/basic' }));
+    expect(receiver.requestsTo('/basic')[0]?.headers.authorization).toBe(`Basic ${Buffer.from('us@er:p:ss').toString('base64')}`);
+    await deliver(httpDestination({ name: 'orders', url: receiver.url.replace('http://', 'http://user:100%zz@') + '/stray-percent' }));
+    expect(receiver.requestsTo('/stray-percent')[0]?.headers.authorization).toBe(`Basic ${Buffer.from('user:100%zz').toString('base64')}`);
   });
 
   it('does not follow a redirect, and dead-letters it', async () => {

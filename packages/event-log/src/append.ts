@@ -27,16 +27,18 @@ export type AppendOnceResult =
   | { readonly replayed: true; readonly eventId: string };
 
 /**
- * `appendEvent`, unless the entry's flow already stored an event with this idempotency key
- * within its ttl. Check, append and key are one script: one round trip, atomic.
+ * `appendEvent`, unless the entry's flow already stored an event with one of these
+ * idempotency keys within its ttl. Check, append and keys are one script: one round trip,
+ * atomic. Every key lives in `partition` (one script touches one slot), so the caller picks
+ * the partition by the key that must always be found: the first.
  */
-export async function appendEventOnce(redis: Redis, partition: PartitionKeys, entry: EventEntry, recordTtlMs: number, idempotency: IdempotencyKey): Promise<AppendOnceResult> {
+export async function appendEventOnce(redis: Redis, partition: PartitionKeys, entry: EventEntry, recordTtlMs: number, idempotency: readonly [IdempotencyKey, ...IdempotencyKey[]]): Promise<AppendOnceResult> {
+  const keys = [partition.stream, partition.eventRecords(entry.id), ...idempotency.map(({ key }) => partition.idempotency(entry.flow, key))];
   const [outcome, id] = await runScript<['appended' | 'replayed', string]>(redis, APPEND_ONCE, [
-    partition.stream,
-    partition.eventRecords(entry.id),
-    partition.idempotency(entry.flow, idempotency.key),
+    keys.length,
+    ...keys,
     recordBucketTtlMs(recordTtlMs),
-    idempotency.ttlMs,
+    ...idempotency.map(({ ttlMs }) => ttlMs),
     ...encodeEventEntry(entry),
   ]);
   return outcome === 'replayed' ? { replayed: true, eventId: id } : { replayed: false, streamId: id };

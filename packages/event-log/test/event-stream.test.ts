@@ -55,9 +55,9 @@ describe('event stream', () => {
     const repeat = entry(Buffer.from('repeat'));
     const idempotency = { key: 'evt_1', ttlMs: 60_000 };
 
-    const appended = await appendEventOnce(fx.redis, p, first, 60_000, idempotency);
+    const appended = await appendEventOnce(fx.redis, p, first, 60_000, [idempotency]);
     if (appended.replayed) throw new Error('the first event was taken for a repeat');
-    expect(await appendEventOnce(fx.redis, p, repeat, 60_000, idempotency)).toEqual({ replayed: true, eventId: first.id });
+    expect(await appendEventOnce(fx.redis, p, repeat, 60_000, [idempotency])).toEqual({ replayed: true, eventId: first.id });
 
     expect(await fx.redis.xlen(p.stream)).toBe(1);
     expect(await readEventRecord(fx.redis, p, repeat.id)).toBeUndefined();
@@ -65,6 +65,23 @@ describe('event stream', () => {
     const pttl = await fx.redis.pttl(p.idempotency('payments', 'evt_1'));
     expect(pttl).toBeGreaterThan(50_000);
     expect(pttl).toBeLessThanOrEqual(60_000);
+  });
+
+  it('with several keys, writes each with its own ttl, and takes a repeat of any one of them for a repeat', async () => {
+    const first = entry(Buffer.from('first'));
+    const replay = { key: 'msg_1', ttlMs: 600_000 };
+    const own = { key: 'order-7', ttlMs: 60_000 };
+    const appended = await appendEventOnce(fx.redis, p, first, 60_000, [replay, own]);
+    expect(appended.replayed).toBe(false);
+    expect(await fx.redis.get(p.idempotency('payments', 'msg_1'))).toBe(first.id);
+    expect(await fx.redis.get(p.idempotency('payments', 'order-7'))).toBe(first.id);
+    expect(await fx.redis.pttl(p.idempotency('payments', 'msg_1'))).toBeGreaterThan(60_000);
+
+    expect(await appendEventOnce(fx.redis, p, entry(Buffer.from('a')), 60_000, [replay, { key: 'order-8', ttlMs: 60_000 }])).toEqual({ replayed: true, eventId: first.id });
+    expect(await appendEventOnce(fx.redis, p, entry(Buffer.from('b')), 60_000, [{ key: 'msg_2', ttlMs: 600_000 }, own])).toEqual({ replayed: true, eventId: first.id });
+    expect(await fx.redis.xlen(p.stream)).toBe(1);
+    // A repeat writes nothing: the keys of the refused requests were not kept.
+    expect(await fx.redis.exists(p.idempotency('payments', 'order-8'), p.idempotency('payments', 'msg_2'))).toBe(0);
   });
 
   it('says when it created the group on a stream that holds entries: they may have been dispatched by a group that was lost', async () => {

@@ -50,7 +50,8 @@ spec:
 // The same with that one value quoted, as the docs tell users to write it.
 const CONTRACT_EXAMPLE = CONTRACT_EXAMPLE_VERBATIM.replace('secret: ${env:ORDERS_SIGNING_SECRET} }', 'secret: "${env:ORDERS_SIGNING_SECRET}" }');
 
-const ENV = { PAYMENTS_SECRET: 'whsec_payments', ORDERS_SIGNING_SECRET: 'whsec_orders' };
+// Standard Webhooks secrets: whsec_ and the base64 of a key ("payments", "orders").
+const ENV = { PAYMENTS_SECRET: 'whsec_cGF5bWVudHM=', ORDERS_SIGNING_SECRET: 'whsec_b3JkZXJz' };
 
 interface Example {
   spec: {
@@ -62,8 +63,6 @@ interface Example {
 /** The contract example without the fields that are parsed but refused until they are built. */
 function supportedPart(): Example {
   const example = parse(CONTRACT_EXAMPLE) as Example;
-  delete example.spec.source['verify'];
-  delete example.spec.destinations[0]!['signing'];
   example.spec.destinations.pop();
   return example;
 }
@@ -92,7 +91,7 @@ describe('the contract example', () => {
 
   it('is refused as a whole, naming the fields that are not supported yet', () => {
     const error = loadError(parse(CONTRACT_EXAMPLE));
-    expect(error.issues.map(({ path }) => path)).toEqual(['spec.source.verify', 'spec.destinations[0].signing', 'spec.destinations[1].type']);
+    expect(error.issues.map(({ path }) => path)).toEqual(['spec.destinations[1].type']);
     expect(error.message).toContain('spec.destinations[1].type: type s3 is not supported yet');
   });
 
@@ -101,13 +100,18 @@ describe('the contract example', () => {
       {
         name: 'payments',
         version: expect.stringMatching(/^[0-9a-f]{12}$/),
-        source: { maxBodyBytes: 1_048_576, idempotencyKey: { headers: ['Idempotency-Key'], ttlMs: 86_400_000 } },
+        source: {
+          maxBodyBytes: 1_048_576,
+          idempotencyKey: { headers: ['Idempotency-Key'], ttlMs: 86_400_000 },
+          verify: { type: 'standard-webhooks', secrets: ['whsec_cGF5bWVudHM='], toleranceMs: 300_000 },
+        },
         destinations: [
           {
             type: 'http',
             name: 'orders',
             url: 'https://orders.example.com/hooks/payment',
             headers: { 'X-Team': 'orders' },
+            signing: { type: 'standard-webhooks', secrets: ['whsec_b3JkZXJz'] },
             filter: { eventTypes: ['payment.succeeded'], path: ['type'] },
             timeoutMs: 5_000,
             retry: { attempts: 10, backoff: { type: 'exponential', delayMs: 2_000, maxDelayMs: 3_600_000, jitter: 'full' } },
@@ -117,13 +121,15 @@ describe('the contract example', () => {
             deadLetter: { retentionMs: 604_800_000 },
           },
         ],
+        envTemplates: new Map([
+          ['whsec_cGF5bWVudHM=', '${env:PAYMENTS_SECRET}'],
+          ['whsec_b3JkZXJz', '${env:ORDERS_SIGNING_SECRET}'],
+        ]),
       },
     ]);
   });
 
   it.each([
-    ['spec.source.verify', 'verify is not supported yet', (example: Example) => (example.spec.source['verify'] = { type: 'standard-webhooks', secret: '${env:PAYMENTS_SECRET}' })],
-    ['spec.destinations[0].signing', 'signing is not supported yet', (example: Example) => (example.spec.destinations[0]!['signing'] = { type: 'standard-webhooks', secret: 'whsec_x' })],
     ['spec.destinations[0].ordering', 'ordering fifo is not supported yet', (example: Example) => (example.spec.destinations[0]!['ordering'] = 'fifo')],
     ['spec.destinations[1].type', 'type s3 is not supported yet', (example: Example) => example.spec.destinations.push({ name: 'archive', type: 's3', bucket: 'payment-events' })],
   ])('refuses %s alone: "%s"', (path, message, add) => {
@@ -136,7 +142,7 @@ describe('the contract example', () => {
 
   it('still checks the shape of a field that is not supported yet', () => {
     const example = supportedPart();
-    example.spec.destinations[0]!['signing'] = { type: 'standard-webhooks' };
-    expect(loadError(example).message).toBe('flows/payments.yaml document 1: spec.destinations[0].signing.secret: expected a string, but it is missing');
+    example.spec.destinations.push({ name: 'archive', type: 's3' });
+    expect(loadError(example).message).toBe('flows/payments.yaml document 1: spec.destinations[1].bucket: expected a string, but it is missing');
   });
 });

@@ -7,6 +7,8 @@ export interface Substituted {
   readonly value: unknown;
   /** The path of every string that had a reference replaced → the string as written. */
   readonly templates: ReadonlyMap<string, string>;
+  /** Every string that had a reference replaced, as substituted → as written. */
+  readonly envTemplates: ReadonlyMap<string, string>;
   readonly issues: readonly FlowIssue[];
 }
 
@@ -17,6 +19,7 @@ export interface Substituted {
  */
 export function substituteEnv(document: unknown, env: NodeJS.ProcessEnv): Substituted {
   const templates = new Map<string, string>();
+  const envTemplates = new Map<string, string>();
   const issues: FlowIssue[] = [];
 
   const visit = (value: unknown, path: readonly PropertyKey[]): unknown => {
@@ -32,7 +35,7 @@ export function substituteEnv(document: unknown, env: NodeJS.ProcessEnv): Substi
   const substituteString = (template: string, path: readonly PropertyKey[]): string => {
     if (!template.includes('${env:')) return template;
     templates.set(formatPath(path), template);
-    return template.replace(REFERENCE, (reference, name: string) => {
+    const substituted = template.replace(REFERENCE, (reference, name: string) => {
       if (!VARIABLE_NAME.test(name)) {
         issues.push({ path: formatPath(path), message: `expected an environment variable name in ${JSON.stringify(reference)}` });
         return reference;
@@ -41,7 +44,10 @@ export function substituteEnv(document: unknown, env: NodeJS.ProcessEnv): Substi
       if (resolved === undefined) issues.push({ path: formatPath(path), message: `environment variable ${name} is not set` });
       return resolved ?? reference;
     });
+    // An empty value says nothing, and would match every empty string of the flow.
+    if (substituted !== '') envTemplates.set(substituted, template);
+    return substituted;
   };
 
-  return { value: visit(document, []), templates, issues };
+  return { value: visit(document, []), templates, envTemplates, issues };
 }

@@ -12,13 +12,22 @@ export interface Flow {
   readonly version: string;
   readonly source: SourcePolicy;
   readonly destinations: readonly Destination[];
+  /**
+   * Every string of the flow that had `${env:…}` substituted, by its value → the string as
+   * written. Whatever shows a flow (GET /flows, Bull Board) shows these as written, so a
+   * value from the environment is never displayed, whatever its field is called. Absent when
+   * nothing was substituted.
+   */
+  readonly envTemplates?: ReadonlyMap<string, string>;
 }
 
 export interface SourcePolicy {
   /** Larger bodies are refused with 413. Default 1mb. */
   readonly maxBodyBytes: number;
-  /** Default: the sender's own id (SENDER_ID_HEADERS) for 24h. Absent (`idempotencyKey: false`): every request is a new event. */
+  /** Default: the sender's own id (SENDER_ID_HEADERS) for 24h. Absent (`idempotencyKey: false`): every request is a new event (but for the replay defence of a standard-webhooks `verify`). */
   readonly idempotencyKey?: IdempotencyKeyPolicy;
+  /** The inbound signature check. Absent: requests are not checked. */
+  readonly verify?: VerifyPolicy;
 }
 
 /**
@@ -30,6 +39,43 @@ export const SENDER_ID_HEADERS: readonly string[] = ['webhook-id', 'x-github-del
 
 /** How long a sender's id is remembered when the flow sets no idempotency key, in ms. */
 export const SENDER_ID_TTL_MS = 24 * 3_600_000;
+
+/**
+ * How a request's signature is checked, over its body as received. Secrets are as written
+ * (`whsec_…` is decoded where it is used), newest first; a request verifies when any one
+ * matches.
+ */
+export type VerifyPolicy =
+  | {
+      /** `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64>…`. */
+      readonly type: 'standard-webhooks';
+      readonly secrets: readonly string[];
+      /** How far webhook-timestamp may be from now, either way, in ms. Default 5m. */
+      readonly toleranceMs: number;
+    }
+  | {
+      /** `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>`. */
+      readonly type: 'github';
+      readonly secrets: readonly string[];
+    }
+  | {
+      /** `Stripe-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` (several v1 allowed). */
+      readonly type: 'stripe';
+      readonly secrets: readonly string[];
+      /** How far `t` may be from now, either way, in ms. Default 5m. */
+      readonly toleranceMs: number;
+    }
+  | {
+      /** `<header>: <prefix><HMAC-SHA256 of the body, in encoding>`. */
+      readonly type: 'hmac-sha256';
+      readonly secrets: readonly string[];
+      /** The header name as written in the flow (headers ignore case). */
+      readonly header: string;
+      /** Default hex. */
+      readonly encoding: 'hex' | 'base64';
+      /** Default ''. */
+      readonly prefix: string;
+    };
 
 /**
  * Where a request's idempotency key is read from, and how long it is remembered: a repeated
@@ -82,11 +128,21 @@ export interface DestinationPolicy {
   readonly filter?: EventTypeFilter;
 }
 
+/** Outbound Standard Webhooks signing: one `v1,<base64>` per secret in `webhook-signature`. */
+export interface SigningPolicy {
+  readonly type: 'standard-webhooks';
+  /** As written (`whsec_<base64>`, or a raw string used as its UTF-8 bytes), newest first; at least one. */
+  readonly secrets: readonly string[];
+}
+
 export interface HttpDestination extends DestinationPolicy {
   readonly type: 'http';
   readonly name: string;
+  /** As written; a `user:password@` in it is sent as `Authorization: Basic`. */
   readonly url: string;
   readonly headers: Readonly<Record<string, string>>;
+  /** Absent: attempts are not signed. */
+  readonly signing?: SigningPolicy;
 }
 
 export type Destination = HttpDestination;

@@ -1,5 +1,19 @@
 export { decodeDispatchPlan, dispatchPlanOf, encodeDispatchPlan, type DispatchPlan, type PlannedDestination } from './dispatch-plan.js';
-export { SENDER_ID_HEADERS, SENDER_ID_TTL_MS, type Destination, type DestinationPolicy, type EventTypeFilter, type Flow, type HttpDestination, type IdempotencyKeyPolicy, type RateLimit, type RetryPolicy, type SourcePolicy } from './flow.js';
+export {
+  SENDER_ID_HEADERS,
+  SENDER_ID_TTL_MS,
+  type Destination,
+  type DestinationPolicy,
+  type EventTypeFilter,
+  type Flow,
+  type HttpDestination,
+  type IdempotencyKeyPolicy,
+  type RateLimit,
+  type RetryPolicy,
+  type SigningPolicy,
+  type SourcePolicy,
+  type VerifyPolicy,
+} from './flow.js';
 export { publishFlowPlans, readFlowPlans, type FlowVersionRef } from './flow-registry.js';
 export { FlowLoadError, type FlowLoadErrorOptions } from './errors.js';
 export type { FlowIssue } from './issues.js';

@@ -1,3 +1,4 @@
+import { isCredentialName } from '@fanout/core';
 import type { z } from 'zod';
 
 /** One problem in a DeliveryFlow document. */
@@ -80,6 +81,9 @@ export function toFlowIssues(error: z.ZodError, templates: ReadonlyMap<string, s
 
 function found(issue: z.core.$ZodIssue, template: string | undefined): string {
   if (template !== undefined) return `, got ${describeValue(template)} after substitution (value not shown)`;
+  // A header such as Authorization or a field such as secret: what was written there is a credential.
+  const name = issue.path.findLast((segment) => typeof segment === 'string');
+  if (name !== undefined && isCredentialName(name)) return ' (value not shown)';
   const input = issue.code === 'invalid_union' && issue.discriminator !== undefined ? discriminatorOf(issue.input, issue.discriminator) : issue.input;
   return input === undefined ? ', but it is missing' : `, got ${describeValue(input)}`;
 }

@@ -41,7 +41,7 @@ export function readFlowDocuments(text: string, file: string, env: NodeJS.Proces
     if (substituted.issues.length > 0) fail(substituted.issues);
     const parsed = deliveryFlowSchema.safeParse(substituted.value, { error: expectationMessages, reportInput: true });
     if (!parsed.success) fail(toFlowIssues(parsed.error, substituted.templates));
-    else located.push({ flow: resolveFlow(parsed.data), file, document });
+    else located.push({ flow: resolveFlow(parsed.data, substituted.envTemplates), file, document });
   });
   return located;
 }

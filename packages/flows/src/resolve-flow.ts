@@ -1,7 +1,7 @@
 import type { BackoffPolicy } from '@fanout/core';
 import { dispatchPlanOf } from './dispatch-plan.js';
 import { deepFreeze } from './freeze.js';
-import { SENDER_ID_HEADERS, SENDER_ID_TTL_MS, type Destination, type EventTypeFilter, type Flow, type IdempotencyKeyPolicy, type RateLimit, type RetryPolicy, type SourcePolicy } from './flow.js';
+import { SENDER_ID_HEADERS, SENDER_ID_TTL_MS, type Destination, type EventTypeFilter, type Flow, type IdempotencyKeyPolicy, type RateLimit, type RetryPolicy, type SourcePolicy, type VerifyPolicy } from './flow.js';
 import { jsonPathSegments } from './json-path.js';
 import type { DeliveryFlowDocument } from './schema.js';
 
@@ -13,16 +13,36 @@ type DestinationDocument = DeliveryFlowDocument['spec']['destinations'][number];
  * Turns a validated document into a deeply frozen `Flow`: every destination gets its full
  * policy, each field taken from the destination when set there, else from `spec.defaults`.
  */
-export function resolveFlow(document: DeliveryFlowDocument): Flow {
+export function resolveFlow(document: DeliveryFlowDocument, envTemplates: ReadonlyMap<string, string> = new Map()): Flow {
   const { source, defaults, destinations } = document.spec;
   const name = document.metadata.name;
   const resolved = destinations.map((destination) => resolveDestination(destination, defaults));
-  return deepFreeze({ name, version: dispatchPlanOf({ name, destinations: resolved }).version, source: resolveSource(source), destinations: resolved });
+  return deepFreeze({
+    name,
+    version: dispatchPlanOf({ name, destinations: resolved }).version,
+    source: resolveSource(source),
+    destinations: resolved,
+    ...(envTemplates.size > 0 && { envTemplates }),
+  });
 }
 
-function resolveSource({ maxBodyBytes, idempotencyKey }: Source): SourcePolicy {
-  if (idempotencyKey === false) return { maxBodyBytes };
-  return { maxBodyBytes, idempotencyKey: idempotencyKey === undefined ? { headers: SENDER_ID_HEADERS, ttlMs: SENDER_ID_TTL_MS } : resolveIdempotencyKey(idempotencyKey) };
+function resolveSource({ maxBodyBytes, idempotencyKey, verify }: Source): SourcePolicy {
+  const idempotency = idempotencyKey === false ? {} : { idempotencyKey: idempotencyKey === undefined ? { headers: SENDER_ID_HEADERS, ttlMs: SENDER_ID_TTL_MS } : resolveIdempotencyKey(idempotencyKey) };
+  return { maxBodyBytes, ...idempotency, ...(verify && { verify: resolveVerify(verify) }) };
+}
+
+function resolveVerify(verify: NonNullable<Source['verify']>): VerifyPolicy {
+  // The schema admits exactly one of secret and secrets.
+  const secrets = verify.secrets ?? [verify.secret!];
+  switch (verify.type) {
+    case 'standard-webhooks':
+    case 'stripe':
+      return { type: verify.type, secrets, toleranceMs: verify.tolerance };
+    case 'github':
+      return { type: verify.type, secrets };
+    case 'hmac-sha256':
+      return { type: verify.type, secrets, header: verify.header, encoding: verify.encoding, prefix: verify.prefix };
+  }
 }
 
 function resolveIdempotencyKey(key: Exclude<NonNullable<Source['idempotencyKey']>, false>): IdempotencyKeyPolicy {
@@ -37,6 +57,7 @@ function resolveDestination(destination: DestinationDocument, defaults: Defaults
     name: destination.name,
     url: destination.url,
     headers: { ...destination.headers },
+    ...(destination.signing && { signing: { type: destination.signing.type, secrets: destination.signing.secrets ?? [destination.signing.secret!] } }),
     timeoutMs: destination.timeout ?? defaults.timeout,
     retry: resolveRetry(destination.retry, defaults.retry),
     concurrency: destination.concurrency ?? defaults.concurrency,

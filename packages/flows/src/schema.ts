@@ -1,3 +1,4 @@
+import { isStandardWebhooksSecret } from '@fanout/core';
 import { z } from 'zod';
 import { duration, httpUrl, nonEmptyString, notSupportedYet, positiveDuration, positiveSize, resourceName, simpleJsonPath, wholeNumber } from './fields.js';
 
@@ -7,7 +8,7 @@ const RESERVED_HEADERS = new Set(['webhook-id', 'webhook-timestamp', 'webhook-si
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const HEADER_VALUE = /^[^\r\n\0]*$/;
 
-const headerName = z.string().regex(HEADER_NAME, { error: 'expected an HTTP header name' });
+const headerName = z.string({ error: 'expected an HTTP header name' }).regex(HEADER_NAME, { error: 'expected an HTTP header name' });
 
 const headers = z
   .record(
@@ -63,10 +64,39 @@ const ordering = z
   .transform((value, ctx) => (value === 'fifo' ? notSupportedYet('ordering fifo')(value, ctx) : value))
   .meta({ description: '`none` (the default): no ordering between deliveries. `fifo` is not supported yet.' });
 
+/**
+ * `secret`, or `secrets` while rotating (newest first): exactly one of the two. Messages
+ * about secrets never start with "expected", so the loader never appends the value it got.
+ */
+function secretFields<S extends z.ZodType<string>>(secret: S) {
+  return {
+    secret: secret.optional().meta({ description: 'The shared secret. Give this or `secrets`.' }),
+    secrets: z
+      .array(secret, { error: 'a list of secrets is needed here' })
+      .min(1, { error: 'at least one secret is needed' })
+      .optional()
+      .meta({ description: 'While rotating: every secret in use, newest first. Give this or `secret`.' }),
+  };
+}
+
+const ONE_SECRET = { error: 'give exactly one of secret or secrets' };
+const hasOneSecret = (value: { secret?: string | undefined; secrets?: readonly string[] | undefined }): boolean => (value.secret === undefined) !== (value.secrets === undefined);
+
+const secretString = z.string({ error: 'a secret must be a string' }).min(1, { error: 'a secret must not be empty' });
+const standardWebhooksSecret = secretString.refine(isStandardWebhooksSecret, { error: 'a whsec_ secret must be base64 after its prefix' });
+
+const tolerance = positiveDuration.prefault('5m').meta({ description: 'How far the signed timestamp may be from now, either way.' });
+
 const signing = z
-  .strictObject({ type: z.enum(['standard-webhooks']), secret: nonEmptyString })
-  .transform(notSupportedYet('signing'))
-  .meta({ description: 'Not supported yet: a flow that sets it is refused at load.' });
+  .strictObject({
+    type: z.literal('standard-webhooks'),
+    ...secretFields(standardWebhooksSecret),
+  })
+  .refine(hasOneSecret, ONE_SECRET)
+  .meta({
+    description:
+      'Signs every attempt per Standard Webhooks: `webhook-signature: v1,<base64>` for each secret, newest first. A secret is `whsec_<base64 key>`, or any other string used as its UTF-8 bytes.',
+  });
 
 /** The per-destination policy fields; each overrides the same field of `spec.defaults`. */
 const policyShape = {
@@ -79,14 +109,23 @@ const policyShape = {
   deadLetter: z.strictObject({ retention: positiveDuration.optional() }).optional(),
 };
 
-const httpDestination = z.strictObject({
-  name: resourceName,
-  type: z.literal('http'),
-  url: httpUrl,
-  headers: headers.optional(),
-  signing: signing.optional(),
-  ...policyShape,
-});
+const httpDestination = z
+  .strictObject({
+    name: resourceName,
+    type: z.literal('http'),
+    url: httpUrl.meta({ description: 'Where attempts are POSTed. A `user:password@` in it is sent as `Authorization: Basic`.' }),
+    headers: headers.optional(),
+    signing: signing.optional(),
+    ...policyShape,
+  })
+  .superRefine(({ url, headers }, ctx) => {
+    // zod runs this even when url failed its own check.
+    if (!URL.canParse(url)) return;
+    const { username, password } = new URL(url);
+    if ((username || password) && Object.keys(headers ?? {}).some((name) => name.toLowerCase() === 'authorization')) {
+      ctx.addIssue({ code: 'custom', path: ['headers'], message: 'the url\'s user:password@ is sent as Authorization: Basic, and headers sets Authorization too: give one of them' });
+    }
+  });
 
 const s3Destination = z
   .strictObject({
@@ -132,9 +171,24 @@ const idempotencyKey = z.union([idempotencyKeyPolicy, z.literal(false)], { error
 });
 
 const verify = z
-  .strictObject({ type: z.enum(['standard-webhooks', 'github', 'stripe', 'hmac-sha256']), secret: nonEmptyString })
-  .transform(notSupportedYet('verify'))
-  .meta({ description: 'Not supported yet: a flow that sets it is refused at load.' });
+  .discriminatedUnion('type', [
+    z.strictObject({ type: z.literal('standard-webhooks'), ...secretFields(standardWebhooksSecret), tolerance }).refine(hasOneSecret, ONE_SECRET),
+    z.strictObject({ type: z.literal('github'), ...secretFields(secretString) }).refine(hasOneSecret, ONE_SECRET),
+    z.strictObject({ type: z.literal('stripe'), ...secretFields(secretString), tolerance }).refine(hasOneSecret, ONE_SECRET),
+    z
+      .strictObject({
+        type: z.literal('hmac-sha256'),
+        ...secretFields(secretString),
+        header: headerName.meta({ description: 'The request header holding the signature (any case).' }),
+        encoding: z.enum(['hex', 'base64']).default('hex').meta({ description: 'How the HMAC-SHA256 of the body is written in the header.' }),
+        prefix: z.string().default('').meta({ description: 'What comes before the signature in the header, e.g. `sha256=`.' }),
+      })
+      .refine(hasOneSecret, ONE_SECRET),
+  ])
+  .meta({
+    description:
+      'Checks the signature of every request over its body as received, before anything is stored; a request that does not verify gets 401 SIGNATURE_INVALID. With standard-webhooks, a webhook-id seen again within twice the tolerance is answered as an idempotent repeat.',
+  });
 
 const source = z.strictObject({
   maxBodyBytes: positiveSize.prefault('1mb').meta({ description: 'Larger bodies are refused with 413.' }),

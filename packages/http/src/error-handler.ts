@@ -1,4 +1,4 @@
-import { FanoutError } from '@fanout/core';
+import { FanoutError, quoted } from '@fanout/core';
 import type { Logger } from '@fanout/observability';
 import { redisFailure } from '@fanout/redis';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
@@ -22,8 +22,15 @@ export function redisStateError(error: unknown): FanoutError | undefined {
   return new FanoutError('REDIS_UNAVAILABLE', `Redis ${failure === 'unanswered' ? 'did not answer in time' : 'cannot be reached'}; retry later`, { cause: error });
 }
 
+/** The router's refusal of a path parameter that is not valid percent-encoding (`/webhooks/%ff`): a URIError with status 400. */
+function isPathDecodeError(error: unknown): boolean {
+  // Duck-typed: a URIError from another realm (a Jest VM) fails `instanceof`.
+  return typeof error === 'object' && error !== null && (error as Error).name === 'URIError' && (error as { status?: unknown }).status === 400;
+}
+
 function toFanoutError(error: unknown): FanoutError | undefined {
   if (error instanceof FanoutError) return error;
+  if (isPathDecodeError(error)) return new FanoutError('REQUEST_INVALID', 'the path is not valid percent-encoded UTF-8');
   if (!isBodyParserError(error)) return redisStateError(error);
   if (error.type === 'entity.too.large') return new FanoutError('BODY_TOO_LARGE', error.message, { cause: error });
   if (error.status >= 400 && error.status < 500) return new FanoutError('REQUEST_INVALID', error.message, { cause: error });
@@ -45,12 +52,12 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       res.status(known.status).json(known.toJSON());
       return;
     }
-    logger.error({ err: error, method: req.method, path: req.path }, 'request failed');
+    logger.error({ err: error, method: req.method, path: quoted(req.path) }, 'request failed');
     res.status(500).json(new FanoutError('INTERNAL', 'internal error').toJSON());
   };
 }
 
 /** The last route of an app: any unmatched request gets a JSON 404. */
 export const notFoundHandler: RequestHandler = (req, _res, next) => {
-  next(new FanoutError('ROUTE_NOT_FOUND', `no route for ${req.method} ${req.path}`));
+  next(new FanoutError('ROUTE_NOT_FOUND', `no route for ${req.method} ${quoted(req.path)}`));
 };

@@ -1,3 +1,4 @@
+export { deliveryAttempt } from './attempt-factory.js';
 export { CHROMIUM, launchBrowser } from './browser.js';
 export { httpDestination, testFlow, type DestinationOverrides } from './flow-factory.js';
 export { replies, startReceiver, type ReceivedRequest, type ReplyScript, type ScriptedReceiver, type ScriptedReply } from './receiver.js';

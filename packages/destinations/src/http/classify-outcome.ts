@@ -1,4 +1,5 @@
 import type { AttemptOutcome } from '../attempt.js';
+import { DESTINATION_DENIED } from '../network-guard.js';
 import { isSendFailure, TIMEOUT_ERROR_CODE, type SendResult } from './send-result.js';
 
 /** Statuses besides 5xx that say "not now" rather than "never". */
@@ -9,13 +10,16 @@ const RETRY_AFTER_STATUSES: ReadonlySet<number> = new Set([429, 503]);
 /**
  * How an HTTP attempt's result is classified. 2xx is delivered; 408, 409, 425, 429, 5xx and
  * every failure to get an answer (timeouts, connection errors) are retried; any other status
- * (other 4xx, and 3xx because redirects are not followed) dead-letters at once.
+ * (other 4xx, and 3xx because redirects are not followed) and a destination address the
+ * network guard denies dead-letter at once.
  *
  * @param nowMs unix ms, to turn a Retry-After HTTP-date into a delay.
  */
 export function classifyOutcome(result: SendResult, nowMs: number): AttemptOutcome {
   if (isSendFailure(result)) {
     const { code, message } = result.error;
+    // The guard will refuse that address on every attempt: retrying only delays the dead letter.
+    if (code === DESTINATION_DENIED) return { kind: 'dead', reason: message };
     return { kind: 'retry', reason: code === TIMEOUT_ERROR_CODE ? message : code };
   }
   const { statusCode } = result;

@@ -3,24 +3,33 @@ import { performance } from 'node:perf_hooks';
 import type { HttpDestination } from '@fanout/flows';
 import { Agent, type Dispatcher } from 'undici';
 import type { AttemptReport, DeliveryAttempt, DestinationClient } from '../attempt.js';
+import { createNetworkGuard, type NetworkGuard } from '../network-guard.js';
 import type { DestinationKind } from '../registry.js';
 import { classifyOutcome } from './classify-outcome.js';
+import { guardedConnector } from './guarded-connector.js';
 import { isSendFailure, TIMEOUT_ERROR_CODE, type SendFailure, type SendResult } from './send-result.js';
+import { standardWebhooksSigner, type AttemptSigner } from './signing.js';
 
 /** How much of a response body is read; the rest is discarded unread (the connection is then closed, not reused). */
 export const RESPONSE_SNIPPET_BYTES = 4_096;
 
 const USER_AGENT = 'fanout';
 
+export interface HttpKindOptions {
+  /** Which addresses attempts may connect to (FANOUT_DESTINATION_DENY / _ALLOW). Default `createNetworkGuard()`: its default deny list. */
+  readonly networkGuard?: NetworkGuard;
+}
+
 /**
  * The http kind, on undici. One Agent keeps one connection pool per origin, so every
  * destination host has keep-alive connections of its own and a slow one never holds
  * another's sockets. undici rather than got: got's per-request option handling capped a
  * process near 2-3k POSTs/s, a fraction of what node:http or undici reach (the figures that
- * decided it are in docs/benchmarks.md). Redirects are not followed: undici's request never does.
+ * decided it are in docs/benchmarks.md). Redirects are not followed: undici's request never
+ * does. Every connection the Agent opens passes the network guard (guardedConnector).
  */
-export function createHttpKind(): DestinationKind<HttpDestination> {
-  const agent = new Agent({ keepAliveTimeout: 10_000 });
+export function createHttpKind({ networkGuard = createNetworkGuard() }: HttpKindOptions = {}): DestinationKind<HttpDestination> {
+  const agent = new Agent({ keepAliveTimeout: 10_000, connect: guardedConnector(networkGuard) });
   return {
     type: 'http',
     client: (destination) => httpClient(agent, destination),
@@ -28,20 +37,53 @@ export function createHttpKind(): DestinationKind<HttpDestination> {
   };
 }
 
+/** What stays the same for every attempt of one destination, worked out once. */
+interface HttpTarget {
+  readonly origin: string;
+  readonly path: string;
+  /** The configured headers, lower-cased, with the URL's `user:password@` as Basic auth. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly sign?: AttemptSigner;
+}
+
 function httpClient(agent: Agent, destination: HttpDestination): DestinationClient {
   // Split the way undici's dispatcher takes it, once per destination.
   const url = new URL(destination.url);
-  const origin = url.origin;
-  const path = `${url.pathname}${url.search}`;
+  const target: HttpTarget = {
+    origin: url.origin,
+    path: `${url.pathname}${url.search}`,
+    headers: configuredHeaders(destination, url),
+    ...(destination.signing && { sign: standardWebhooksSigner(destination.signing) }),
+  };
   return {
     async deliver(attempt) {
-      const result = await send(agent, destination, origin, path, attempt);
+      const result = await send(agent, destination, target, attempt);
       return report(result, attempt.signal.aborted);
     },
   };
 }
 
-async function send(agent: Agent, destination: HttpDestination, origin: string, path: string, attempt: DeliveryAttempt): Promise<SendResult> {
+/** The user-agent and the configured headers, lower-cased; a URL's userinfo as `Authorization: Basic` (the schema refuses one beside a configured Authorization). */
+function configuredHeaders(destination: HttpDestination, url: URL): Record<string, string> {
+  const headers: Record<string, string> = { 'user-agent': USER_AGENT };
+  for (const [name, value] of Object.entries(destination.headers)) headers[name.toLowerCase()] = value;
+  if (url.username || url.password) {
+    const credentials = `${percentDecoded(url.username)}:${percentDecoded(url.password)}`;
+    headers['authorization'] = `Basic ${Buffer.from(credentials, 'utf8').toString('base64')}`;
+  }
+  return headers;
+}
+
+/** A URL's userinfo as the user meant it; one with a stray `%` (the URL parser keeps it) is taken as written. */
+function percentDecoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+async function send(agent: Agent, destination: HttpDestination, target: HttpTarget, attempt: DeliveryAttempt): Promise<SendResult> {
   const startedAt = performance.now();
   const elapsedMs = (): number => Math.round(performance.now() - startedAt);
   const { timeoutMs } = destination;
@@ -58,7 +100,7 @@ async function send(agent: Agent, destination: HttpDestination, origin: string, 
   try {
     // undici's own header and body timeouts (300 s each by default) are off: the attempt's
     // timer above is the one timeout, however long the destination allows.
-    const response = await agent.request({ origin, path, method: 'POST', headers: requestHeaders(destination, attempt), body: attempt.body, signal: abort.signal, headersTimeout: 0, bodyTimeout: 0 });
+    const response = await agent.request({ origin: target.origin, path: target.path, method: 'POST', headers: requestHeaders(target, attempt), body: attempt.body, signal: abort.signal, headersTimeout: 0, bodyTimeout: 0 });
     const bodySnippet = await readSnippet(response.body);
     return { statusCode: response.statusCode, headers: response.headers as IncomingHttpHeaders, bodySnippet, durationMs: elapsedMs() };
   } catch (error) {
@@ -81,13 +123,17 @@ function report(result: SendResult, interrupted: boolean): AttemptReport {
   return { outcome, durationMs: result.durationMs, statusCode: result.statusCode, ...(snippet ? { response: snippet } : {}) };
 }
 
-/** The contract's headers are set last, so no configured header can change what receivers dedupe or verify on. */
-function requestHeaders(destination: HttpDestination, { eventId, contentType, startedAt }: DeliveryAttempt): Record<string, string> {
-  const headers: Record<string, string> = { 'user-agent': USER_AGENT };
-  for (const [name, value] of Object.entries(destination.headers)) headers[name.toLowerCase()] = value;
+/**
+ * The contract's headers are set last, so no configured header can change what receivers
+ * dedupe or verify on. Each attempt is signed anew with its own webhook-timestamp.
+ */
+function requestHeaders({ headers: configured, sign }: HttpTarget, { eventId, contentType, startedAt, body }: DeliveryAttempt): Record<string, string> {
+  const headers: Record<string, string> = { ...configured };
   if (contentType !== '') headers['content-type'] = contentType;
+  const timestamp = Math.floor(startedAt / 1_000);
   headers['webhook-id'] = eventId;
-  headers['webhook-timestamp'] = String(Math.floor(startedAt / 1_000));
+  headers['webhook-timestamp'] = String(timestamp);
+  if (sign) headers['webhook-signature'] = sign(eventId, timestamp, body);
   return headers;
 }
 

@@ -7,8 +7,8 @@ import type { RequestHandler } from 'express';
 export const BASIC_CHALLENGE = 'Basic realm="fanout", charset="UTF-8"';
 
 /**
- * The admin token a request presents: `Authorization: Bearer <token>`, or HTTP Basic with
- * any user and the token as password (what a browser sends after the prompt).
+ * The token a request presents: `Authorization: Bearer <token>`, or HTTP Basic with any
+ * user and the token as password (what a browser sends after the prompt).
  * Undefined when the header is absent or in another scheme.
  */
 export function presentedToken(authorization: string | undefined): string | undefined {
@@ -30,23 +30,29 @@ export function tokenMatches(presented: string, expected: string): boolean {
   return timingSafeEqual(digest(presented), digest(expected));
 }
 
-export interface AdminAuthDeps {
-  /** The configured admin token; undefined or empty means every request is refused. */
-  adminToken: string | undefined;
-  logger: Logger;
+export interface TokenAuthOptions {
+  /** The configured token; undefined or empty means every request is refused. */
+  readonly token: string | undefined;
+  /** What the token is called in messages: `admin token`. */
+  readonly name: string;
+  /** The variable that configures it: `FANOUT_ADMIN_TOKEN`. */
+  readonly variable: string;
+  /** What it guards, for the warning when it is not configured: `the admin API and the dashboard`. */
+  readonly guards: string;
+  readonly logger: Logger;
 }
 
-/** Lets a request through when it presents the admin token; otherwise 401 UNAUTHORIZED. */
-export function requireAdminToken({ adminToken, logger }: AdminAuthDeps): RequestHandler {
-  if (!adminToken) {
-    logger.warn('FANOUT_ADMIN_TOKEN is not set: the admin API and the dashboard answer 401 to everyone');
+/** Lets a request through when it presents the token; otherwise 401 UNAUTHORIZED. */
+export function requireToken({ token, name, variable, guards, logger }: TokenAuthOptions): RequestHandler {
+  if (!token) {
+    logger.warn(`${variable} is not set: ${guards} answer 401 to everyone`);
     // No challenge header: a browser prompt would ask for a password that cannot work.
-    return (_req, _res, next) => next(new FanoutError('UNAUTHORIZED', 'no admin token is configured (FANOUT_ADMIN_TOKEN is not set)'));
+    return (_req, _res, next) => next(new FanoutError('UNAUTHORIZED', `no ${name} is configured (${variable} is not set)`));
   }
   return (req, res, next) => {
-    const token = presentedToken(req.get('authorization'));
-    if (token !== undefined && tokenMatches(token, adminToken)) return next();
+    const presented = presentedToken(req.get('authorization'));
+    if (presented !== undefined && tokenMatches(presented, token)) return next();
     res.setHeader('WWW-Authenticate', BASIC_CHALLENGE);
-    next(new FanoutError('UNAUTHORIZED', token === undefined ? 'send the admin token as Authorization: Bearer <token>' : 'the admin token is wrong'));
+    next(new FanoutError('UNAUTHORIZED', presented === undefined ? `send the ${name} as Authorization: Bearer <token>` : `the ${name} is wrong`));
   };
 }

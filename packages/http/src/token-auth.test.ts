@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { presentedToken, tokenMatches } from './admin-auth.js';
+import { presentedToken, tokenMatches } from './token-auth.js';
 
 const basic = (userAndPassword: string): string => `Basic ${Buffer.from(userAndPassword).toString('base64')}`;
 
