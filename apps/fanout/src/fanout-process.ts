@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
+import { FanoutError } from '@fanout/core';
 import { buildDashboard } from '@fanout/dashboard';
 import { DELIVERY_SCRIPTS, deliveryState } from '@fanout/delivery';
 import { createDestinationRegistry } from '@fanout/destinations';
@@ -70,6 +71,12 @@ async function connect(redis: Redis, url: string): Promise<Redis> {
   } finally {
     redis.off('error', remember);
   }
+}
+
+/** A port someone else holds is the likeliest start-up failure of split roles on one host: say so in one line. */
+function listenError(error: unknown, port: number): unknown {
+  if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') return error;
+  return new FanoutError('PORT_IN_USE', `port ${port} is already in use (another fanout process, or something else, listens there): set PORT to a free port`, { cause: error });
 }
 
 export async function startFanoutProcess({ config, logger, env, dataDir = './.data' }: FanoutProcessOptions): Promise<FanoutProcess> {
@@ -182,9 +189,16 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
     stoppers.push({ name: 'workers', run: () => workers.stop(config.FANOUT_SHUTDOWN_GRACE).finally(() => destinations.close()) });
   }
 
+  const stopRoles = () => Promise.all(stoppers.map((stopper) => runBounded(stopper, config.FANOUT_SHUTDOWN_GRACE + STOP_MARGIN_MS, logger)));
   const app = buildHttpApp({ routers, metrics, logger, isReady: async () => (await requests.ping().then(() => true, () => false)) && flows.length > 0 });
   const server: Server = app.listen(config.PORT);
-  await once(server, 'listening');
+  try {
+    await once(server, 'listening');
+  } catch (error) {
+    await stopRoles();
+    await closeAll();
+    throw listenError(error, config.PORT);
+  }
   const { port } = server.address() as AddressInfo;
   logger.info({ port, roles: [...roles], flows: flows.map((flow) => flow.name), redis: endpoint.url }, 'fanout is running');
 
@@ -195,7 +209,7 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
     async shutdown() {
       draining = true;
       logger.info({ graceMs: config.FANOUT_SHUTDOWN_GRACE }, 'shutting down: no new webhooks, finishing in-flight deliveries');
-      await Promise.all(stoppers.map((stopper) => runBounded(stopper, config.FANOUT_SHUTDOWN_GRACE + STOP_MARGIN_MS, logger)));
+      await stopRoles();
       server.closeIdleConnections();
       // A request still waiting on Redis would hold server.close() open.
       await runBounded({ name: 'http server', run: () => new Promise<void>((resolve) => server.close(() => resolve())) }, CLOSE_TIMEOUT_MS, logger);
