@@ -18,6 +18,7 @@ import type { Router } from 'express';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { buildHttpApp } from './http-app.js';
+import { NON_ADMIN_ROUTES } from './process-routes.js';
 import { checkRedis } from './redis-checks.js';
 import { resolveRedisEndpoint } from './redis-endpoint.js';
 
@@ -144,6 +145,7 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
         logger: logger.child({ role: 'dashboard' }),
         adminToken: config.FANOUT_ADMIN_TOKEN,
         readOnly: config.FANOUT_DASHBOARD_READONLY,
+        otherRoutes: NON_ADMIN_ROUTES,
       }),
     );
   }

@@ -1,1 +1,1 @@
-export { buildIngress, type IngressDeps } from './build-ingress.js';
+export { acceptedSchema, buildIngress, WEBHOOK_ROUTE, type IngressDeps } from './build-ingress.js';

@@ -12,6 +12,7 @@ export {
   readEventPayload,
   readEventRecord,
   readLastAttempt,
+  REPORTED_STATUSES,
   reportedStatus,
   type AttemptOutcomeName,
   type AttemptRecord,
