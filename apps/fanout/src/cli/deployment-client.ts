@@ -93,8 +93,8 @@ function refused(base: string, method: string, path: string, status: number, bod
   const error = looksLikeErrorBody(body) ? body.error : undefined;
   const said = error?.message ? `${error.message}${error.code ? ` (${error.code})` : ''}` : `HTTP ${status}`;
   if (status === 401) {
-    const hint = hasToken ? 'FANOUT_ADMIN_TOKEN is not the deployment\'s admin token' : 'set FANOUT_ADMIN_TOKEN to the deployment\'s admin token (npm start prints one)';
-    return new CliError(`${said}: ${hint}`, EXIT_CODES.UNAUTHORIZED);
+    // With a token, the deployment's reason says it all (wrong, or none configured there); without one, what to set.
+    return new CliError(hasToken ? said : "the admin API wants a token: set FANOUT_ADMIN_TOKEN to the deployment's admin token (npm start prints one)", EXIT_CODES.UNAUTHORIZED);
   }
   if (error?.code === 'ROUTE_NOT_FOUND') {
     return new CliError(`${base} has no route for ${method} ${path.split('?')[0]}: FANOUT_URL must point at a process with the ingress role for send, the dashboard role for the other commands`, EXIT_CODES.FAILED);
