@@ -192,7 +192,7 @@ describe('the commands that talk to a deployment', () => {
       const before = await failed();
       const one = await runCli(['dead-letters', 'shop', 'gone', '--replay', '--ids', `${ids[0]},missing`], env);
       expect(one.code).toBe(1);
-      expect(one.stdout).toBe('replayed 1 dead letters of shop/gone: queued again with the same webhook-id\nnot dead letters of shop/gone: missing\n');
+      expect(one.stdout).toBe('replayed 1 dead letter of shop/gone: queued again with the same webhook-id\nnot dead letters of shop/gone: missing\n');
       const again = await fanout.receiver.waitFor('/gone', before + 1);
       expect(again.at(-1)!.headers['webhook-id']).toBe(ids[0]);
       await eventually(failed, (count) => count === before);

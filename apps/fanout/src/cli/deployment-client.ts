@@ -1,7 +1,7 @@
 import type { z } from 'zod';
 import { CliError, EXIT_CODES } from './exit-codes.js';
 
-/** How long a request may take, in ms; a replay of a whole dead-letter queue gets REPLAY_TIMEOUT_MS. */
+/** How long a request may take, in ms, unless it says otherwise (a replay of a whole dead-letter queue does). */
 const REQUEST_TIMEOUT_MS = 30_000;
 
 export interface DeploymentClientOptions {
@@ -53,7 +53,7 @@ export function createDeploymentClient({ url, adminToken }: DeploymentClientOpti
     try {
       response = await fetch(`${base}${path}`, { ...init, signal: AbortSignal.timeout(timeoutMs) });
     } catch (error) {
-      throw unreachable(base, error);
+      throw unreachable(base, error, timeoutMs);
     }
     const text = await response.text();
     let body: unknown = text;
@@ -82,9 +82,9 @@ export function createDeploymentClient({ url, adminToken }: DeploymentClientOpti
   };
 }
 
-function unreachable(base: string, error: unknown): CliError {
+function unreachable(base: string, error: unknown, timeoutMs: number): CliError {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  if ((error as Error).name === 'TimeoutError') return new CliError(`${base} did not answer within ${REQUEST_TIMEOUT_MS / 1000} s`, EXIT_CODES.UNAVAILABLE, { cause: error });
+  if ((error as Error).name === 'TimeoutError') return new CliError(`${base} did not answer within ${timeoutMs / 1000} s`, EXIT_CODES.UNAVAILABLE, { cause: error });
   const why = cause?.code ?? cause?.message ?? (error as Error).message;
   return new CliError(`cannot reach fanout at ${base} (${why}): is it running, and is FANOUT_URL right?`, EXIT_CODES.UNAVAILABLE, { cause: error });
 }

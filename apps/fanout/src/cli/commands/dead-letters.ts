@@ -33,6 +33,9 @@ interface Target {
   readonly name: string;
 }
 
+/** `1 dead letter`, `3 dead letters`. */
+const deadLetters = (count: number): string => `${count} dead ${count === 1 ? 'letter' : 'letters'}`;
+
 function parseIds(raw: string): string[] {
   const ids = [...new Set(raw.split(',').map((id) => id.trim()).filter(Boolean))];
   if (ids.length === 0) throw usageError('--ids takes event ids separated by commas');
@@ -82,7 +85,7 @@ async function replayAll(target: Target, progress: Progress): Promise<ReplayResu
   if (!progress.shown) return replay();
   const { total } = await page(target, 1, 0);
   let finished = false;
-  progress.update(`replaying ${total} dead letters`);
+  progress.update(`replaying ${deadLetters(total)}`);
   const ticker = setInterval(() => {
     void page(target, 1, 0).then(
       ({ total: left }) => finished || progress.update(`replaying: ${Math.max(total - left, 0)}/${total} dead letters back in the queue`),
@@ -116,7 +119,7 @@ export async function deadLettersCommand(flow: string, destination: string, opti
     } else {
       if (listed.items.length > 0) printLine(io, formatTable(COLUMNS, listed.items));
       const more = listed.nextOffset === null ? '' : ` (--offset ${listed.nextOffset} for the next page)`;
-      printLine(io, `${listed.items.length} of ${listed.total} dead letters of ${target.name}${more}`);
+      printLine(io, `${listed.items.length} of ${deadLetters(listed.total)} of ${target.name}${more}`);
     }
     return EXIT_CODES.OK;
   }
@@ -127,7 +130,7 @@ export async function deadLettersCommand(flow: string, destination: string, opti
       printJson(io, { dryRun: true, matched: matched.length, deadLetters: matched, notFound });
     } else {
       if (matched.length > 0) printLine(io, formatTable(COLUMNS, matched));
-      printLine(io, `would replay ${matched.length} dead letters of ${target.name}`);
+      printLine(io, `would replay ${deadLetters(matched.length)} of ${target.name}`);
       if (notFound.length > 0) printLine(io, `not dead letters of ${target.name}: ${notFound.join(', ')}`);
       printLine(io, 'dry run: nothing was replayed (listed by the CLI: the admin API has no dry run yet)');
     }
@@ -138,7 +141,7 @@ export async function deadLettersCommand(flow: string, destination: string, opti
   if (options.json) {
     printJson(io, result);
   } else {
-    printLine(io, `replayed ${result.queued} dead letters of ${target.name}: queued again with the same webhook-id`);
+    printLine(io, `replayed ${deadLetters(result.queued)} of ${target.name}: queued again with the same webhook-id`);
     if (result.notFound.length > 0) printLine(io, `not dead letters of ${target.name}: ${result.notFound.join(', ')}`);
   }
   return result.notFound.length > 0 ? EXIT_CODES.FAILED : EXIT_CODES.OK;

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { text } from 'node:stream/consumers';
+import { buffer } from 'node:stream/consumers';
 import { acceptedSchema } from '@fanout/ingress';
 import type { DeploymentClient } from '../deployment-client.js';
 import { CliError, EXIT_CODES, usageError, type ExitCode } from '../exit-codes.js';
@@ -34,7 +34,7 @@ async function readBody({ data, file }: SendOptions): Promise<{ body: Buffer; co
     return { body: Buffer.from(data), contentType: 'application/json' };
   }
   if (file === undefined) return { body: Buffer.alloc(0) };
-  const body = file === '-' ? Buffer.from(await text(process.stdin)) : await readFile(file).catch((error: NodeJS.ErrnoException) => {
+  const body = file === '-' ? await buffer(process.stdin) : await readFile(file).catch((error: NodeJS.ErrnoException) => {
     throw usageError(`--file ${file} cannot be read (${error.code ?? error.message})`);
   });
   return { body, contentType: extname(file) === '.json' ? 'application/json' : 'application/octet-stream' };
