@@ -1,24 +1,25 @@
 import { FanoutError } from '@fanout/core';
 import type { DeliveryState } from '@fanout/delivery';
 import type { Flow } from '@fanout/flows';
-import { canonicalPath, errorHandler, isUnder, requireToken } from '@fanout/http';
+import { canonicalPath, errorHandler, isUnder, openApiDocument, requireToken, type RouteDoc } from '@fanout/http';
 import type { Logger } from '@fanout/observability';
 import type { DeliveryQueues } from '@fanout/queues';
 import type { FanoutKeys } from '@fanout/redis';
 import express, { type RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
 import { BULL_BOARD_PATH, bullBoardHandler } from './bull-board.js';
-import { deadLetterRoutes } from './dead-letter-routes.js';
-import { dispatcherDeadLetterRoutes } from './dispatcher-dead-letter-routes.js';
-import { eventRoutes } from './event-routes.js';
-import { flowRoutes } from './flow-routes.js';
+import { DEAD_LETTER_ROUTES, deadLetterRoutes } from './dead-letter-routes.js';
+import { dispatcherDeadLetterRoute, dispatcherDeadLetterRoutes } from './dispatcher-dead-letter-routes.js';
+import { EVENT_ROUTE, eventRoutes } from './event-routes.js';
+import { FLOW_ROUTES, flowRoutes } from './flow-routes.js';
 import { destinationTarget } from './mask-flow.js';
+import { STATUS_ROUTE, statusRoutes } from './status-routes.js';
 
 export interface DashboardDeps {
   /** The loaded flows. */
   flows: readonly Flow[];
   /** The destination queues of those flows; their failed sets are the dead-letter queues. */
-  queues: Pick<DeliveryQueues, 'destinations' | 'get'>;
+  queues: Pick<DeliveryQueues, 'destinations' | 'get' | 'readDepths'>;
   /** Replays (from the admin API and from Bull Board) go through the delivery's transitions. */
   state: DeliveryState;
   /** Event and delivery records are read through this connection. */
@@ -34,13 +35,40 @@ export interface DashboardDeps {
    * path answers 503 REDIS_UNAVAILABLE at once instead of waiting for Redis. Default: always.
    */
   redisReachable?: () => boolean;
+  /** The other roles' routes (the ingress, health and metrics), described in GET /openapi.json beside the admin API. Default none. */
+  otherRoutes?: readonly RouteDoc[];
 }
+
+const OPENAPI_ROUTE = {
+  method: 'get',
+  path: '/openapi.json',
+  tag: 'admin',
+  summary: 'This OpenAPI document',
+  responses: { 200: { description: 'OpenAPI 3.1: every route of every role, generated from the schemas the routes validate with.', contentType: 'application/json' } },
+} as const satisfies RouteDoc;
+
+const BULL_BOARD_ROUTE = {
+  method: 'get',
+  path: BULL_BOARD_PATH,
+  tag: 'admin',
+  summary: 'Bull Board: one queue per destination',
+  description: `Its pages, assets and its own API are served under ${BULL_BOARD_PATH}/; a browser sends the token as the password of HTTP Basic.`,
+  responses: { 200: { description: 'The Bull Board page.', contentType: 'text/html' } },
+} as const satisfies RouteDoc;
+
+/** Every route the dashboard serves, described; the dispatcher dead letters' query depends on the event log's partitions. */
+export function adminRoutes(partitions: number): RouteDoc[] {
+  return [EVENT_ROUTE, ...FLOW_ROUTES, ...DEAD_LETTER_ROUTES, dispatcherDeadLetterRoute(partitions), STATUS_ROUTE, OPENAPI_ROUTE, BULL_BOARD_ROUTE];
+}
+
+/** The version of the HTTP API the OpenAPI document describes (the DeliveryFlow's fanout.dev/v1). */
+const API_VERSION = 'v1';
 
 /**
  * Where the dashboard serves, and what its auth guards: these paths and everything under them,
  * however a request spells them. The process mounts other routes beside it.
  */
-const ADMIN_PATHS = ['/events', '/flows', '/dispatcher', '/admin'];
+const ADMIN_PATHS = ['/events', '/flows', '/dispatcher', '/admin', STATUS_ROUTE.path, OPENAPI_ROUTE.path];
 
 /**
  * The admin token in front of every admin path, whatever its spelling: case, `//`, `.` and
@@ -74,6 +102,12 @@ export function buildDashboard(deps: DashboardDeps): express.Router {
   router.use(flowRoutes({ flows }));
   router.use(deadLetterRoutes({ flows, queues, state }));
   router.use(dispatcherDeadLetterRoutes({ redis, keys }));
+  router.use(statusRoutes({ queues }));
+  const openApi = openApiDocument(
+    { title: 'fanout', version: API_VERSION, description: 'Durable webhook fan-out: the webhook ingress, the admin API, health and metrics.' },
+    [...(deps.otherRoutes ?? []), ...adminRoutes(keys.partitions.length)],
+  );
+  router.get(OPENAPI_ROUTE.path, (_req, res) => void res.json(openApi));
   const boardQueues = queues.destinations.map(({ flow, destination }) => ({ queue: queues.get(flow.name, destination.name)!, destination, target: destinationTarget(destination, flow.envTemplates), state, redis, keys }));
   router.use(BULL_BOARD_PATH, bullBoardHandler(boardQueues, { readOnly }));
   router.use(errorHandler(logger));

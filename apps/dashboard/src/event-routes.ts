@@ -1,10 +1,11 @@
 import { FanoutError, quoted } from '@fanout/core';
-import { attemptsOf, readAttempts, readEventRecord, readLastAttempt, reportedStatus, type AttemptRecord, type DeliveryRecord, type ReportedStatus } from '@fanout/delivery';
+import { ATTEMPT_OUTCOMES, attemptsOf, readAttempts, readEventRecord, readLastAttempt, REPORTED_STATUSES, reportedStatus, type AttemptRecord, type DeliveryRecord } from '@fanout/delivery';
+import type { RouteDoc } from '@fanout/http';
 import type { FanoutKeys, PartitionKeys } from '@fanout/redis';
 import express from 'express';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { isoTime } from './iso-time.js';
+import { isoTime, isoTimeSchema } from './iso-time.js';
 import { parseRequestInput } from './request-input.js';
 
 export interface EventRoutesDeps {
@@ -12,31 +13,45 @@ export interface EventRoutesDeps {
   keys: FanoutKeys;
 }
 
-const eventQuery = z.object({ attempts: z.stringbool().optional() });
+const eventQuery = z.object({ attempts: z.stringbool().optional().meta({ description: "`true` adds each delivery's attempt log." }) });
 
 /** One attempt as the admin API shows it. */
-export interface AttemptView {
-  readonly attempt: number;
-  /** ISO 8601, when the attempt started. */
-  readonly at: string;
-  readonly durationMs?: number;
-  readonly outcome: AttemptRecord['outcome'];
-  readonly statusCode?: number;
-  readonly error?: string;
-  /** What the destination answered, on the newest attempt. */
-  readonly response?: string;
-}
+export const attemptViewSchema = z.object({
+  attempt: z.int().min(1),
+  at: isoTimeSchema.meta({ description: 'When the attempt started.' }),
+  durationMs: z.number().min(0).optional(),
+  outcome: z.enum(ATTEMPT_OUTCOMES).meta({ description: '`interrupted`: cut short by a crash or a shutdown.' }),
+  statusCode: z.int().optional(),
+  error: z.string().optional(),
+  response: z.string().optional().meta({ description: 'The start of what the destination answered, on the newest attempt.' }),
+});
+export type AttemptView = z.output<typeof attemptViewSchema>;
 
 /** One delivery of an event as the admin API shows it; `attemptLog` only when asked for. */
-export interface DeliveryView {
-  readonly destination: string;
-  readonly status: ReportedStatus;
-  readonly attempts: number;
-  readonly lastError?: string;
-  /** ISO 8601. */
-  readonly deliveredAt?: string;
-  readonly attemptLog?: AttemptView[];
-}
+export const deliveryViewSchema = z.object({
+  destination: z.string(),
+  status: z.enum(REPORTED_STATUSES).meta({ description: '`pending` also while an attempt is under way.' }),
+  attempts: z.int().min(0),
+  lastError: z.string().optional().meta({ description: 'The reason, with what the destination last answered.' }),
+  deliveredAt: isoTimeSchema.optional(),
+  attemptLog: z.array(attemptViewSchema).optional(),
+});
+export type DeliveryView = z.output<typeof deliveryViewSchema>;
+
+/** `GET /events/:id`'s answer. */
+export const eventViewSchema = z.object({ id: z.string(), flow: z.string(), receivedAt: isoTimeSchema, deliveries: z.array(deliveryViewSchema) });
+export type EventView = z.output<typeof eventViewSchema>;
+
+export const EVENT_ROUTE = {
+  method: 'get',
+  path: '/events/:id',
+  tag: 'admin',
+  summary: 'Where each delivery of an event stands',
+  params: { id: 'The event id POST /webhooks/:flow answered with.' },
+  query: eventQuery,
+  responses: { 200: { description: "The event and each destination's delivery.", json: eventViewSchema } },
+  errors: ['EVENT_NOT_FOUND', 'REQUEST_INVALID'],
+} as const satisfies RouteDoc;
 
 function attemptView({ attempt, at, durationMs, outcome, statusCode, error, response }: AttemptRecord): AttemptView {
   return {
@@ -75,13 +90,13 @@ async function deliveryView(redis: Redis, partition: PartitionKeys, eventId: str
 /** `GET /events/:id`: where each delivery of an event stands, optionally with its attempt log. */
 export function eventRoutes({ redis, keys }: EventRoutesDeps): express.Router {
   const router = express.Router();
-  router.get('/events/:id', async (req, res) => {
+  router.get(EVENT_ROUTE.path, async (req, res) => {
     const { attempts } = parseRequestInput(eventQuery, req.query, 'query');
     const partition = keys.partitionOf(req.params.id);
     const record = await readEventRecord(redis, partition, req.params.id);
     if (!record) throw new FanoutError('EVENT_NOT_FOUND', `no event with id ${quoted(req.params.id)}`);
     const deliveries = await Promise.all(record.deliveries.map((delivery) => deliveryView(redis, partition, record.id, delivery, attempts === true)));
-    res.json({ id: record.id, flow: record.flow, receivedAt: isoTime(record.receivedAt), deliveries });
+    res.json({ id: record.id, flow: record.flow, receivedAt: isoTime(record.receivedAt), deliveries } satisfies EventView);
   });
   return router;
 }

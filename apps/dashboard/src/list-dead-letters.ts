@@ -1,18 +1,17 @@
 import type { DeliveryJob, DeliveryQueue } from '@fanout/queues';
 import type { Job } from 'bullmq';
-import { isoTime } from './iso-time.js';
+import { z } from 'zod';
+import { isoTime, isoTimeSchema } from './iso-time.js';
 
 /** One dead-lettered delivery of a destination, as the admin API lists it. */
-export interface DeadLetter {
-  readonly eventId: string;
-  readonly failedReason: string;
-  /** Attempts made before the delivery was dead-lettered. */
-  readonly attempts: number;
-  /** ISO 8601; absent only for a job BullMQ failed without a finish time. */
-  readonly failedAt?: string;
-  /** ISO 8601, when the ingress accepted the event. */
-  readonly receivedAt: string;
-}
+export const deadLetterSchema = z.object({
+  eventId: z.string(),
+  failedReason: z.string(),
+  attempts: z.int().min(0).meta({ description: 'Attempts made before the delivery was dead-lettered.' }),
+  failedAt: isoTimeSchema.optional().meta({ description: 'Absent only for a job BullMQ failed without a finish time.' }),
+  receivedAt: isoTimeSchema.meta({ description: 'When the ingress accepted the event.' }),
+});
+export type DeadLetter = z.output<typeof deadLetterSchema>;
 
 export interface DeadLetterPageRequest {
   /** Dead letters per page. */
@@ -21,15 +20,15 @@ export interface DeadLetterPageRequest {
   readonly offset: number;
 }
 
-export interface DeadLetterPage {
-  readonly items: DeadLetter[];
-  /** Dead letters of the destination in all. */
-  readonly total: number;
-  readonly limit: number;
-  readonly offset: number;
-  /** The offset of the next page; null on the last one. */
-  readonly nextOffset: number | null;
-}
+/** A page of dead letters, newest first. */
+export const deadLetterPageSchema = z.object({
+  items: z.array(deadLetterSchema),
+  total: z.int().min(0).meta({ description: 'Dead letters of the destination in all.' }),
+  limit: z.int(),
+  offset: z.int(),
+  nextOffset: z.int().nullable().meta({ description: 'The offset of the next page; null on the last one.' }),
+});
+export type DeadLetterPage = z.output<typeof deadLetterPageSchema>;
 
 function toDeadLetter(job: Job<DeliveryJob>): DeadLetter {
   return {

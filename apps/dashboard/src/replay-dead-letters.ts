@@ -1,6 +1,7 @@
 import { replayJob, type DeliveryState } from '@fanout/delivery';
 import type { DeliveryQueue } from '@fanout/queues';
 import type { Job } from 'bullmq';
+import { z } from 'zod';
 
 /** Failed jobs read per round trip when replaying a destination's whole dead-letter queue. */
 export const REPLAY_PAGE_SIZE = 100;
@@ -9,12 +10,11 @@ export interface ReplayDeps {
   readonly state: DeliveryState;
 }
 
-export interface ReplayResult {
-  /** Dead letters moved back to waiting. */
-  readonly queued: number;
-  /** Requested event ids that were not in the destination's dead-letter queue. */
-  readonly notFound: string[];
-}
+export const replayResultSchema = z.object({
+  queued: z.int().min(0).meta({ description: 'Dead letters moved back to waiting.' }),
+  notFound: z.array(z.string()).meta({ description: "Requested event ids that were not in the destination's dead letters." }),
+});
+export type ReplayResult = z.output<typeof replayResultSchema>;
 
 const replayed = async ({ state }: ReplayDeps, queue: DeliveryQueue, job: Job): Promise<boolean> => (await replayJob(state, queue, job, 'failed')) === 'replayed';
 

@@ -19,6 +19,7 @@ import type { Router } from 'express';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { buildHttpApp } from './http-app.js';
+import { NON_ADMIN_ROUTES } from './process-routes.js';
 import { checkRedis } from './redis-checks.js';
 import { resolveRedisEndpoint } from './redis-endpoint.js';
 
@@ -88,6 +89,12 @@ function checkBufferCap(flows: readonly Flow[], capBytes: number): void {
       `FANOUT_INGRESS_MAX_BUFFERED: ${capBytes} bytes cannot hold one encoded body of flow "${largest.name}" (maxBodyBytes ${largest.source.maxBodyBytes}, held encoded and decoded: ${2 * largest.source.maxBodyBytes} bytes)`,
     );
   }
+}
+
+/** A port someone else holds is the likeliest start-up failure of split roles on one host: say so in one line. */
+function listenError(error: unknown, port: number): unknown {
+  if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') return error;
+  return new FanoutError('PORT_IN_USE', `port ${port} is already in use (another fanout process, or something else, listens there): set PORT to a free port`, { cause: error });
 }
 
 export async function startFanoutProcess({ config, logger, env, dataDir = './.data' }: FanoutProcessOptions): Promise<FanoutProcess> {
@@ -175,6 +182,7 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
         adminToken: config.FANOUT_ADMIN_TOKEN,
         readOnly: config.FANOUT_DASHBOARD_READONLY,
         redisReachable: () => health.reachable(),
+        otherRoutes: NON_ADMIN_ROUTES,
       }),
     );
   }
@@ -221,6 +229,7 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
     stoppers.push({ name: 'workers', run: () => workers.stop(config.FANOUT_SHUTDOWN_GRACE).finally(() => destinations.close()) });
   }
 
+  const stopRoles = () => Promise.all(stoppers.map((stopper) => runBounded(stopper, config.FANOUT_SHUTDOWN_GRACE + STOP_MARGIN_MS, logger)));
   const app = buildHttpApp({
     routers,
     metrics,
@@ -239,7 +248,13 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
     requestTimeoutMs: config.FANOUT_REQUEST_TIMEOUT,
     maxConnections: config.FANOUT_MAX_CONNECTIONS,
   }).listen(config.PORT);
-  await once(server, 'listening');
+  try {
+    await once(server, 'listening');
+  } catch (error) {
+    await stopRoles();
+    await closeAll();
+    throw listenError(error, config.PORT);
+  }
   const { port } = server.address() as AddressInfo;
   logger.info({ port, roles: [...roles], flows: flows.map((flow) => flow.name), redis: maskUrl(endpoint.url) }, 'fanout is running');
 
@@ -250,7 +265,7 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
     async shutdown() {
       draining = true;
       logger.info({ graceMs: config.FANOUT_SHUTDOWN_GRACE }, 'shutting down: no new webhooks, finishing in-flight deliveries');
-      await Promise.all(stoppers.map((stopper) => runBounded(stopper, config.FANOUT_SHUTDOWN_GRACE + STOP_MARGIN_MS, logger)));
+      await stopRoles();
       server.closeIdleConnections();
       // A request still waiting on Redis would hold server.close() open.
       await runBounded({ name: 'http server', run: () => new Promise<void>((resolve) => server.close(() => resolve())) }, CLOSE_TIMEOUT_MS, logger);

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import { loadFlows } from '@fanout/flows';
@@ -8,8 +9,10 @@ import { ROLES } from '../src/config.js';
 // file parses, every role is a real one, and every command points at a file the build makes.
 const root = new URL('../../../', import.meta.url);
 const compose = parse(readFileSync(new URL('docker-compose.yml', root), 'utf8'), { merge: true }) as {
-  services: Record<string, { image?: string; build?: string; command?: string[]; entrypoint?: string[]; environment?: Record<string, string>; volumes?: string[] }>;
+  services: Record<string, { image?: string; build?: string; pull_policy?: string; command?: string[]; entrypoint?: string[]; environment?: Record<string, string>; volumes?: string[]; ports?: string[] }>;
 };
+const dockerfile = readFileSync(new URL('Dockerfile', root), 'utf8');
+const fanoutServices = Object.entries(compose.services).filter(([, service]) => service.image === 'fanout:local');
 
 /** Where a `dist/x.js` path inside the image comes from in the repository. */
 function sourceOf(distPath: string): URL {
@@ -23,15 +26,21 @@ describe('docker-compose.yml', () => {
     expect(command).toContain('--maxmemory-policy noeviction');
   });
 
-  it('runs each role in its own service, from one image', () => {
-    const roles = Object.values(compose.services).flatMap((service) => (service.environment?.['FANOUT_ROLES'] ? [service.environment['FANOUT_ROLES']] : []));
+  it('runs each role in its own service, from one image built once', () => {
+    const roles = Object.values(compose.services).flatMap((service) => (service.command?.[0] === 'start' ? service.command.slice(1) : []));
     expect(roles.sort()).toEqual([...ROLES].sort());
-    const images = new Set(Object.values(compose.services).filter((service) => service.image?.startsWith('fanout')).map((service) => service.image));
-    expect(images).toEqual(new Set(['fanout:local']));
+    expect(new Set(Object.values(compose.services).filter((service) => service.image?.startsWith('fanout')).map((service) => service.image))).toEqual(new Set(['fanout:local']));
+    const building = fanoutServices.filter(([, service]) => service.build !== undefined).map(([name]) => name);
+    expect(building).toEqual(['ingress']);
+    for (const [name, service] of fanoutServices) if (name !== 'ingress') expect({ name, pull: service.pull_policy }).toEqual({ name, pull: 'never' });
+  });
+
+  it('binds the dashboard to loopback, and gives every role the port its healthcheck asks', () => {
+    expect(compose.services['dashboard']?.ports).toEqual(['127.0.0.1:8081:8080']);
+    for (const [name, service] of fanoutServices) if (service.command?.[0] === 'start') expect({ name, port: service.environment?.['PORT'] }).toEqual({ name, port: '8080' });
   });
 
   it('points every entrypoint at a file the build produces', () => {
-    const dockerfile = readFileSync(new URL('Dockerfile', root), 'utf8');
     const entrypoints = [JSON.parse(/^ENTRYPOINT (.*)$/m.exec(dockerfile)![1]!) as string[], ...Object.values(compose.services).flatMap((service) => (service.entrypoint ? [service.entrypoint] : []))];
     expect(entrypoints.length).toBeGreaterThan(1);
     for (const [program, script] of entrypoints) {
@@ -45,5 +54,19 @@ describe('docker-compose.yml', () => {
     const [hostPath] = mount.split(':');
     const flows = await loadFlows(new URL(hostPath!.replace(/^\.\//, ''), root).pathname, {});
     expect(flows.map((flow) => flow.name)).toEqual(['payments']);
+  });
+
+  it('builds a runtime image without the test tooling', () => {
+    // The last stage copies the runtime stage, whose node_modules is a fresh production install of the service.
+    const stages = dockerfile.split(/^FROM /m).slice(1);
+    expect(stages.at(-1)).toMatch(/^COPY --from=runtime \/app \/app$/m);
+    expect(stages.at(-1)).not.toMatch(/--from=build/);
+    const install = /^RUN npm ci --omit=dev --ignore-scripts --workspace (\S+)(.*)$/m.exec(stages.find((stage) => stage.includes(' AS runtime'))!)!;
+    const removed = [...install[2]!.matchAll(/rm -rf node_modules\/(\S+)/g)].map((match) => match[1]);
+    // What that install puts in node_modules, read off the lockfile.
+    const tree = execFileSync('npm', ['ls', '--package-lock-only', '--omit=dev', '--workspace', install[1]!, '--all', '--parseable'], { cwd: new URL('.', root), encoding: 'utf8' });
+    const packages = new Set(tree.split('\n').map((path) => path.split('/node_modules/').at(-1)!).filter((name) => !removed.includes(name)));
+    expect(packages.has('bullmq')).toBe(true);
+    for (const tooling of ['testcontainers', 'ssh2', 'typescript', 'playwright-core', 'jest', 'ts-jest', '@fanout/testkit', 'fast-check']) expect({ tooling, shipped: packages.has(tooling) }).toEqual({ tooling, shipped: false });
   });
 });

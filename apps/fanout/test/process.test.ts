@@ -2,6 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:net';
+import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { findFreePort, startRedisServer } from '@fanout/redis-server';
 import { testRedisUrl } from '@fanout/testkit';
@@ -61,8 +63,34 @@ describe('fanout start as a process', () => {
 
   it('exits non-zero with one line on a bad environment variable', async () => {
     const { code, stderr } = await runFanout({ FANOUT_ROLES: 'ingress,cron', FANOUT_FLOWS: join(dir, 'good.yaml') });
-    expect(code).not.toBe(0);
-    expect(stderr.trim()).toMatch(/^fanout: FANOUT_ROLES\.1: expected a comma-separated list/);
+    expect(code).toBe(1);
+    expect(stderr).toBe('fanout: FANOUT_ROLES must be a comma-separated list of ingress, dispatcher, worker, dashboard, got "ingress,cron"\n');
+  });
+
+  it('exits 1 with one line when its port is taken', async () => {
+    const taken = createServer().listen(0, '0.0.0.0');
+    await once(taken, 'listening');
+    const port = String((taken.address() as { port: number }).port);
+    try {
+      const { code, stderr } = await runFanout({ FANOUT_FLOWS: join(dir, 'good.yaml'), REDIS_URL: testRedisUrl(), FANOUT_REDIS_PREFIX: `proc-${randomUUID().slice(0, 8)}`, PORT: port });
+      expect(code).toBe(1);
+      expect(stderr).toBe(`fanout: port ${port} is already in use (another fanout process, or something else, listens there): set PORT to a free port\n`);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('runs only the roles named on its command line', async () => {
+    let webhook = 0;
+    const { code } = await runFanout(
+      { FANOUT_FLOWS: join(dir, 'good.yaml'), REDIS_URL: testRedisUrl(), FANOUT_REDIS_PREFIX: `proc-${randomUUID().slice(0, 8)}`, FANOUT_ROLES: 'ingress', FANOUT_SHUTDOWN_GRACE: '1s' },
+      async (base) => {
+        webhook = (await fetch(`${base}/webhooks/good`, { method: 'POST', body: 'hello' })).status;
+      },
+      ['dispatcher', 'worker'],
+    );
+    expect(webhook).toBe(404);
+    expect(code).toBe(0);
   });
 
   it('serves webhooks and exits 0 on SIGTERM', async () => {

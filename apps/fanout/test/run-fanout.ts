@@ -10,10 +10,13 @@ export interface Exit {
   stderr: string;
 }
 
-/** Runs `fanout start` as a real process; `whenUp` (if given) runs once it answers /healthz, then SIGTERM is sent. */
-export async function runFanout(env: Record<string, string>, whenUp?: (base: string) => Promise<void>): Promise<Exit> {
-  const port = await findFreePort();
-  const child = spawn(process.execPath, [MAIN, 'start'], { env: { PATH: process.env['PATH'] ?? '', PORT: String(port), LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Runs `fanout start` (with `roles`, if any) as a real process on a free port, unless `env`
+ * gives PORT; `whenUp` (if given) runs once it answers /healthz, then SIGTERM is sent.
+ */
+export async function runFanout(env: Record<string, string>, whenUp?: (base: string) => Promise<void>, roles: readonly string[] = []): Promise<Exit> {
+  const port = env['PORT'] ?? String(await findFreePort());
+  const child = spawn(process.execPath, [MAIN, 'start', ...roles], { env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'warn', ...env, PORT: port }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

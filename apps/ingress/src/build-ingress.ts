@@ -1,10 +1,11 @@
 import { FanoutError, quoted } from '@fanout/core';
 import type { Flow, VerifyPolicy } from '@fanout/flows';
-import { errorHandler } from '@fanout/http';
+import { errorHandler, type RouteDoc } from '@fanout/http';
 import type { FanoutMetrics, Logger } from '@fanout/observability';
 import type { FanoutKeys } from '@fanout/redis';
 import { Router, type Request } from 'express';
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import { acceptEvent } from './accept-event.js';
 import { idempotencyKeys } from './idempotency-key.js';
 import { contentEncodingOf, decodeBody, readRawBody, type ContentEncoding } from './read-body.js';
@@ -65,6 +66,23 @@ function refuseNearFullRedis(memory: IngressDeps['memory']): void {
 export const DEFAULT_MAX_BUFFERED_BYTES = 64 * 1_048_576;
 /** FANOUT_BODY_TIMEOUT's default: 10 s, a 1 MB body at 100 KB/s. */
 export const DEFAULT_BODY_TIMEOUT_MS = 10_000;
+/** What the ingress answers for a stored event. */
+export const acceptedSchema = z.object({ id: z.string().meta({ description: 'The event id: the webhook-id of every delivery, and the key of GET /events/:id.' }) });
+
+export const WEBHOOK_ROUTE = {
+  method: 'post',
+  path: '/webhooks/:flow',
+  tag: 'ingress',
+  summary: 'Accepts one webhook for a flow',
+  description: "The body is stored byte for byte with its Content-Type (gzip, deflate and br are decoded) and delivered to every destination of the flow. Retry-After comes with every 503.",
+  params: { flow: 'The flow name (metadata.name of its DeliveryFlow).' },
+  body: { description: "Any bytes of any content type, up to the flow's source.maxBodyBytes; event types are read from a JSON body." },
+  responses: {
+    202: { description: 'Stored in Redis (and on FANOUT_INGEST_REPLICAS replicas).', json: acceptedSchema },
+    200: { description: "A repeated idempotency key within its ttl: nothing stored, the first event's id, and Idempotent-Replayed: true.", json: acceptedSchema },
+  },
+  errors: ['FLOW_NOT_FOUND', 'SIGNATURE_INVALID', 'BODY_TOO_LARGE', 'REQUEST_INVALID', 'REQUEST_TIMEOUT', 'HEADERS_TOO_LARGE', 'INGRESS_BUSY', 'REDIS_UNAVAILABLE', 'REDIS_TIMEOUT', 'REDIS_MEMORY_FULL', 'REPLICATION_TIMEOUT', 'SHUTTING_DOWN'],
+} as const satisfies RouteDoc;
 
 /** `POST /webhooks/:flow`: the ingress as a router, with its own error middleware. It never listens. */
 export function buildIngress(deps: IngressDeps): Router {
@@ -81,7 +99,7 @@ export function buildIngress(deps: IngressDeps): Router {
   };
   const router = Router();
 
-  router.post('/webhooks/:flow', async (req, res) => {
+  router.post(WEBHOOK_ROUTE.path, async (req, res) => {
     if (deps.isDraining()) throw new FanoutError('SHUTTING_DOWN', 'this process is shutting down; retry shortly');
     const flow = deps.findFlow(req.params.flow);
     if (!flow) throw new FanoutError('FLOW_NOT_FOUND', `no flow named ${quoted(req.params.flow)} is loaded`);
@@ -95,7 +113,7 @@ export function buildIngress(deps: IngressDeps): Router {
     const keys = idempotencyKeys(flow.source, (name) => req.get(name), body, verified);
     const { id, replayed } = await acceptEvent(acceptDeps, { flow: flow.name, flowVersion: flow.version, contentType: req.get('content-type') ?? '', body, ...(keys && { idempotencyKeys: keys }) });
     // Written directly: res.json() would also hash the body for an ETag nobody asks of a POST answer.
-    const json = JSON.stringify({ id });
+    const json = JSON.stringify({ id } satisfies z.output<typeof acceptedSchema>);
     res.writeHead(replayed ? 200 : 202, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(json), ...(replayed && { 'Idempotent-Replayed': 'true' }) });
     res.end(json);
   });

@@ -1,1 +1,1 @@
-export { buildIngress, DEFAULT_BODY_TIMEOUT_MS, DEFAULT_MAX_BUFFERED_BYTES, type IngressDeps } from './build-ingress.js';
+export { acceptedSchema, buildIngress, DEFAULT_BODY_TIMEOUT_MS, DEFAULT_MAX_BUFFERED_BYTES, WEBHOOK_ROUTE, type IngressDeps } from './build-ingress.js';

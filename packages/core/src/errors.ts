@@ -45,6 +45,7 @@ export const ERROR_CODES = {
   HEADERS_TOO_LARGE: { status: 431, summary: 'The request headers are larger than the server takes (Node\'s 16 KiB).' },
   FLOW_INVALID: { status: 500, summary: 'A DeliveryFlow document failed to load; the message names file, document and path.' },
   CONFIG_INVALID: { status: 500, summary: 'A process environment variable has a bad value.' },
+  PORT_IN_USE: { status: 500, summary: 'Something else already listens on the PORT the process was given; it refuses to start.' },
   REDIS_MISCONFIGURED: { status: 500, summary: 'Redis is set up to evict keys (maxmemory-policy other than noeviction), which loses events; the process refuses to start.' },
   INTERNAL: { status: 500, summary: 'An unexpected error; the log has the stack.' },
 } as const satisfies Record<string, ErrorCodeInfo>;

@@ -13,6 +13,7 @@ export {
   readEventPayload,
   readEventRecord,
   readLastAttempt,
+  REPORTED_STATUSES,
   reportedStatus,
   type AttemptOutcomeName,
   type AttemptRecord,

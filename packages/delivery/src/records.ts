@@ -16,7 +16,8 @@ export const DELIVERY_STATUSES = ['pending', 'held', 'active', 'retrying', 'deli
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 /** A delivery's status as the admin API names it: the contract's five; held and active read as pending. */
-export type ReportedStatus = 'pending' | 'delivered' | 'retrying' | 'dead' | 'filtered';
+export const REPORTED_STATUSES = ['pending', 'delivered', 'retrying', 'dead', 'filtered'] as const;
+export type ReportedStatus = (typeof REPORTED_STATUSES)[number];
 
 export function reportedStatus(status: DeliveryStatus): ReportedStatus {
   return status === 'held' || status === 'active' ? 'pending' : status;

@@ -1,5 +1,6 @@
 import { isCredentialName } from '@fanout/core';
 import type { z } from 'zod';
+import { suggestField } from './field-suggestions.js';
 
 /** One problem in a DeliveryFlow document. */
 export interface FlowIssue {
@@ -67,7 +68,10 @@ export function toFlowIssues(error: z.ZodError, templates: ReadonlyMap<string, s
   return error.issues.flatMap((issue): FlowIssue[] => {
     switch (issue.code) {
       case 'unrecognized_keys':
-        return issue.keys.map((key) => ({ path: formatPath([...issue.path, key]), message: 'unknown field' }));
+        return issue.keys.map((key) => {
+          const suggestion = suggestField(issue.path, key, issue.input);
+          return { path: formatPath([...issue.path, key]), message: suggestion ? `unknown field; did you mean ${suggestion}?` : 'unknown field' };
+        });
       case 'invalid_key':
         return [{ path: formatPath(issue.path), message: `${issue.issues[0]?.message ?? issue.message}, got ${describeValue(issue.path.at(-1))}` }];
       default: {

@@ -40,6 +40,12 @@ describe('parseFlowDocuments: bad documents', () => {
     ['an unknown top-level field', flowYaml({ extra: 'status: {}' }), 'status', 'unknown field'],
     ['an unknown destination field', flowYaml({ destinations: [orders('colour: red')] }), 'spec.destinations[0].colour', 'unknown field'],
     ['an unknown backoff field', flowYaml({ spec: '  defaults: { retry: { backoff: { factor: 2 } } }' }), 'spec.defaults.retry.backoff.factor', 'unknown field'],
+    ['a misspelt destination field', flowYaml({ destinations: [orders('timout: 5s')] }), 'spec.destinations[0].timout', 'unknown field; did you mean timeout?'],
+    ['a field in the wrong case', flowYaml({ destinations: [orders('ratelimit: { max: 1, per: 1s }')] }), 'spec.destinations[0].ratelimit', 'unknown field; did you mean rateLimit?'],
+    ['retries for retry', flowYaml({ destinations: [orders('retries: 3')] }), 'spec.destinations[0].retries', 'unknown field; did you mean retry?'],
+    ['a misspelt spec field', flowYaml({ spec: '  default: { timeout: 5s }' }), 'spec.default', 'unknown field; did you mean defaults?'],
+    ['a misspelt metadata field', flowYaml().replace('metadata: { name: payments }', 'metadata: { name: payments, label: { a: b } }'), 'metadata.label', 'unknown field; did you mean labels?'],
+    ['a field of another destination type', flowYaml({ destinations: [orders('buckets: x')] }), 'spec.destinations[0].buckets', 'unknown field'],
     ['a name with capitals', flowYaml({ name: 'Payments' }), 'metadata.name', 'expected a name of at most 63 characters a-z, 0-9 and "-", starting with a letter or digit, got "Payments"'],
     ['a name of 64 characters', flowYaml({ name: 'p'.repeat(64) }), 'metadata.name', 'expected a name of at most 63 characters'],
     ['a name starting with "-"', flowYaml({ name: '-payments' }), 'metadata.name', 'expected a name of at most 63 characters a-z, 0-9 and "-", starting with a letter or digit, got "-payments"'],
@@ -77,6 +83,21 @@ describe('parseFlowDocuments: bad documents', () => {
     expect(error.path).toBe(path);
     expect(error.message).toContain(path === '' ? `document 1: ${fragment}` : `document 1: ${path}: ${fragment}`);
     expect(error.message).not.toContain('\n');
+  });
+});
+
+describe('parseFlowDocuments: Kubernetes resources', () => {
+  it('loads a resource as kubectl applies it, with namespace, labels and annotations', () => {
+    const resource = flowYaml().replace(
+      'metadata: { name: payments }',
+      'metadata:\n  name: payments\n  namespace: shop\n  labels: { app.kubernetes.io/part-of: shop }\n  annotations: { kubectl.kubernetes.io/last-applied-configuration: "{}" }',
+    );
+    expect(parseFlowDocuments(resource, 'f.yaml', {}).map((flow) => flow.name)).toEqual(['payments']);
+  });
+
+  it('refuses a label that is not a string', () => {
+    const error = loadError(flowYaml().replace('metadata: { name: payments }', 'metadata: { name: payments, labels: { tier: 1 } }'));
+    expect(error.message).toContain('metadata.labels.tier: expected a label value (a string), got 1');
   });
 });
 

@@ -215,7 +215,13 @@ export const deliveryFlowSchema = z
   .strictObject({
     apiVersion: z.literal('fanout.dev/v1'),
     kind: z.literal('DeliveryFlow'),
-    metadata: z.strictObject({ name: resourceName.meta({ description: 'Unique across flows; the webhook URL is /webhooks/<name>.' }) }),
+    metadata: z.strictObject({
+      name: resourceName.meta({ description: 'Unique across flows; the webhook URL is /webhooks/<name>.' }),
+      // What a resource applied with kubectl carries besides its name; fanout reads none of them.
+      namespace: resourceName.optional().meta({ description: 'The Kubernetes namespace of the resource. Not read by fanout: flow names are unique across namespaces.' }),
+      labels: z.record(z.string(), z.string({ error: 'expected a label value (a string)' })).optional().meta({ description: 'Kubernetes labels. Not read by fanout.' }),
+      annotations: z.record(z.string(), z.string({ error: 'expected an annotation value (a string)' })).optional().meta({ description: 'Kubernetes annotations. Not read by fanout.' }),
+    }),
     spec: z.strictObject({
       source: source.prefault({}),
       defaults: defaults.prefault({}),

@@ -31,7 +31,8 @@ export interface FanoutMetrics {
 /** The process's metrics in a registry of its own (no prom-client global), default Node metrics included. */
 export function createMetrics(): FanoutMetrics {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'fanout_process_' });
+  // prom-client's own names already start with process_ or nodejs_: fanout_process_cpu_seconds_total, fanout_nodejs_heap_size_used_bytes.
+  collectDefaultMetrics({ register: registry, prefix: 'fanout_' });
   let readDepths: (() => Promise<readonly QueueDepth[]>) | undefined;
 
   new Gauge({
