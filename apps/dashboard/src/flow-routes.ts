@@ -13,6 +13,7 @@ export interface FlowRoutesDeps {
 export const flowViewSchema = z
   .object({
     name: z.string(),
+    version: z.string().meta({ description: 'The version of its dispatch plan (12 hex digits): an event is dispatched by the version that accepted it.' }),
     source: z.looseObject({ maxBodyBytes: z.int() }),
     destinations: z.array(z.looseObject({ name: z.string(), type: z.string() })),
   })

@@ -28,7 +28,8 @@ function mergeField(name: string, a: Schema | undefined, b: Schema): Schema {
  * A union as Kubernetes' structural schemas allow it: a string-or-integer union (durations,
  * sizes) becomes `x-kubernetes-int-or-string` with each branch's constraints beside it (each
  * applies only to values of its type); a union of objects (destination kinds) becomes one
- * object with every branch's fields, required only where every branch requires them.
+ * object with every branch's fields, required only where every branch requires them; an
+ * object-or-false is kept as written (x-kubernetes-preserve-unknown-fields).
  */
 function mergeUnion(branches: Schema[]): Schema {
   const types = new Set(branches.map((branch) => branch['type']));
@@ -43,6 +44,8 @@ function mergeUnion(branches: Schema[]): Schema {
     return { type: 'object', properties, ...(required.length > 0 ? { required } : {}) };
   }
   if (types.size === 1 && isScalarType([...types][0])) return branches.reduce((merged, branch) => mergeField('(union)', merged, branch));
+  // `false` or an object (source.idempotencyKey) has no structural form: Kubernetes keeps it as written, the loader checks it.
+  if (types.size === 2 && types.has('object') && types.has('boolean')) return {};
   throw new Error(`a union of ${[...types].join(', ')} has no structural form`);
 }
 
