@@ -8,6 +8,12 @@ const CREDENTIAL_NAME = /authorization|cookie|token|secret|key|signature|passwor
 /** Fields that hold a URL, which may carry a password in its userinfo or a credential in its query. */
 const URL_FIELD = /url|endpoint/i;
 
+/** Names CREDENTIAL_NAME matches that hold no secret: an AMQP routing key says where a message goes. */
+const NOT_CREDENTIALS: ReadonlySet<string> = new Set(['routingKey']);
+
+/** Schemes whose userinfo without a password is a token (`nats://<token>@host`). */
+const TOKEN_USERINFO = new Set(['nats:', 'tls:']);
+
 /** The URL with the password of its userinfo and credential-looking query parameters masked. */
 export function maskUrl(raw: string): string {
   let url: URL;
@@ -19,6 +25,9 @@ export function maskUrl(raw: string): string {
   let masked = false;
   if (url.password) {
     url.password = MASK;
+    masked = true;
+  } else if (url.username && TOKEN_USERINFO.has(url.protocol)) {
+    url.username = MASK;
     masked = true;
   }
   for (const name of new Set(url.searchParams.keys())) {
@@ -34,7 +43,7 @@ export function maskUrl(raw: string): string {
 // (signing and verify secrets, S3 keys) are masked without anyone remembering to add them here.
 function maskValue(value: unknown, name: string): unknown {
   if (typeof value === 'string') {
-    if (CREDENTIAL_NAME.test(name)) return MASK;
+    if (CREDENTIAL_NAME.test(name) && !NOT_CREDENTIALS.has(name)) return MASK;
     return URL_FIELD.test(name) ? maskUrl(value) : value;
   }
   if (Array.isArray(value)) return value.map((item: unknown) => maskValue(item, name));
@@ -56,5 +65,8 @@ export function maskFlow(flow: Flow): Flow {
 
 /** Where a destination delivers, secrets masked: what an operator is shown beside each of its jobs. */
 export function destinationTarget(destination: Destination): { readonly type: Destination['type']; readonly url: string } {
-  return { type: destination.type, url: maskUrl(destination.url) };
+  if (destination.type !== 's3') return { type: destination.type, url: maskUrl(destination.url) };
+  // Where its objects go: the store (AWS's when no endpoint is set), the bucket and the prefix.
+  const store = destination.endpoint === undefined ? 's3:/' : maskUrl(destination.endpoint).replace(/\/$/, '');
+  return { type: 's3', url: `${store}/${destination.bucket}/${destination.prefix}` };
 }

@@ -1,4 +1,20 @@
-export type { Destination, DestinationPolicy, EventTypeFilter, Flow, HttpDestination, IdempotencyKeyPolicy, RateLimit, RetryPolicy, SourcePolicy } from './flow.js';
+export type {
+  AmqpDestination,
+  Destination,
+  DestinationPolicy,
+  EventTypeFilter,
+  Flow,
+  HttpDestination,
+  IdempotencyKeyPolicy,
+  NatsDestination,
+  RateLimit,
+  RetryPolicy,
+  S3Batch,
+  S3Credentials,
+  S3Destination,
+  SourcePolicy,
+} from './flow.js';
+export { longestAttemptMs } from './flow.js';
 export { FlowLoadError, type FlowLoadErrorOptions } from './errors.js';
 export type { FlowIssue } from './issues.js';
 export { valueAt } from './json-path.js';

@@ -1,0 +1,149 @@
+import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import { gzip as gzipCallback } from 'node:zlib';
+import { PutObjectCommand, S3Client, type PutObjectCommandInput } from '@aws-sdk/client-s3';
+import type { S3Destination } from '@fanout/flows';
+import type { AttemptReport, DestinationClient } from '../attempt.js';
+import { withDeadline, type DeadlineResult } from '../deadline.js';
+import { oneLine } from '../error-facts.js';
+import type { DestinationKind } from '../registry.js';
+import { createBatcher, type Batcher, type BatchMember } from './batcher.js';
+import { classifyS3Failure, s3Failure } from './classify-outcome.js';
+import { ndjsonLine } from './ndjson-line.js';
+import { batchObjectKey, eventObjectKey } from './object-key.js';
+
+const gzip = promisify(gzipCallback);
+
+/** Sockets one store's client keeps open at most: above any one destination's concurrency of writes. */
+const MAX_SOCKETS = 256;
+
+/**
+ * The s3 kind, on @aws-sdk/client-s3. One S3Client per store (endpoint, region and
+ * credentials) for the process, each with its own keep-alive sockets, reused by every
+ * destination that writes there; the SDK opens new sockets as old ones break, so a store that
+ * restarts is written to again without anything done. Per-event destinations write one object
+ * per attempt; batched ones (`batch`) collect their attempts and write one NDJSON object for
+ * a batch, every attempt of it waiting (its job active, its lock renewed) until the write.
+ */
+export function createS3Kind(): DestinationKind<S3Destination> {
+  const stores = new Map<string, S3Client>();
+  const batchers = new Set<Batcher<BatchLine, BatchWrite>>();
+  const storeOf = (destination: S3Destination): S3Client => {
+    const id = JSON.stringify([destination.endpoint ?? null, destination.region, destination.credentials ?? null]);
+    let store = stores.get(id);
+    if (!store) stores.set(id, (store = createS3Client(destination)));
+    return store;
+  };
+  return {
+    type: 's3',
+    client(destination) {
+      const store = storeOf(destination);
+      if (!destination.batch) return eventClient(store, destination);
+      const batcher = createBatcher<BatchLine, BatchWrite>(destination.batch, (members, signal) => writeBatch(store, destination, members, signal));
+      batchers.add(batcher);
+      return batchClient(batcher);
+    },
+    drain() {
+      for (const batcher of batchers) batcher.drain();
+    },
+    async close() {
+      for (const store of stores.values()) store.destroy();
+      stores.clear();
+    },
+  };
+}
+
+/**
+ * The SDK's own retries are off: every write is one attempt of the destination's policy, which
+ * retries, backs off and records it. Checksums only where an operation requires them: current
+ * SDKs otherwise send uploads `aws-chunked` with trailing checksums, which not every
+ * S3-compatible store reads (some store the framing as the object's bytes).
+ */
+function createS3Client(destination: S3Destination): S3Client {
+  return new S3Client({
+    region: destination.region,
+    maxAttempts: 1,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    requestHandler: { httpAgent: { keepAlive: true, maxSockets: MAX_SOCKETS }, httpsAgent: { keepAlive: true, maxSockets: MAX_SOCKETS } },
+    ...(destination.endpoint !== undefined && { endpoint: destination.endpoint, forcePathStyle: true }),
+    ...(destination.credentials && { credentials: destination.credentials }),
+  });
+}
+
+/** Puts the object its input makes (a failure to make it, such as gzip's, is a failed write too). */
+function put(store: S3Client, input: () => Promise<PutObjectCommandInput> | PutObjectCommandInput, timeoutMs: number, signal: AbortSignal): Promise<DeadlineResult<unknown>> {
+  return withDeadline(timeoutMs, signal, async (deadline) => store.send(new PutObjectCommand(await input()), { abortSignal: deadline }));
+}
+
+function report(result: DeadlineResult<unknown>, durationMs: number, written: string): AttemptReport {
+  if (result.ok) return { outcome: { kind: 'delivered' }, durationMs, statusCode: 200, response: written };
+  if (result.interrupted) return { outcome: { kind: 'retry', reason: 'interrupted by shutdown' }, durationMs, interrupted: true };
+  const failure = s3Failure(result.error, result.timedOut);
+  const outcome = classifyS3Failure(failure);
+  const response = failure.message !== outcome.reason ? { response: oneLine(failure.message) } : {};
+  return { outcome, durationMs, ...(failure.statusCode === undefined ? {} : { statusCode: failure.statusCode }), ...response };
+}
+
+/** One object per event: the body byte for byte, the event's Content-Type, `webhook-id` metadata. */
+function eventClient(store: S3Client, destination: S3Destination): DestinationClient {
+  return {
+    async deliver(attempt) {
+      const key = eventObjectKey(destination.prefix, attempt.eventId, attempt.receivedAt);
+      const input = (): PutObjectCommandInput => ({
+        Bucket: destination.bucket,
+        Key: key,
+        Body: attempt.body,
+        ...(attempt.contentType === '' ? {} : { ContentType: attempt.contentType }),
+        Metadata: { 'webhook-id': attempt.eventId },
+      });
+      const result = await put(store, input, destination.timeoutMs, attempt.signal);
+      return report(result, result.durationMs, key);
+    },
+  };
+}
+
+interface BatchLine {
+  readonly eventId: string;
+  readonly receivedAt: number;
+  readonly line: string;
+}
+
+interface BatchWrite {
+  readonly key: string;
+  readonly result: DeadlineResult<unknown>;
+}
+
+/** Each attempt joins its destination's open batch and reports what the batch's write came to. */
+function batchClient(batcher: Batcher<BatchLine, BatchWrite>): DestinationClient {
+  return {
+    async deliver(attempt) {
+      const startedAt = performance.now();
+      const line = ndjsonLine(attempt);
+      // The line and its newline.
+      const joined = await batcher.join({ eventId: attempt.eventId, receivedAt: attempt.receivedAt, line }, Buffer.byteLength(line) + 1, attempt.signal);
+      const durationMs = Math.round(performance.now() - startedAt);
+      if (joined.kind === 'left') return { outcome: { kind: 'retry', reason: 'interrupted by shutdown before its batch was written' }, durationMs, interrupted: true };
+      return report(joined.result.result, durationMs, joined.result.key);
+    },
+  };
+}
+
+/**
+ * One NDJSON object for the batch, its lines in event id order (ingest order: ids are UUIDv7),
+ * named by its first and last ids: the same batch written again overwrites its object.
+ */
+async function writeBatch(store: S3Client, destination: S3Destination, members: readonly BatchMember<BatchLine>[], signal: AbortSignal): Promise<BatchWrite> {
+  const lines = members.map(({ item }) => item).sort((a, b) => (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0));
+  const gzipped = destination.compression === 'gzip';
+  const key = batchObjectKey(destination.prefix, lines[0]!, lines[lines.length - 1]!.eventId, gzipped);
+  const text = Buffer.from(`${lines.map(({ line }) => line).join('\n')}\n`);
+  const input = async (): Promise<PutObjectCommandInput> => ({
+    Bucket: destination.bucket,
+    Key: key,
+    Body: gzipped ? await gzip(text) : text,
+    ContentType: gzipped ? 'application/gzip' : 'application/x-ndjson',
+    Metadata: { 'fanout-events': String(lines.length) },
+  });
+  return { key, result: await put(store, input, destination.timeoutMs, signal) };
+}
