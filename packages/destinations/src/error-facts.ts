@@ -13,12 +13,19 @@ export function errorField(error: unknown, field: string): string | number | und
   return typeof value === 'string' || typeof value === 'number' ? value : undefined;
 }
 
-/** The system error code of an error or of its causes (ECONNREFUSED, ECONNRESET…), if any has one. */
+const SYSTEM_CODE = /^E[A-Z_]{3,}$/;
+const SYSTEM_CODE_IN_TEXT = /\b(E[A-Z_]{3,})\b/;
+
+/**
+ * The system error code of an error or of its causes (ECONNREFUSED, ECONNRESET…), if any has
+ * one; else one its message names, for errors a library wrapped into a message (the AWS SDK
+ * does so with a socket error from another realm, as under a test runner).
+ */
 export function systemErrorCode(error: unknown): string | undefined {
   const code = errorField(error, 'code');
-  if (typeof code === 'string' && /^E[A-Z_]+$/.test(code)) return code;
+  if (typeof code === 'string' && SYSTEM_CODE.test(code)) return code;
   const cause = typeof error === 'object' && error !== null && 'cause' in error ? error.cause : undefined;
-  return cause === undefined ? undefined : systemErrorCode(cause);
+  return (cause === undefined ? undefined : systemErrorCode(cause)) ?? SYSTEM_CODE_IN_TEXT.exec(errorMessage(error))?.[1];
 }
 
 /** One line of at most `max` characters, for an attempt's `response`. */

@@ -5,3 +5,4 @@ export { replies, startReceiver, type ReceivedRequest, type ReplyScript, type Sc
 export { ALL_SCRIPTS, createRedisFixture, testConnection, testRedisUrl, type RedisFixture } from './redis-fixture.js';
 export { acquireTestRedis, type TestRedis } from './test-redis.js';
 export { S3_SERVER_CREDENTIALS, startS3Server, type S3Server, type StoredObject } from './s3-server.js';
+export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';

@@ -25,6 +25,8 @@ export interface S3Server {
   /** A client for the test's own reads and writes (path-style, s3rver's keys). */
   readonly client: S3Client;
   createBucket(name: string): Promise<void>;
+  /** The keys under the bucket (and prefix), in key order, every page of the listing. */
+  keys(bucket: string, prefix?: string): Promise<string[]>;
   /** Every object under the bucket (and prefix), key order, with its bytes. */
   objects(bucket: string, prefix?: string): Promise<StoredObject[]>;
   /** Deletes the bucket and everything in it. */
@@ -98,6 +100,7 @@ export async function startS3Server(): Promise<S3Server> {
     url,
     port,
     client,
+    keys: keysUnder,
     async createBucket(name) {
       await client.send(new CreateBucketCommand({ Bucket: name }));
     },
