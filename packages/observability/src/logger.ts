@@ -12,6 +12,10 @@ export const REDACTED_PATHS = [
   '*.secret',
   '*.*.secret',
   'secret',
+  // An s3 destination's keys, wherever a destination is logged.
+  'credentials',
+  '*.credentials',
+  '*.*.credentials',
 ];
 
 export interface LoggerConfig {
