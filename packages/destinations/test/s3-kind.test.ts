@@ -2,7 +2,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { newEventId } from '@fanout/core';
 import { createS3Kind, type AttemptReport, type DeliveryAttempt, type DestinationKind } from '@fanout/destinations';
-import type { S3Destination } from '@fanout/flows';
+import { parseFlowDocuments, type S3Destination } from '@fanout/flows';
 import { S3_SERVER_CREDENTIALS, s3Destination, startS3Server, uniqueName, type S3Server } from '@fanout/testkit';
 
 const RECEIVED_AT = Date.parse('2026-03-01T23:59:59.500Z');
@@ -54,6 +54,16 @@ describe('the s3 kind, against s3rver', () => {
       expect(object!.body.equals(body)).toBe(true);
       expect(object!.contentType).toBe('application/octet-stream; charset=binary');
       expect(object!.metadata).toEqual({ 'webhook-id': sent.eventId });
+    });
+
+    it('writes for a destination as a flow file loads it, credentials frozen', async () => {
+      const name = await bucket();
+      const yaml = `apiVersion: fanout.dev/v1\nkind: DeliveryFlow\nmetadata: { name: payments }\nspec:\n  destinations:\n    - { name: archive, type: s3, bucket: ${name}, endpoint: "${server.url}", credentials: { accessKeyId: S3RVER, secretAccessKey: S3RVER } }\n`;
+      const [flow] = parseFlowDocuments(yaml, 'payments.yaml', {});
+      expect(Object.isFrozen((flow!.destinations[0] as S3Destination).credentials)).toBe(true);
+      const own = createS3Kind();
+      expect((await own.client(flow!.destinations[0] as S3Destination).deliver(attempt())).outcome).toEqual({ kind: 'delivered' });
+      await own.close();
     });
 
     it('writes a large body exact (no aws-chunked framing stored with it)', async () => {

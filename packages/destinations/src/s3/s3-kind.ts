@@ -67,7 +67,8 @@ function createS3Client(destination: S3Destination): S3Client {
     responseChecksumValidation: 'WHEN_REQUIRED',
     requestHandler: { httpAgent: { keepAlive: true, maxSockets: MAX_SOCKETS }, httpsAgent: { keepAlive: true, maxSockets: MAX_SOCKETS } },
     ...(destination.endpoint !== undefined && { endpoint: destination.endpoint, forcePathStyle: true }),
-    ...(destination.credentials && { credentials: destination.credentials }),
+    // A copy: the SDK marks the credentials object it is given, and a loaded flow is frozen.
+    ...(destination.credentials && { credentials: { ...destination.credentials } }),
   });
 }
 
