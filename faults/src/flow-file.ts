@@ -13,6 +13,11 @@ export interface DestinationSpec {
   readonly retryDelayMs: number;
   readonly maxRetryDelayMs: number;
   readonly concurrency: number;
+  /**
+   * Where it delivers, when not to the recording receiver: the YAML fields after `name`
+   * (`type: s3`, `bucket: …`, one field per line). Absent: `type: http` to the receiver.
+   */
+  readonly target?: readonly string[];
 }
 
 /** Whether an event of `type` is meant for this destination. */
@@ -33,8 +38,7 @@ export async function writeFlowFile(path: string, flow: string, destinations: re
   for (const destination of destinations) {
     lines.push(
       `    - name: ${destination.name}`,
-      '      type: http',
-      `      url: "${urlOf(destination.name)}"`,
+      ...(destination.target ? destination.target.map((line) => `      ${line}`) : ['      type: http', `      url: "${urlOf(destination.name)}"`]),
       `      timeout: ${destination.timeoutMs}ms`,
       `      concurrency: ${destination.concurrency}`,
       `      retry: { attempts: ${destination.attempts}, backoff: { type: exponential, delay: ${destination.retryDelayMs}ms, maxDelay: ${destination.maxRetryDelayMs}ms, jitter: full } }`,

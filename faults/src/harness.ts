@@ -9,7 +9,7 @@ import { checkDeliveries, type DeliveryCounters } from './checker.js';
 import { matches, writeFlowFile, type DestinationSpec } from './flow-file.js';
 import { inspectJobs, type JobCounters } from './inspect-jobs.js';
 import { startLoad, type Load, type LoadOptions } from './load-generator.js';
-import { startRecordingReceiver, type RecordingReceiver } from './recording-receiver.js';
+import { startRecordingReceiver, type ReceivedAttempt, type RecordingReceiver } from './recording-receiver.js';
 import { startRedisUnderTest, type RedisUnderTest } from './redis-under-test.js';
 import { createRoleProcess, type Role, type RoleProcess } from './role-process.js';
 
@@ -34,6 +34,23 @@ export interface HarnessOptions {
   readonly workRoot?: string;
   /** Progress lines; default none. */
   readonly log?: (line: string) => void;
+  /** What the destinations with a `target` (not the recording receiver) hold. */
+  readonly observer?: DestinationObserver;
+}
+
+/**
+ * What destinations other than the recording receiver (a bucket, a queue, a stream) hold, as
+ * the receiver would have recorded it: one delivered attempt per copy of an event found there.
+ */
+export interface DestinationObserver {
+  /** The copies found at the destination so far; undefined for a destination it does not observe (the receiver's). */
+  attempts(destination: string): readonly ReceivedAttempt[] | undefined;
+  /** Copies found so far, all destinations together: settling's sign of progress. */
+  readonly total: number;
+  /** Reads every destination again from scratch, for the final count. */
+  refresh(): Promise<void>;
+  /** What a destination held that is no whole event with its id (a line that does not parse, a body that is not what was sent). */
+  violations(): string[];
 }
 
 /** One fault the harness injected, for the report. */
@@ -196,6 +213,9 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     const theReceiver = receiver;
     const theRedis = redis;
     const theObserver = observer;
+    const destinationObserver = options.observer;
+    const attemptsAt = (destination: string): readonly ReceivedAttempt[] => destinationObserver?.attempts(destination) ?? theReceiver.attempts(destination);
+    const progress = (): number => theReceiver.total + (destinationObserver?.total ?? 0);
 
     const remainingWork = async (): Promise<string | undefined> => {
       const counts = await Promise.all(queues.map(async (queue) => [queue.name, await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'paused', 'waiting-children')] as const));
@@ -263,7 +283,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
         let remaining = 'not checked';
         const allDelivered = (): string | undefined => {
           for (const destination of options.destinations) {
-            const delivered = new Set(theReceiver.attempts(destination.name).filter((a) => typeof a.status === 'number' && a.status < 300).map((a) => a.webhookId));
+            const delivered = new Set(attemptsAt(destination.name).filter((a) => typeof a.status === 'number' && a.status < 300).map((a) => a.webhookId));
             let missing = 0;
             for (const [seq, outcome] of load.outcomes) {
               if (outcome.kind !== 'acked' || poison?.get(destination.name)?.has(seq) || !matches(destination, load.types.get(seq) ?? '')) continue;
@@ -273,11 +293,11 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
           }
           return undefined;
         };
-        let lastTotal = theReceiver.total;
+        let lastTotal = progress();
         let lastProgressAt = Date.now();
         while (Date.now() < deadline) {
-          if (theReceiver.total !== lastTotal) {
-            lastTotal = theReceiver.total;
+          if (progress() !== lastTotal) {
+            lastTotal = progress();
             lastProgressAt = Date.now();
           } else if (Date.now() - lastProgressAt > STALL_MS) {
             return { quiescent: false, waitedMs: Date.now() - started, remaining: `no delivery for ${STALL_MS / 1_000} s; ${remaining}` };
@@ -295,6 +315,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
         return { quiescent: false, waitedMs: Date.now() - started, remaining };
       },
       async report(load, quiescence, extra = {}) {
+        await destinationObserver?.refresh();
         const jobs = await inspectJobs({
           redis: theObserver,
           prefix,
@@ -302,13 +323,13 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
           destinations: options.destinations,
           outcomes: load.outcomes,
           types: load.types,
-          receivedIds: (destination) => theReceiver.attempts(destination).map((attempt) => attempt.webhookId),
+          receivedIds: (destination) => attemptsAt(destination).map((attempt) => attempt.webhookId),
         });
         const check = checkDeliveries({
           outcomes: load.outcomes,
           types: load.types,
           destinations: options.destinations,
-          attempts: (destination) => theReceiver.attempts(destination),
+          attempts: attemptsAt,
           inFlightAtFaults,
           recordedAttempts: jobs.recordedAttempts,
           repeatBudget: new Map(options.destinations.map((destination) => [destination.name, workerHits * destination.concurrency])),
@@ -316,7 +337,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
           ...(extra.poison ? { poison: extra.poison } : {}),
         });
         const count = (kind: string): number => [...load.outcomes.values()].filter((outcome) => outcome.kind === kind).length;
-        const violations = [...(extra.violations ?? [])];
+        const violations = [...(extra.violations ?? []), ...(destinationObserver?.violations() ?? [])];
         if (!quiescence.quiescent) violations.push(`not quiescent after ${quiescence.waitedMs} ms: ${quiescence.remaining}`);
         for (const counters of check.destinations) {
           if (counters.lost > 0) violations.push(`${counters.destination}: lost ${counters.lost}`);

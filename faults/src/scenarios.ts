@@ -3,7 +3,7 @@ import { readDeliveryRecord } from '@fanout/delivery';
 import { encodeEventEntry } from '@fanout/event-log';
 import { createKeys, DISPATCHER_GROUP } from '@fanout/redis';
 import type { DestinationSpec } from './flow-file.js';
-import { startHarness, type Harness, type ScenarioReport, type Topology } from './harness.js';
+import { startHarness, type DestinationObserver, type Harness, type ScenarioReport, type Topology } from './harness.js';
 import type { Load } from './load-generator.js';
 import { createRandom, type Random } from './prng.js';
 import type { Answer } from './recording-receiver.js';
@@ -72,7 +72,7 @@ const ANSWER_WINDOW_MS = 2_000;
 const OTHER_TYPE_EVERY = 4;
 const typeOf = (seq: number): string => (seq % OTHER_TYPE_EVERY === 0 ? 'u' : 't');
 
-function destinations(config: ScenarioConfig, overrides: Partial<DestinationSpec> = {}): DestinationSpec[] {
+export function destinations(config: ScenarioConfig, overrides: Partial<DestinationSpec> = {}): DestinationSpec[] {
   const base = { attempts: 10, timeoutMs: RECOVERY[config.recovery].destinationTimeoutMs, retryDelayMs: 200, maxRetryDelayMs: 2_000, concurrency: 8, ...overrides };
   return [
     { name: 'd1', ...base },
@@ -81,15 +81,15 @@ function destinations(config: ScenarioConfig, overrides: Partial<DestinationSpec
   ];
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Fault moments, ms after the load starts, spread over its middle 80 %. */
-function faultTimes(random: Random, count: number, loadMs: number): number[] {
+export function faultTimes(random: Random, count: number, loadMs: number): number[] {
   return Array.from({ length: count }, () => random.between(0.1, 0.9) * loadMs).sort((a, b) => a - b);
 }
 
 /** Runs `inject` at each of `times` (ms after `startedAt`), one after the other. */
-async function atTimes(startedAt: number, times: readonly number[], inject: (index: number) => Promise<void>): Promise<void> {
+export async function atTimes(startedAt: number, times: readonly number[], inject: (index: number) => Promise<void>): Promise<void> {
   for (const [index, time] of times.entries()) {
     const wait = startedAt + time - Date.now();
     if (wait > 0) await sleep(wait);
@@ -98,7 +98,7 @@ async function atTimes(startedAt: number, times: readonly number[], inject: (ind
 }
 
 /** Waits until `condition` holds, at most `ms`; says whether it did. */
-async function waitUntil(condition: () => boolean | Promise<boolean>, ms: number, everyMs = 5): Promise<boolean> {
+export async function waitUntil(condition: () => boolean | Promise<boolean>, ms: number, everyMs = 5): Promise<boolean> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (await condition()) return true;
@@ -107,7 +107,7 @@ async function waitUntil(condition: () => boolean | Promise<boolean>, ms: number
   return false;
 }
 
-interface Setup {
+export interface Setup {
   readonly destinations?: DestinationSpec[];
   readonly topology?: Topology;
   readonly shutdownGraceMs?: number;
@@ -116,9 +116,11 @@ interface Setup {
   readonly receiverDelayMs?: number;
   /** Requests in flight from the load generator. */
   readonly loadConcurrency?: number;
+  /** What the destinations that are not the recording receiver hold. */
+  readonly observer?: DestinationObserver;
 }
 
-interface Injected {
+export interface Injected {
   readonly violations?: string[];
   readonly examples?: string[];
   readonly poison?: ReadonlyMap<string, ReadonlySet<number>>;
@@ -126,7 +128,7 @@ interface Injected {
   readonly after?: (harness: Harness, load: Load) => Promise<{ violations: string[]; examples: string[] }>;
 }
 
-async function runScenario(
+export async function runScenario(
   name: string,
   config: ScenarioConfig,
   setup: Setup,
@@ -143,6 +145,7 @@ async function runScenario(
     productEnv: RECOVERY[config.recovery].env,
     ...(config.workRoot ? { workRoot: config.workRoot } : {}),
     ...(config.log ? { log: config.log } : {}),
+    ...(setup.observer ? { observer: setup.observer } : {}),
   });
   let report: ScenarioReport | undefined;
   try {

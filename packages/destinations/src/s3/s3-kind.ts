@@ -54,12 +54,14 @@ export function createS3Kind(): DestinationKind<S3Destination> {
 }
 
 /**
- * The SDK's own retries are off: every write is one attempt of the destination's policy, which
- * retries, backs off and records it. Checksums only where an operation requires them: current
- * SDKs otherwise send uploads `aws-chunked` with trailing checksums, which not every
- * S3-compatible store reads (some store the framing as the object's bytes).
+ * The client of one store, as the kind makes it (exported for the bench's raw baseline, which
+ * writes with the same client). The SDK's own retries are off: every write is one attempt of
+ * the destination's policy, which retries, backs off and records it. Checksums only where an
+ * operation requires them: current SDKs otherwise send uploads `aws-chunked` with trailing
+ * checksums, which not every S3-compatible store reads (some store the framing as the
+ * object's bytes).
  */
-function createS3Client(destination: S3Destination): S3Client {
+export function createS3Client(destination: Pick<S3Destination, 'region' | 'endpoint' | 'credentials'>): S3Client {
   return new S3Client({
     region: destination.region,
     maxAttempts: 1,
