@@ -1,5 +1,6 @@
 import type { NodeBinary } from './node-binaries.js';
 import type { DeliveryResults } from './scenarios/delivery.js';
+import type { DestinationRun } from './scenarios/destinations.js';
 import type { FanoutRun } from './scenarios/fanout.js';
 import type { IngestResults } from './scenarios/ingest.js';
 import type { LatencyRun, RssReading } from './scenarios/latency.js';
@@ -18,6 +19,8 @@ export interface NodeResults {
   isolation?: { readonly without: readonly LatencyRun[]; readonly with: readonly LatencyRun[] };
   memory?: MemoryRun[];
   rss?: RssReading[];
+  /** s3 (batched and per event), amqp and nats: fanout's workers against each client library alone. */
+  destinations?: DestinationRun[];
 }
 
 export interface BenchRun {
