@@ -135,6 +135,21 @@ describe('the s3 kind, against s3rver', () => {
       expect(lines((await server.objects(name))[0]!.body)).toHaveLength(2);
     });
 
+    it('keeps the lines of an object already under its name: a batch with the same first and last events never drops one', async () => {
+      const name = await bucket();
+      const [a, b, c] = [attempt(), attempt(), attempt()].sort((x, y) => (x.eventId < y.eventId ? -1 : 1));
+      const first = kind.client(batched(name));
+      await Promise.all([a!, b!, c!].map((one) => first.deliver(one)));
+      // After a crash, a and c come back without b, whose delivery was recorded: their batch has b's object's name.
+      const again = kind.client(batched(name, { maxEvents: 2 }));
+      const reports = await Promise.all([again.deliver({ ...a!, attempt: 2 }), again.deliver({ ...c!, attempt: 2 })]);
+      expect(reports.map(({ outcome }) => outcome.kind)).toEqual(['delivered', 'delivered']);
+      const [object, ...more] = await server.objects(name);
+      expect(more).toEqual([]);
+      expect(lines(object!.body).map((line) => line['id'])).toEqual([a!.eventId, b!.eventId, c!.eventId]);
+      expect(object!.metadata).toEqual({ 'fanout-events': '3' });
+    });
+
     it('gzips a batch into .ndjson.gz when asked', async () => {
       const name = await bucket();
       const client = kind.client(batched(name, { maxEvents: 2 }, { compression: 'gzip' }));

@@ -78,6 +78,11 @@ export function createBatcher<T, R>(limits: BatchLimits, write: (members: readon
           if (batch.sealed || index < 0) return;
           const [left] = batch.members.splice(index, 1);
           batch.bytes -= left!.member.bytes;
+          // An emptied batch is dropped: its timer would write nothing, and keep the process up until then.
+          if (batch.members.length === 0) {
+            clearTimeout(batch.timer);
+            if (open === batch) open = undefined;
+          }
           settle({ kind: 'left' });
         };
         if (signal.aborted) return settle({ kind: 'left' });

@@ -1,11 +1,11 @@
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
-import { gzip as gzipCallback } from 'node:zlib';
-import { PutObjectCommand, S3Client, type PutObjectCommandInput } from '@aws-sdk/client-s3';
+import { gunzip as gunzipCallback, gzip as gzipCallback } from 'node:zlib';
+import { GetObjectCommand, PutObjectCommand, S3Client, type PutObjectCommandInput } from '@aws-sdk/client-s3';
 import type { S3Destination } from '@fanout/flows';
 import type { AttemptReport, DestinationClient } from '../attempt.js';
 import { withDeadline, type DeadlineResult } from '../deadline.js';
-import { oneLine } from '../error-facts.js';
+import { errorField, oneLine } from '../error-facts.js';
 import type { DestinationKind } from '../registry.js';
 import { createBatcher, type Batcher, type BatchMember } from './batcher.js';
 import { classifyS3Failure, s3Failure } from './classify-outcome.js';
@@ -13,6 +13,7 @@ import { ndjsonLine } from './ndjson-line.js';
 import { batchObjectKey, eventObjectKey } from './object-key.js';
 
 const gzip = promisify(gzipCallback);
+const gunzip = promisify(gunzipCallback);
 
 /** Sockets one store's client keeps open at most: above any one destination's concurrency of writes. */
 const MAX_SOCKETS = 256;
@@ -74,9 +75,9 @@ export function createS3Client(destination: Pick<S3Destination, 'region' | 'endp
   });
 }
 
-/** Puts the object its input makes (a failure to make it, such as gzip's, is a failed write too). */
-function put(store: S3Client, input: () => Promise<PutObjectCommandInput> | PutObjectCommandInput, timeoutMs: number, signal: AbortSignal): Promise<DeadlineResult<unknown>> {
-  return withDeadline(timeoutMs, signal, async (deadline) => store.send(new PutObjectCommand(await input()), { abortSignal: deadline }));
+/** Puts the object its input makes, under the attempt's deadline (a failure to make it, such as a read before it, is a failed write too). */
+function put(store: S3Client, input: (deadline: AbortSignal) => Promise<PutObjectCommandInput> | PutObjectCommandInput, timeoutMs: number, signal: AbortSignal): Promise<DeadlineResult<unknown>> {
+  return withDeadline(timeoutMs, signal, async (deadline) => store.send(new PutObjectCommand(await input(deadline)), { abortSignal: deadline }));
 }
 
 function report(result: DeadlineResult<unknown>, durationMs: number, written: string): AttemptReport {
@@ -132,21 +133,47 @@ function batchClient(batcher: Batcher<BatchLine, BatchWrite>): DestinationClient
   };
 }
 
+const byId = (a: { readonly eventId: string }, b: { readonly eventId: string }): number => (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0);
+
 /**
  * One NDJSON object for the batch, its lines in event id order (ingest order: ids are UUIDv7),
- * named by its first and last ids: the same batch written again overwrites its object.
+ * named by its first and last ids. An object already there under that name (the same batch
+ * written before, or after a crash another batch with the same first and last events) keeps
+ * its lines: the object written holds both, so a line whose delivery was recorded delivered
+ * is never overwritten away. Costs one GET per batch, a 404 almost always.
  */
 async function writeBatch(store: S3Client, destination: S3Destination, members: readonly BatchMember<BatchLine>[], signal: AbortSignal): Promise<BatchWrite> {
-  const lines = members.map(({ item }) => item).sort((a, b) => (a.eventId < b.eventId ? -1 : a.eventId > b.eventId ? 1 : 0));
+  const ours = members.map(({ item }) => item).sort(byId);
   const gzipped = destination.compression === 'gzip';
-  const key = batchObjectKey(destination.prefix, lines[0]!, lines[lines.length - 1]!.eventId, gzipped);
-  const text = Buffer.from(`${lines.map(({ line }) => line).join('\n')}\n`);
-  const input = async (): Promise<PutObjectCommandInput> => ({
-    Bucket: destination.bucket,
-    Key: key,
-    Body: gzipped ? await gzip(text) : text,
-    ContentType: gzipped ? 'application/gzip' : 'application/x-ndjson',
-    Metadata: { 'fanout-events': String(lines.length) },
-  });
+  const key = batchObjectKey(destination.prefix, ours[0]!, ours[ours.length - 1]!.eventId, gzipped);
+  const input = async (deadline: AbortSignal): Promise<PutObjectCommandInput> => {
+    const held = await linesHeld(store, destination.bucket, key, gzipped, deadline);
+    const lines = held.length === 0 ? ours : [...new Map([...held, ...ours].map((line) => [line.eventId, line])).values()].sort(byId);
+    const text = Buffer.from(`${lines.map(({ line }) => line).join('\n')}\n`);
+    return {
+      Bucket: destination.bucket,
+      Key: key,
+      Body: gzipped ? await gzip(text) : text,
+      ContentType: gzipped ? 'application/gzip' : 'application/x-ndjson',
+      Metadata: { 'fanout-events': String(lines.length) },
+    };
+  };
   return { key, result: await put(store, input, destination.timeoutMs, signal) };
+}
+
+/** The lines of the batch object under `key`, none when there is no such object. */
+async function linesHeld(store: S3Client, bucket: string, key: string, gzipped: boolean, signal: AbortSignal): Promise<{ eventId: string; line: string }[]> {
+  let body: Uint8Array;
+  try {
+    const object = await store.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+    body = await object.Body!.transformToByteArray();
+  } catch (error) {
+    if (errorField(error, 'name') === 'NoSuchKey' || s3Failure(error, false).statusCode === 404) return [];
+    throw error;
+  }
+  const text = (gzipped ? await gunzip(body) : Buffer.from(body)).toString('utf8');
+  return text
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => ({ eventId: String((JSON.parse(line) as { id: unknown }).id), line }));
 }
