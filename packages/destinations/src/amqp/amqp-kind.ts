@@ -12,6 +12,9 @@ interface BrokerConnection {
   close(): Promise<void>;
 }
 
+/** Why the broker closed a connection, once it did: the reason its channels' pending publishes failed. */
+const closedBy = new WeakMap<ChannelModel, Error>();
+
 function brokerConnection(url: string): BrokerConnection {
   let current: Promise<ChannelModel> | undefined;
   let closing = false;
@@ -22,7 +25,7 @@ function brokerConnection(url: string): BrokerConnection {
       const opening = connect(url, { clientProperties: { connection_name: 'fanout' } }).then(
         (model) => {
           // 'close' follows every 'error'; without a listener an 'error' would crash the process.
-          model.on('error', () => {});
+          model.on('error', (error: Error) => void (closedBy.has(model) || closedBy.set(model, error)));
           model.on('close', () => void (current === opening && (current = undefined)));
           return model;
         },
@@ -52,6 +55,7 @@ interface ReturnedFields {
 
 /** A destination's confirm channel, with what the broker said when it returned a message or closed the channel. */
 interface PublishChannel {
+  readonly model: ChannelModel;
   readonly channel: ConfirmChannel;
   /** Returned (unroutable) messages by message id, not yet matched with their confirm. */
   readonly returned: Map<string, ReturnedFields>;
@@ -88,7 +92,7 @@ function amqpClient(connection: BrokerConnection, destination: AmqpDestination):
     if (open) return open;
     const opening = (async (): Promise<PublishChannel> => {
       const model = await connection.get();
-      const publishing: PublishChannel = { channel: await model.createConfirmChannel(), returned: new Map() };
+      const publishing: PublishChannel = { model, channel: await model.createConfirmChannel(), returned: new Map() };
       // With `mandatory`, RabbitMQ sends an unroutable message's basic.return before its ack.
       publishing.channel.on('return', (message: Message) => {
         const id = message.properties.messageId as string | undefined;
@@ -96,7 +100,6 @@ function amqpClient(connection: BrokerConnection, destination: AmqpDestination):
       });
       // The error comes before the pending publishes fail with a bare "channel closed".
       publishing.channel.on('error', (error: Error) => void (publishing.closedBy ??= error));
-      model.once('error', (error: Error) => void (publishing.closedBy ??= error));
       publishing.channel.on('close', () => void (open === opening && (open = undefined)));
       return publishing;
     })();
@@ -122,9 +125,9 @@ function amqpClient(connection: BrokerConnection, destination: AmqpDestination):
             const returned = publishing.returned.get(attempt.eventId);
             publishing.returned.delete(attempt.eventId);
             if (error) {
-              const closedBy = publishing.closedBy;
-              // A nack comes with an error whose message says nothing; a closed channel has its reason.
-              if (closedBy) resolve({ kind: 'failed', error: closedBy, timedOut: false });
+              // A nack comes with an error whose message says nothing; a closed channel or connection has its reason.
+              const reason = publishing.closedBy ?? closedBy.get(publishing.model);
+              if (reason) resolve({ kind: 'failed', error: reason, timedOut: false });
               else if (errorMessage(error).includes('nack')) resolve({ kind: 'nacked' });
               else resolve({ kind: 'failed', error, timedOut: false });
             } else if (returned) {
