@@ -171,9 +171,19 @@ async function linesHeld(store: S3Client, bucket: string, key: string, gzipped: 
     if (errorField(error, 'name') === 'NoSuchKey' || s3Failure(error, false).statusCode === 404) return [];
     throw error;
   }
-  const text = (gzipped ? await gunzip(body) : Buffer.from(body)).toString('utf8');
-  return text
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => ({ eventId: String((JSON.parse(line) as { id: unknown }).id), line }));
+  // Only whole lines with an id are kept: a store whose writes are not atomic may have left a torn object.
+  const text = gzipped ? await gunzip(body).then((bytes) => bytes.toString('utf8'), () => '') : Buffer.from(body).toString('utf8');
+  return text.split('\n').flatMap((line) => {
+    const id = parsedId(line);
+    return id === undefined ? [] : [{ eventId: id, line }];
+  });
+}
+
+function parsedId(line: string): string | undefined {
+  try {
+    const id = (JSON.parse(line) as { id?: unknown }).id;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }
