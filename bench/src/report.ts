@@ -230,16 +230,17 @@ export function buildTable(nodes: readonly NodeResults[]): Table {
     const [fanoutLabel, rawLabel] = DESTINATION_LABELS[kind];
     const target = TARGETS.destinationsVsRaw[kind];
     add(destinations, fanoutLabel, (r) => {
-      const run = r.destinations?.find((one) => one.kind === kind);
+      const run = r.destinations?.runs.find((one) => one.kind === kind);
       if (!run) return undefined;
       const vs = ratio(run.fanout, run.raw);
       return { value: `${formatRate(run.fanout)}${cpu(run.cpuUs.fanout, 'delivery')}`, ratio: `${formatRatio(vs)} raw`, met: vs >= target };
     }, `≥ ${target}× raw`);
     add(destinations, rawLabel, (r) => {
-      const run = r.destinations?.find((one) => one.kind === kind);
+      const run = r.destinations?.runs.find((one) => one.kind === kind);
       return run ? { value: `${formatRate(run.raw, ' events/s')}${cpu(run.cpuUs.raw, 'event')}` } : undefined;
     });
   }
+  add(destinations, 'BullMQ Worker, no-op processor, concurrency 100: the ceiling of one job per delivery', (r) => (r.destinations ? { value: formatRate(r.destinations.noopWorker, ' jobs/s') } : undefined));
 
   return { nodes: nodes.map((r) => r.node.label), rows };
 }

@@ -1,6 +1,6 @@
 import type { NodeBinary } from './node-binaries.js';
 import type { DeliveryResults } from './scenarios/delivery.js';
-import type { DestinationRun } from './scenarios/destinations.js';
+import type { DestinationsResults } from './scenarios/destinations.js';
 import type { FanoutRun } from './scenarios/fanout.js';
 import type { IngestResults } from './scenarios/ingest.js';
 import type { LatencyRun, RssReading } from './scenarios/latency.js';
@@ -20,7 +20,7 @@ export interface NodeResults {
   memory?: MemoryRun[];
   rss?: RssReading[];
   /** s3 (batched and per event), amqp and nats: fanout's workers against each client library alone. */
-  destinations?: DestinationRun[];
+  destinations?: DestinationsResults;
 }
 
 export interface BenchRun {

@@ -12,6 +12,13 @@ import { addDeliveryJobs, appendEvents, cleanRedis, recordDeliveries } from '../
 import { startService } from '../service.js';
 import { profile } from './ingest.js';
 
+/** What the destinations run measured: each type, and the ceiling of any pipeline that takes one BullMQ job per delivery. */
+export interface DestinationsResults {
+  readonly runs: DestinationRun[];
+  /** Jobs per second of a no-op BullMQ worker (concurrency 100) on a preloaded queue of the same run. */
+  readonly noopWorker: number;
+}
+
 /** One destination type: fanout's workers against its client library alone, the same events and the same number in flight. */
 export interface DestinationRun {
   readonly kind: DestinationLoopKind;
@@ -129,13 +136,39 @@ async function runOne(ctx: BenchContext, kind: DestinationLoopKind, s3: S3Server
  * doing the same writes with as many in flight: an s3rver of the run's own for S3, and the
  * machine's RabbitMQ and NATS JetStream.
  */
-export async function runDestinations(ctx: BenchContext): Promise<DestinationRun[]> {
+export async function runDestinations(ctx: BenchContext): Promise<DestinationsResults> {
   const s3 = await startS3Server();
   try {
     const runs: DestinationRun[] = [];
     for (const kind of ['s3-batch', 's3-object', 'amqp', 'nats'] as const) runs.push(await runOne(ctx, kind, s3));
-    return runs;
+    return { runs, noopWorker: await noopCeiling(ctx) };
   } finally {
     await s3.close();
   }
+}
+
+/**
+ * A no-op BullMQ worker on a preloaded queue: what one job per delivery allows on this machine
+ * now, whatever the destination. A raw loop faster than this cannot be matched by fanout's
+ * per-event jobs, batched or not.
+ */
+async function noopCeiling(ctx: BenchContext): Promise<number> {
+  ctx.log('destinations: no-op BullMQ worker');
+  const prefix = ctx.newPrefix('dest-noop');
+  const keys = createKeys(prefix);
+  const name = 'dest-noop';
+  const folder = join(ctx.flowsDir, name);
+  await mkdir(folder, { recursive: true });
+  await writeFile(join(folder, 'flow.yaml'), `apiVersion: fanout.dev/v1\nkind: DeliveryFlow\nmetadata: { name: ${name} }\nspec:\n  destinations:\n    - { name: d1, type: http, url: "http://127.0.0.1:9/" }\n`);
+  const [flow] = await loadFlows(folder, process.env);
+  const queue = deliveryQueueName(name, 'd1');
+  const events = Math.ceil(12_000 * ((ctx.warmupMs + ctx.durationMs) / 1000));
+  const now = Date.now();
+  await addDeliveryJobs(ctx.redis, keys, flow!, Array.from({ length: events }, (_, i) => ({ eventId: `evt-${i}`, streamId: `${now}-${i}`, receivedAt: now })));
+  const worker = startBaseline(ctx, 'noop-worker', { redisUrl: ctx.redisUrl, bullPrefix: keys.bullPrefix, queues: [queue], concurrency: CONCURRENCY });
+  await worker.ready;
+  const rate = await meterRate({ read: () => finishedJobs(ctx, keys.bullPrefix, queue, events), warmupMs: ctx.warmupMs, durationMs: ctx.durationMs, total: events });
+  await worker.stop();
+  await cleanRedis(ctx.redis, prefix);
+  return rate.perSecond;
 }
