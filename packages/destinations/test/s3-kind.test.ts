@@ -67,6 +67,25 @@ describe('the s3 kind, against s3rver', () => {
       await own.close();
     });
 
+    it('takes credentials from the AWS default chain when the destination has none', async () => {
+      const name = await bucket();
+      const saved = { id: process.env['AWS_ACCESS_KEY_ID'], secret: process.env['AWS_SECRET_ACCESS_KEY'] };
+      process.env['AWS_ACCESS_KEY_ID'] = S3_SERVER_CREDENTIALS.accessKeyId;
+      process.env['AWS_SECRET_ACCESS_KEY'] = S3_SERVER_CREDENTIALS.secretAccessKey;
+      const own = createS3Kind();
+      try {
+        const { credentials: _none, ...withoutCredentials } = to(name);
+        expect((await own.client(withoutCredentials).deliver(attempt())).outcome).toEqual({ kind: 'delivered' });
+      } finally {
+        await own.close();
+        for (const [variable, value] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret]] as const) {
+          if (value === undefined) delete process.env[variable];
+          else process.env[variable] = value;
+        }
+      }
+      expect(await server.keys(name)).toHaveLength(1);
+    });
+
     it('writes a large body exact (no aws-chunked framing stored with it)', async () => {
       const name = await bucket();
       const body = Buffer.alloc(300_000, 'x');
