@@ -14,6 +14,11 @@ interface Watched {
 
 const POLL_MS = 300;
 
+/** s3rver's answer to reading an object whose files a kill left half written. */
+function isInternalError(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && 'name' in error && error.name === 'InternalError';
+}
+
 function seqOf(body: unknown): number | undefined {
   const seq = typeof body === 'object' && body !== null && 'seq' in body ? body.seq : undefined;
   return typeof seq === 'number' && Number.isInteger(seq) ? seq : undefined;
@@ -34,10 +39,12 @@ function parseJson(text: string): unknown {
 
 /**
  * The copies in each object of a bucket under a prefix, read once per key (again from scratch
- * when asked). s3rver writes an object's file in place, so one SIGKILLed mid-write can leave
- * an empty object under the key (AWS S3's and MinIO's PUTs are atomic); fanout never writes an
- * empty batch, the load generator never sends an empty body, so an empty object holds no copy
- * of any event and is skipped.
+ * when asked). s3rver writes an object's file and its metadata file in place, one after the
+ * other, so one SIGKILLed mid-write can leave an empty object under the key, or one it cannot
+ * read back (500 InternalError); AWS S3's and MinIO's PUTs are atomic. Such a write failed at
+ * the writer and its events were written again, so a torn object holds no copy that counts:
+ * it is skipped (fanout never writes an empty batch, the load generator never sends an empty
+ * body). Skipping can only hide copies, never invent one, so it cannot hide a lost event.
  */
 function s3Watched(server: S3Server, bucket: string, destination: string, prefix: string, copiesIn: (object: StoredObject, violations: string[]) => ReceivedAttempt[]): Watched {
   const byKey = new Map<string, { attempts: ReceivedAttempt[]; violations: string[] }>();
@@ -47,9 +54,10 @@ function s3Watched(server: S3Server, bucket: string, destination: string, prefix
       if (fromScratch) byKey.clear();
       for (const key of await server.keys(bucket, prefix)) {
         if (byKey.has(key)) continue;
-        const [object] = await server.objects(bucket, key);
+        const object = await server.object(bucket, key).catch((error: unknown) => (isInternalError(error) ? ('torn' as const) : Promise.reject(error)));
         const violations: string[] = [];
-        if (object) byKey.set(key, { attempts: object.body.length === 0 ? [] : copiesIn(object, violations), violations });
+        if (object === 'torn') byKey.set(key, { attempts: [], violations });
+        else byKey.set(key, { attempts: object.body.length === 0 ? [] : copiesIn(object, violations), violations });
       }
       return { attempts: [...byKey.values()].flatMap((read) => read.attempts), violations: [...byKey.values()].flatMap((read) => read.violations) };
     },

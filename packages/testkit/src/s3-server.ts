@@ -27,6 +27,8 @@ export interface S3Server {
   createBucket(name: string): Promise<void>;
   /** The keys under the bucket (and prefix), in key order, every page of the listing. */
   keys(bucket: string, prefix?: string): Promise<string[]>;
+  /** One object, with its bytes. */
+  object(bucket: string, key: string): Promise<StoredObject>;
   /** Every object under the bucket (and prefix), key order, with its bytes. */
   objects(bucket: string, prefix?: string): Promise<StoredObject[]>;
   /** Deletes the bucket and everything in it. */
@@ -96,6 +98,12 @@ export async function startS3Server(): Promise<S3Server> {
     return keys;
   };
 
+  const objectAt = async (bucket: string, key: string): Promise<StoredObject> => {
+    const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    const body = Buffer.from(await object.Body!.transformToByteArray());
+    return { key, body, contentType: object.ContentType, metadata: object.Metadata ?? {} };
+  };
+
   return {
     url,
     port,
@@ -104,15 +112,9 @@ export async function startS3Server(): Promise<S3Server> {
     async createBucket(name) {
       await client.send(new CreateBucketCommand({ Bucket: name }));
     },
+    object: objectAt,
     async objects(bucket, prefix) {
-      const keys = await keysUnder(bucket, prefix);
-      return Promise.all(
-        keys.map(async (key) => {
-          const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-          const body = Buffer.from(await object.Body!.transformToByteArray());
-          return { key, body, contentType: object.ContentType, metadata: object.Metadata ?? {} };
-        }),
-      );
+      return Promise.all((await keysUnder(bucket, prefix)).map((key) => objectAt(bucket, key)));
     },
     async deleteBucket(name) {
       const keys = await keysUnder(name).catch(() => []);
