@@ -12,6 +12,13 @@ interface BrokerConnection {
   close(): Promise<void>;
 }
 
+/**
+ * How long opening a connection may take, ms. Attempts give up at their own timeout anyway;
+ * this ends the shared opening too, so a broker that swallows packets is tried again soon
+ * rather than after the system's TCP timeout, with every attempt meanwhile waiting on it.
+ */
+const CONNECT_TIMEOUT_MS = 10_000;
+
 /** Why the broker closed a connection, once it did: the reason its channels' pending publishes failed. */
 const closedBy = new WeakMap<ChannelModel, Error>();
 
@@ -22,7 +29,7 @@ function brokerConnection(url: string): BrokerConnection {
     get() {
       if (closing) return Promise.reject(new Error('the amqp kind is closed'));
       if (current) return current;
-      const opening = connect(url, { clientProperties: { connection_name: 'fanout' } }).then(
+      const opening = connect(url, { timeout: CONNECT_TIMEOUT_MS, clientProperties: { connection_name: 'fanout' } }).then(
         (model) => {
           // 'close' follows every 'error'; without a listener an 'error' would crash the process.
           model.on('error', (error: Error) => void (closedBy.has(model) || closedBy.set(model, error)));
