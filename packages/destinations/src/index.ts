@@ -6,4 +6,3 @@ export { createNatsKind, natsConnectionOptions } from './nats/nats-kind.js';
 export { createDestinationRegistry, defaultKinds, type DestinationKind, type DestinationKinds, type DestinationRegistry } from './registry.js';
 export { createS3Client, createS3Kind } from './s3/s3-kind.js';
 export { ndjsonLine } from './s3/ndjson-line.js';
-export { batchObjectKey, eventObjectKey } from './s3/object-key.js';
