@@ -24,6 +24,7 @@ import { killAll } from './processes.js';
 import { buildTable, describeRun, renderMarkdown, renderText, TARGETS } from './report.js';
 import type { BenchRun, NodeResults } from './results.js';
 import { runDelivery } from './scenarios/delivery.js';
+import { runDestinations } from './scenarios/destinations.js';
 import { runFanout } from './scenarios/fanout.js';
 import { runIngest } from './scenarios/ingest.js';
 import { runLatency, type LatencyRun } from './scenarios/latency.js';
@@ -140,6 +141,7 @@ async function main(): Promise<void> {
         result.memory = await timed('memory', () => runMemory(ctx));
         result.sizing = projectSizing(sizingFigures(result.memory));
       }
+      if (wanted('destinations')) result.destinations = await timed('destinations', () => runDestinations(ctx));
     }
   } finally {
     await cleanup();

@@ -57,6 +57,21 @@ describe('buildTable', () => {
     expect(row('CPU per delivery')?.cells[0]).toMatchObject({ value: '280 µs (worker 150 + Redis 90 + sink 40) against 110 µs (worker 60 + Redis 50 + sink 0)', ratio: '0.39× of the no-op\'s CPU cost' });
   });
 
+  it('compares each destination type with its raw client loop, against its own target', () => {
+    const destinations = [
+      { kind: 's3-batch' as const, fanout: 8_500, raw: 10_000, cpuUs: { fanout: 110, raw: 3 } },
+      { kind: 'amqp' as const, fanout: 6_000, raw: 10_000, cpuUs: { fanout: 120, raw: 15 } },
+    ];
+    const rows = buildTable([{ ...results('20.20.2', 3_500), destinations: { runs: destinations, noopWorker: 9_100 } }]).rows;
+    const cell = (label: string) => rows.find((r) => r.label.startsWith(label))?.cells[0];
+    expect(cell('s3, batches')).toMatchObject({ value: '8,500/s, 110 µs CPU/delivery', ratio: '0.85× raw', met: true });
+    expect(cell('raw PutObject of the same NDJSON')).toMatchObject({ value: '10,000 events/s, 3 µs CPU/event' });
+    expect(cell('amqp')).toMatchObject({ ratio: '0.60× raw', met: false });
+    expect(rows.find((r) => r.label.startsWith('amqp'))?.target).toBe('≥ 0.7× raw');
+    expect(cell('nats')).toBeUndefined();
+    expect(cell('BullMQ Worker, no-op processor, concurrency 100: the ceiling')).toMatchObject({ value: '9,100 jobs/s' });
+  });
+
   it('gives no isolation verdict when the run without the dead destination was already saturated', () => {
     const latency = (p99: number) => latencyRun(p99);
     const isolated = (without: number, withDead: number) => buildTable([{ ...results('20.20.2', 3_500), isolation: { without: [latency(without)], with: [latency(withDead)] } }]).rows.find((r) => r.label.startsWith('healthy'))!.cells[0];

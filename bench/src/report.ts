@@ -88,6 +88,8 @@ export const TARGETS = {
   memoryPayloads: 1.2,
   /** Bytes per destination per event, the records' part of the same target. */
   memoryPerDestination: 200,
+  /** Issue 11: each destination type against its client library alone, in the same run. */
+  destinationsVsRaw: { 's3-batch': 0.8, 's3-object': 0.7, amqp: 0.7, nats: 0.7 },
 } as const;
 
 /** A run whose p99 is this many times the latency target is taken as saturated. */
@@ -299,6 +301,29 @@ export function buildTable(nodes: readonly NodeResults[]): Table {
     };
   }, 'report: bounded, one excerpt per delivery (was ~107 KB)');
   add(memory, 'RSS at 500 events/s', (r) => (r.rss ? { value: r.rss.map(({ process, bytes }) => `${process.replace(/^fanout /, '')} ${formatBytes(bytes)}`).join(', ') } : undefined));
+
+  const destinations = 'Destination types: deliveries/s, fanout workers on a preloaded queue against the client library alone, 1 KB events';
+  const DESTINATION_LABELS = {
+    's3-batch': ['s3, batches of 500 (NDJSON, maxWait 1s), s3rver', 'raw PutObject of the same NDJSON, same S3Client, 2 in flight'],
+    's3-object': ['s3, one object per event, s3rver, concurrency 100', 'raw PutObject per event, same S3Client, 100 in flight'],
+    amqp: ['amqp, RabbitMQ, confirm channel, concurrency 100', 'raw amqplib confirm-channel publish, 100 in flight'],
+    nats: ['nats, JetStream publish with msgID, concurrency 100', 'raw JetStream publish with msgID, 100 in flight'],
+  } as const;
+  for (const kind of Object.keys(DESTINATION_LABELS) as (keyof typeof DESTINATION_LABELS)[]) {
+    const [fanoutLabel, rawLabel] = DESTINATION_LABELS[kind];
+    const target = TARGETS.destinationsVsRaw[kind];
+    add(destinations, fanoutLabel, (r) => {
+      const run = r.destinations?.runs.find((one) => one.kind === kind);
+      if (!run) return undefined;
+      const vs = ratio(run.fanout, run.raw);
+      return { value: `${formatRate(run.fanout)}${cpu(run.cpuUs.fanout, 'delivery')}`, ratio: `${formatRatio(vs)} raw`, met: vs >= target };
+    }, `≥ ${target}× raw`);
+    add(destinations, rawLabel, (r) => {
+      const run = r.destinations?.runs.find((one) => one.kind === kind);
+      return run ? { value: `${formatRate(run.raw, ' events/s')}${cpu(run.cpuUs.raw, 'event')}` } : undefined;
+    });
+  }
+  add(destinations, 'BullMQ Worker, no-op processor, concurrency 100: the ceiling of one job per delivery', (r) => (r.destinations ? { value: formatRate(r.destinations.noopWorker, ' jobs/s') } : undefined));
 
   return { nodes: nodes.map((r) => r.node.label), rows };
 }

@@ -1,5 +1,6 @@
 import type { NodeBinary } from './node-binaries.js';
 import type { DeliveryResults } from './scenarios/delivery.js';
+import type { DestinationsResults } from './scenarios/destinations.js';
 import type { FanoutRun } from './scenarios/fanout.js';
 import type { IngestResults } from './scenarios/ingest.js';
 import type { LatencyRun, RssReading } from './scenarios/latency.js';
@@ -23,6 +24,8 @@ export interface NodeResults {
   sizing?: Sizing;
   pipeline?: PipelineResults;
   rss?: RssReading[];
+  /** s3 (batched and per event), amqp and nats: fanout's workers against each client library alone. */
+  destinations?: DestinationsResults;
 }
 
 export interface BenchRun {

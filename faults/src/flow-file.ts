@@ -13,6 +13,11 @@ export interface DestinationSpec {
   readonly retryDelayMs: number;
   readonly maxRetryDelayMs: number;
   readonly concurrency: number;
+  /**
+   * Where it delivers, when not to the recording receiver: the YAML fields after `name`
+   * (`type: s3`, `bucket: …`, one field per line). Absent: `type: http` to the receiver.
+   */
+  readonly target?: readonly string[];
 }
 
 /** One DeliveryFlow of a scenario: its name and destinations. */
@@ -43,8 +48,7 @@ function flowDocument({ name, destinations }: FlowSpec, urlOf: (destination: str
   for (const destination of destinations) {
     lines.push(
       `    - name: ${destination.name}`,
-      '      type: http',
-      `      url: "${urlOf(destination.name)}"`,
+      ...(destination.target ? destination.target.map((line) => `      ${line}`) : ['      type: http', `      url: "${urlOf(destination.name)}"`]),
       `      timeout: ${destination.timeoutMs}ms`,
       `      concurrency: ${destination.concurrency}`,
       `      retry: { attempts: ${destination.attempts}, backoff: { type: exponential, delay: ${destination.retryDelayMs}ms, maxDelay: ${destination.maxRetryDelayMs}ms, jitter: full } }`,

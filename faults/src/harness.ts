@@ -9,7 +9,7 @@ import { checkDeliveries, type DeliveryCounters } from './checker.js';
 import { matches, writeFlowFile, type DestinationSpec, type FlowSpec } from './flow-file.js';
 import { inspectJobs, type JobCounters } from './inspect-jobs.js';
 import { answersByCode, startLoad, type Load, type LoadOptions } from './load-generator.js';
-import { startRecordingReceiver, type RecordingReceiver } from './recording-receiver.js';
+import { startRecordingReceiver, type ReceivedAttempt, type RecordingReceiver } from './recording-receiver.js';
 import { startRedisUnderTest, type RedisUnderTest } from './redis-under-test.js';
 import { createRoleProcess, type Role, type RoleProcess } from './role-process.js';
 
@@ -73,6 +73,23 @@ export interface HarnessOptions {
   readonly workRoot?: string;
   /** Progress lines; default none. */
   readonly log?: (line: string) => void;
+  /** What the destinations with a `target` (not the recording receiver) hold. */
+  readonly observer?: DestinationObserver;
+}
+
+/**
+ * What destinations other than the recording receiver (a bucket, a queue, a stream) hold, as
+ * the receiver would have recorded it: one delivered attempt per copy of an event found there.
+ */
+export interface DestinationObserver {
+  /** The copies found at the destination so far; undefined for a destination it does not observe (the receiver's). */
+  attempts(destination: string): readonly ReceivedAttempt[] | undefined;
+  /** Copies found so far, all destinations together: settling's sign of progress. */
+  readonly total: number;
+  /** Reads every destination again from scratch, for the final count. */
+  refresh(): Promise<void>;
+  /** What a destination held that is no whole event with its id (a line that does not parse, a body that is not what was sent). */
+  violations(): string[];
 }
 
 /** One fault the harness injected, for the report. */
@@ -261,6 +278,9 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     const theReceiver = receiver;
     const theRedis = redis;
     const theObserver = observer;
+    const destinationObserver = options.observer;
+    const attemptsAt = (destination: string): readonly ReceivedAttempt[] => destinationObserver?.attempts(destination) ?? theReceiver.attempts(destination);
+    const progress = (): number => theReceiver.total + (destinationObserver?.total ?? 0);
 
     const watch = (specs: readonly FlowSpec[]): void => {
       for (const flow of specs) {
@@ -378,7 +398,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
         const allDelivered = (): string | undefined => {
           for (const { load, meantFor = byFilter(load), poison } of loads) {
             for (const destination of destinationsOf(load.flow)) {
-              const delivered = new Set(theReceiver.attempts(destination.name).filter((a) => typeof a.status === 'number' && a.status < 300).map((a) => a.webhookId));
+              const delivered = new Set(attemptsAt(destination.name).filter((a) => typeof a.status === 'number' && a.status < 300).map((a) => a.webhookId));
               let missing = 0;
               for (const [seq, outcome] of load.outcomes) {
                 if (outcome.kind !== 'acked' || poison?.get(destination.name)?.has(seq) || !meantFor(destination, seq)) continue;
@@ -389,11 +409,11 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
           }
           return undefined;
         };
-        let lastTotal = theReceiver.total;
+        let lastTotal = progress();
         let lastProgressAt = Date.now();
         while (Date.now() < deadline) {
-          if (theReceiver.total !== lastTotal) {
-            lastTotal = theReceiver.total;
+          if (progress() !== lastTotal) {
+            lastTotal = progress();
             lastProgressAt = Date.now();
           } else if (Date.now() - lastProgressAt > STALL_MS) {
             return { quiescent: false, waitedMs: Date.now() - started, remaining: `no delivery for ${STALL_MS / 1_000} s; ${remaining}` };
@@ -411,6 +431,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
         return { quiescent: false, waitedMs: Date.now() - started, remaining };
       },
       async report(loads, quiescence, extra = {}) {
+        await destinationObserver?.refresh();
         const deliveries: ScenarioReport['deliveries'][number][] = [];
         const jobs: JobCounters[] = [];
         const examples: string[] = [];
@@ -427,14 +448,14 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
             types: load.types,
             meantFor,
             ...(poison ? { poison } : {}),
-            receivedIds: (destination) => theReceiver.attempts(destination).map((attempt) => attempt.webhookId),
+            receivedIds: (destination) => attemptsAt(destination).map((attempt) => attempt.webhookId),
           });
           const check = checkDeliveries({
             outcomes: load.outcomes,
             types: load.types,
             destinations,
             meantFor,
-            attempts: (destination) => theReceiver.attempts(destination),
+            attempts: attemptsAt,
             inFlightAtFaults,
             recordedAttempts: inspection.recordedAttempts,
             repeatBudget,
@@ -451,7 +472,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
         const falseRefusals = loads.reduce((sum, { load }) => sum + falseRefusalsOf(load), 0);
         const dispatcherDeadLetters = (await Promise.all(keys.partitions.map((partition) => theObserver.xlen(partition.dispatchDeadLetters)))).reduce((sum, n) => sum + n, 0);
 
-        const violations = [...(extra.violations ?? [])];
+        const violations = [...(extra.violations ?? []), ...(destinationObserver?.violations() ?? [])];
         if (!quiescence.quiescent) violations.push(`not quiescent after ${quiescence.waitedMs} ms: ${quiescence.remaining}`);
         for (const counters of deliveries) {
           const name = `${counters.flow}/${counters.destination}`;

@@ -4,7 +4,7 @@ import { encodeEventEntry } from '@fanout/event-log';
 import { deliveryQueueName, openDeliveryQueue } from '@fanout/queues';
 import { createKeys, DISPATCHER_GROUP } from '@fanout/redis';
 import { matches, type DestinationSpec } from './flow-file.js';
-import { ADMIN_TOKEN, FLOW, startHarness, type CheckedLoad, type Harness, type ScenarioReport, type Topology } from './harness.js';
+import { ADMIN_TOKEN, FLOW, startHarness, type CheckedLoad, type DestinationObserver, type Harness, type ScenarioReport, type Topology } from './harness.js';
 import { answersByCode, type Load } from './load-generator.js';
 import { adminGet, counterTotal, failingChecks, pollUntil, readiness, type ProbeAnswer } from './probes.js';
 import { createRandom, type Random } from './prng.js';
@@ -75,7 +75,7 @@ const ANSWER_WINDOW_MS = 2_000;
 const OTHER_TYPE_EVERY = 4;
 const typeOf = (seq: number): string => (seq % OTHER_TYPE_EVERY === 0 ? 'u' : 't');
 
-function destinations(config: ScenarioConfig, overrides: Partial<DestinationSpec> = {}): DestinationSpec[] {
+export function destinations(config: ScenarioConfig, overrides: Partial<DestinationSpec> = {}): DestinationSpec[] {
   const base = { attempts: 10, timeoutMs: RECOVERY[config.recovery].destinationTimeoutMs, retryDelayMs: 200, maxRetryDelayMs: 2_000, concurrency: 8, ...overrides };
   return [
     { name: 'd1', ...base },
@@ -84,15 +84,15 @@ function destinations(config: ScenarioConfig, overrides: Partial<DestinationSpec
   ];
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Fault moments, ms after the load starts, spread over its middle 80 %. */
-function faultTimes(random: Random, count: number, loadMs: number): number[] {
+export function faultTimes(random: Random, count: number, loadMs: number): number[] {
   return Array.from({ length: count }, () => random.between(0.1, 0.9) * loadMs).sort((a, b) => a - b);
 }
 
 /** Runs `inject` at each of `times` (ms after `startedAt`), one after the other. */
-async function atTimes(startedAt: number, times: readonly number[], inject: (index: number) => Promise<void>): Promise<void> {
+export async function atTimes(startedAt: number, times: readonly number[], inject: (index: number) => Promise<void>): Promise<void> {
   for (const [index, time] of times.entries()) {
     const wait = startedAt + time - Date.now();
     if (wait > 0) await sleep(wait);
@@ -101,7 +101,7 @@ async function atTimes(startedAt: number, times: readonly number[], inject: (ind
 }
 
 /** Waits until `condition` holds, at most `ms`; says whether it did. */
-async function waitUntil(condition: () => boolean | Promise<boolean>, ms: number, everyMs = 5): Promise<boolean> {
+export async function waitUntil(condition: () => boolean | Promise<boolean>, ms: number, everyMs = 5): Promise<boolean> {
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
     if (await condition()) return true;
@@ -110,7 +110,7 @@ async function waitUntil(condition: () => boolean | Promise<boolean>, ms: number
   return false;
 }
 
-interface Setup {
+export interface Setup {
   readonly destinations?: DestinationSpec[];
   readonly topology?: Topology;
   readonly shutdownGraceMs?: number;
@@ -127,10 +127,12 @@ interface Setup {
   readonly retryInDoubtMs?: number;
   /** Which ingress processes the load on `faults` goes to, read at each request; default the first group's. */
   readonly ingress?: (harness: Harness) => () => readonly RoleProcess[];
+  /** What the destinations that are not the recording receiver hold. */
+  readonly observer?: DestinationObserver;
 }
 
 /** What a scenario's faults add to the run's checks and report. */
-interface Injected {
+export interface Injected {
   readonly violations?: string[];
   readonly examples?: string[];
   readonly notes?: string[];
@@ -149,7 +151,7 @@ const REQUEST_TIMEOUT_MS = 5_000;
 /** How long a refused request is sent again, as a client would. */
 const RETRY_REFUSED_MS = 5_000;
 
-async function runScenario(
+export async function runScenario(
   name: string,
   config: ScenarioConfig,
   setup: Setup,
@@ -166,6 +168,7 @@ async function runScenario(
     productEnv: { ...RECOVERY[config.recovery].env, ...setup.productEnv },
     ...(config.workRoot ? { workRoot: config.workRoot } : {}),
     ...(config.log ? { log: config.log } : {}),
+    ...(setup.observer ? { observer: setup.observer } : {}),
   });
   let report: ScenarioReport | undefined;
   try {

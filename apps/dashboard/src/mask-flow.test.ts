@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { parseFlowDocuments, type Flow } from '@fanout/flows';
-import { httpDestination, testFlow } from '@fanout/testkit';
+import { amqpDestination, httpDestination, natsDestination, s3Destination, testFlow } from '@fanout/testkit';
 import { destinationTarget, maskFlow } from './mask-flow.js';
 
 describe('maskFlow', () => {
@@ -52,6 +52,27 @@ describe('maskFlow', () => {
     expect(masked.source.verify).toEqual({ type: 'standard-webhooks', secrets: ['***'], toleranceMs: 300_000 });
     expect(masked).not.toHaveProperty('envTemplates');
     expect(destinationTarget(loaded!.destinations[0]!, loaded!.envTemplates)).toEqual({ type: 'http', url: 'https://hooks.slack.com/services/${env:HOOK_PATH}' });
+  });
+
+  it('masks S3 keys and broker passwords, and keeps what says where events go', () => {
+    const brokers = testFlow('payments', [
+      s3Destination({ name: 'archive', bucket: 'events', endpoint: 'http://minio:9000', credentials: { accessKeyId: 'AKIA1', secretAccessKey: 's3cr3t-key', sessionToken: 's3cr3t-token' } }),
+      amqpDestination({ name: 'bus', url: 'amqp://fanout:s3cr3t-amqp@rabbit:5672', exchange: 'events', routingKey: 'orders.created' }),
+      natsDestination({ name: 'js', url: 'nats://s3cr3t-nats@nats:4222', subject: 'orders.created' }),
+    ]);
+    const masked = maskFlow(brokers);
+    expect(JSON.stringify(masked)).not.toMatch(/AKIA1|s3cr3t/);
+    expect(masked.destinations).toMatchObject([
+      { bucket: 'events', endpoint: 'http://minio:9000', credentials: { accessKeyId: '***', secretAccessKey: '***', sessionToken: '***' } },
+      { url: 'amqp://fanout:***@rabbit:5672', exchange: 'events', routingKey: 'orders.created' },
+      { url: 'nats://***@nats:4222', subject: 'orders.created' },
+    ]);
+    expect(masked.destinations.map((destination) => destinationTarget(destination, undefined))).toEqual([
+      { type: 's3', url: 'http://minio:9000/events/' },
+      { type: 'amqp', url: 'amqp://fanout:***@rabbit:5672' },
+      { type: 'nats', url: 'nats://***@nats:4222' },
+    ]);
+    expect(destinationTarget(s3Destination({ name: 'archive', bucket: 'events', prefix: 'payments/' }), undefined)).toEqual({ type: 's3', url: 's3://events/payments/' });
   });
 
   it('does not change the loaded flow', () => {

@@ -6,6 +6,9 @@ const URL_FIELD = /url|endpoint/i;
 
 type EnvTemplates = Flow['envTemplates'];
 
+/** Names isCredentialName matches that hold no secret: an AMQP routing key says where a message goes. */
+const NOT_CREDENTIALS: ReadonlySet<string> = new Set(['routingKey']);
+
 /**
  * One string of a flow as operators may see it. Under a credential-looking name (header
  * values such as `Authorization`, `X-Api-Key`, `Cookie`; fields such as `secret`) it is
@@ -14,7 +17,7 @@ type EnvTemplates = Flow['envTemplates'];
  * credential query parameters.
  */
 function maskString(value: string, name: string, envTemplates: EnvTemplates): string {
-  if (isCredentialName(name)) return MASK;
+  if (isCredentialName(name) && !NOT_CREDENTIALS.has(name)) return MASK;
   const shown = envTemplates?.get(value) ?? value;
   return URL_FIELD.test(name) ? maskUrl(shown) : shown;
 }
@@ -44,5 +47,8 @@ export interface DestinationTarget {
 
 /** What an operator is shown beside each of a destination's jobs. */
 export function destinationTarget(destination: Destination, envTemplates: EnvTemplates): DestinationTarget {
-  return { type: destination.type, url: maskString(destination.url, 'url', envTemplates) };
+  if (destination.type !== 's3') return { type: destination.type, url: maskString(destination.url, 'url', envTemplates) };
+  // Where its objects go: the store (AWS's when no endpoint is set), the bucket and the prefix.
+  const store = destination.endpoint === undefined ? 's3:/' : maskString(destination.endpoint, 'endpoint', envTemplates).replace(/\/$/, '');
+  return { type: 's3', url: `${store}/${destination.bucket}/${destination.prefix}` };
 }

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { readDeliveryRecord } from '@fanout/delivery';
 import { createDestinationRegistry, type DestinationRegistry } from '@fanout/destinations';
+import type { HttpDestination } from '@fanout/flows';
 import { createLogger, createMetrics } from '@fanout/observability';
 import { httpDestination, launchBrowser, startReceiver, testFlow, type ScriptedReceiver } from '@fanout/testkit';
 import { startWorkers, type DeliveryWorkers } from '@fanout/worker';
@@ -25,7 +26,7 @@ describe('Bull Board in a browser', () => {
   beforeAll(async () => {
     receiver = await startReceiver();
     receiver.script('/orders', () => ({ status: answer }));
-    const served = testFlow('payments', [{ ...flow.destinations[0]!, url: `${receiver.url}/orders` }]);
+    const served = testFlow('payments', [{ ...(flow.destinations[0] as HttpDestination), url: `${receiver.url}/orders` }]);
     harness = await startDashboard({ flows: [served] });
     destinations = createDestinationRegistry();
     workers = startWorkers({ flows: [served], connection: harness.bullConnection, keys: harness.fx.keys, state: harness.state, destinations, metrics: createMetrics(), logger: createLogger({ level: 'silent' }), minLockDurationMs: 30_000, stalledIntervalMs: 10_000 });

@@ -24,6 +24,7 @@ function loopbackTargets(flows: readonly Flow[]): LoopbackTarget[] {
   const targets = new Map<string, LoopbackTarget>();
   for (const flow of flows) {
     for (const destination of flow.destinations) {
+      if (destination.type !== 'http') continue;
       const url = new URL(destination.url);
       if (!LOOPBACK.has(url.hostname) || url.port === '') continue;
       const key = `${url.hostname}:${url.port}`;

@@ -9,7 +9,10 @@ import { ROLES } from '../src/config.js';
 // file parses, every role is a real one, and every command points at a file the build makes.
 const root = new URL('../../../', import.meta.url);
 const compose = parse(readFileSync(new URL('docker-compose.yml', root), 'utf8'), { merge: true }) as {
-  services: Record<string, { image?: string; build?: string; pull_policy?: string; command?: string[]; entrypoint?: string[]; environment?: Record<string, string>; volumes?: string[]; ports?: string[] }>;
+  services: Record<
+    string,
+    { image?: string; build?: string; pull_policy?: string; command?: string[]; entrypoint?: string[]; environment?: Record<string, string>; volumes?: string[]; ports?: string[]; depends_on?: Record<string, { condition: string }> }
+  >;
 };
 const dockerfile = readFileSync(new URL('Dockerfile', root), 'utf8');
 const fanoutServices = Object.entries(compose.services).filter(([, service]) => service.image === 'fanout:local');
@@ -49,11 +52,26 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('mounts an example flow that loads', async () => {
+  const exampleFlows = () => {
     const mount = compose.services['ingress']?.volumes?.[0] ?? '';
     const [hostPath] = mount.split(':');
-    const flows = await loadFlows(new URL(hostPath!.replace(/^\.\//, ''), root).pathname, {});
-    expect(flows.map((flow) => flow.name)).toEqual(['payments']);
+    return loadFlows(new URL(hostPath!.replace(/^\.\//, ''), root).pathname, {});
+  };
+
+  it('mounts an example flow that loads', async () => {
+    expect((await exampleFlows()).map((flow) => flow.name)).toEqual(['payments']);
+  });
+
+  it("runs MinIO, creates the archive destination's bucket before the workers start, and gives them its keys", async () => {
+    const archive = (await exampleFlows())[0]!.destinations.find((destination) => destination.type === 's3');
+    expect(archive).toMatchObject({ type: 's3', endpoint: 'http://minio:9000' });
+    expect(compose.services['minio']?.image).toBe('minio/minio');
+    const setup = compose.services['minio-setup'];
+    expect(setup?.command).toEqual(['mb', '--ignore-existing', `local/${archive?.type === 's3' ? archive.bucket : ''}`]);
+    expect(setup?.environment?.['MC_HOST_local']).toContain('@minio:9000');
+    const worker = compose.services['worker'];
+    expect(worker?.depends_on?.['minio-setup']).toEqual({ condition: 'service_completed_successfully' });
+    expect(Object.keys(worker?.environment ?? {})).toEqual(expect.arrayContaining(['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY']));
   });
 
   it('builds a runtime image without the test tooling', () => {

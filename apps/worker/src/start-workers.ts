@@ -87,6 +87,8 @@ export function startWorkers(deps: WorkerDeps): DeliveryWorkers {
       // pause() stops fetching and waits for the jobs in flight, BullMQ's own completion
       // included. Not close(): BullMQ memoizes it, so a graceful close could not be forced later.
       const drained = Promise.allSettled(workers.map((worker) => worker.pause())).then(() => Promise.allSettled(recording));
+      // Attempts waiting in a batch would otherwise wait out its maxWait, and nothing more will join.
+      deps.destinations.drain();
       if (!(await settlesWithin(drained, graceMs))) {
         shutdown.abort();
         await settlesWithin(drained, HANDBACK_MS);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { createKeys } from '@fanout/redis';
-import { httpDestination } from '@fanout/testkit';
+import { httpDestination, s3Destination } from '@fanout/testkit';
 import { Redis } from 'ioredis';
 import { RetryLaterError } from '@fanout/delivery';
 import { deliveryWorkerOptions } from './worker-options.js';
@@ -39,6 +39,11 @@ describe('deliveryWorkerOptions', () => {
     [120_000, 240_000],
   ])('locks a job for longer than an attempt: timeout %i ms → lock %i ms', (timeoutMs, lockDuration) => {
     expect(deliveryWorkerOptions({ destination: httpDestination({ name: 'a', url: 'http://x', timeoutMs }), connection, keys, stall }).lockDuration).toBe(lockDuration);
+  });
+
+  it('locks a batched job for longer than its wait in the batch and its write', () => {
+    const destination = s3Destination({ name: 'archive', bucket: 'b', timeoutMs: 5_000, batch: { maxEvents: 500, maxBytes: 5_242_880, maxWaitMs: 20_000 } });
+    expect(deliveryWorkerOptions({ destination, connection, keys, stall }).lockDuration).toBe(50_000);
   });
 
   it("backs off per the destination's policy", () => {

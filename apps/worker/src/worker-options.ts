@@ -1,4 +1,4 @@
-import type { Destination } from '@fanout/flows';
+import { longestAttemptMs, type Destination } from '@fanout/flows';
 import type { FanoutKeys } from '@fanout/redis';
 import type { WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -12,8 +12,8 @@ import { retryBackoff } from './retry-backoff.js';
  */
 export interface StallOptions {
   /**
-   * The shortest job lock, in ms (FANOUT_WORKER_LOCK). A destination whose timeout is more
-   * than half of it gets a lock of twice its timeout. Shorter locks take crashed jobs up sooner
+   * The shortest job lock, in ms (FANOUT_WORKER_LOCK). A destination whose longest attempt
+   * (its timeout, plus a batch's maxWait) is more than half of it gets a lock of twice that. Shorter locks take crashed jobs up sooner
    * but are lost in shorter Redis outages or event-loop stalls, and a lost lock runs an attempt
    * twice at once.
    */
@@ -61,7 +61,8 @@ export function deliveryWorkerOptions({ destination, connection, keys, stall }: 
     // renewal is missed (a Redis blip, a busy event loop): an expired lock lets the stalled
     // check hand the job to another worker while this attempt is in flight, and the
     // destination gets the same attempt twice. Longer locks only delay recovery after a crash.
-    lockDuration: Math.max(minLockDurationMs, 2 * destination.timeoutMs),
+    // An attempt lasts its timeout, and a batched one its wait in the batch before that.
+    lockDuration: Math.max(minLockDurationMs, 2 * longestAttemptMs(destination)),
     stalledInterval: stalledIntervalMs,
     maxStalledCount,
     settings: { backoffStrategy: retryBackoff(destination.retry.backoff) },

@@ -91,7 +91,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     flow,
     destination(name) {
       const found = flow.destinations.find((candidate) => candidate.name === name);
-      if (!found) throw new Error(`flow ${flow.name} has no destination ${name}`);
+      if (found?.type !== 'http') throw new Error(`flow ${flow.name} has no http destination ${name}`);
       return found;
     },
     receiver,

@@ -7,6 +7,9 @@ describe('maskUrl', () => {
     ['https://example.com/hook?token=abc&team=a', 'https://example.com/hook?token=***&team=a'],
     ['https://example.com/hook?API_KEY=1&api_key=2', 'https://example.com/hook?API_KEY=***&api_key=***'],
     ['redis://:redispass@127.0.0.1:6379/0', 'redis://:***@127.0.0.1:6379/0'],
+    ['amqp://fanout:s3cr3t@rabbit:5672/vh', 'amqp://fanout:***@rabbit:5672/vh'],
+    ['nats://user:pa55@nats:4222', 'nats://user:***@nats:4222'],
+    ['nats://s3cr3t-token@nats:4222', 'nats://***@nats:4222'],
   ])('masks %s', (url, masked) => {
     expect(maskUrl(url)).toBe(masked);
   });

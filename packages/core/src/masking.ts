@@ -11,7 +11,13 @@ export function isCredentialName(name: string): boolean {
   return CREDENTIAL_NAME.test(name);
 }
 
-/** The URL with the password of its userinfo and credential-looking query parameters masked; anything that is not a URL is given back as it is. */
+/** Schemes whose userinfo without a password is a token (`nats://<token>@host`). */
+const TOKEN_USERINFO: ReadonlySet<string> = new Set(['nats:', 'tls:']);
+
+/**
+ * The URL with the password of its userinfo (a NATS URL's token) and credential-looking query
+ * parameters masked; anything that is not a URL is given back as it is.
+ */
 export function maskUrl(raw: string): string {
   let url: URL;
   try {
@@ -22,6 +28,9 @@ export function maskUrl(raw: string): string {
   let masked = false;
   if (url.password) {
     url.password = MASK;
+    masked = true;
+  } else if (url.username && TOKEN_USERINFO.has(url.protocol)) {
+    url.username = MASK;
     masked = true;
   }
   for (const name of new Set(url.searchParams.keys())) {

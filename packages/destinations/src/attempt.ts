@@ -25,6 +25,9 @@ export type AttemptOutcome =
   /** Dead-letter now: the destination refused the event for good. */
   | { readonly kind: 'dead'; readonly reason: string };
 
+/** An outcome other than delivered: what a kind's classification of a failure gives. */
+export type FailedOutcome = Exclude<AttemptOutcome, { readonly kind: 'delivered' }>;
+
 /** What an attempt came to, as the worker records it. */
 export interface AttemptReport {
   readonly outcome: AttemptOutcome;

@@ -1,7 +1,10 @@
 import type { Destination } from '@fanout/flows';
 import type { DestinationClient } from './attempt.js';
+import { createAmqpKind } from './amqp/amqp-kind.js';
 import { createHttpKind } from './http/http-kind.js';
+import { createNatsKind } from './nats/nats-kind.js';
 import type { NetworkGuard } from './network-guard.js';
+import { createS3Kind } from './s3/s3-kind.js';
 
 /**
  * A destination kind: how one `type` of destination is delivered to and how its results are
@@ -12,6 +15,8 @@ import type { NetworkGuard } from './network-guard.js';
 export interface DestinationKind<D extends Destination = Destination> {
   readonly type: D['type'];
   client(destination: D): DestinationClient;
+  /** For kinds that hold attempts back to send them together (batched s3): send what they hold now, and from now on at once. */
+  drain?(): void;
   /** Closes the kind's connections, in-flight attempts' included. */
   close(): Promise<void>;
 }
@@ -24,6 +29,11 @@ export type DestinationKinds = { readonly [T in Destination['type']]: KindOf<T> 
 export interface DestinationRegistry {
   /** A client for the destination, made once per destination and reused. */
   clientFor(destination: Destination): DestinationClient;
+  /**
+   * A stopping worker takes no more jobs: attempts waiting to be sent together (in a batch)
+   * are sent now rather than after their wait, and later ones at once.
+   */
+  drain(): void;
   close(): Promise<void>;
 }
 
@@ -35,7 +45,7 @@ export interface KindOptions {
 
 /** Every kind fanout delivers to, each with connections of its own. */
 export function defaultKinds(options: KindOptions = {}): DestinationKinds {
-  return { http: createHttpKind(options) };
+  return { http: createHttpKind(options), s3: createS3Kind(), amqp: createAmqpKind(), nats: createNatsKind() };
 }
 
 export function createDestinationRegistry(kinds: DestinationKinds = defaultKinds()): DestinationRegistry {
@@ -48,6 +58,9 @@ export function createDestinationRegistry(kinds: DestinationKinds = defaultKinds
         clients.set(destination, client);
       }
       return client;
+    },
+    drain() {
+      for (const kind of Object.values(kinds) as DestinationKind[]) kind.drain?.();
     },
     close: async () => void (await Promise.allSettled(Object.values(kinds).map((kind) => (kind as DestinationKind).close()))),
   };

@@ -3,7 +3,7 @@ import { z } from 'zod';
 
 // Every message here says only what was expected: the loader appends what it got (or that
 // the field is missing), so values that came from `${env:…}` can be kept out of the message.
-function expecting(what: string): { error: string } {
+export function expecting(what: string): { error: string } {
   return { error: `expected ${what}` };
 }
 
@@ -50,6 +50,20 @@ export const simpleJsonPath = z
   .regex(SIMPLE_JSON_PATH_PATTERN, expecting('a simple dotted JSON path such as $.type or $.data.kind'));
 
 export const httpUrl = z.url({ protocol: /^https?$/, ...expecting('an http:// or https:// URL') });
+
+/** A broker's URL with one of `schemes` (without the colon) and a host. */
+export function brokerUrl(schemes: readonly string[], what: string) {
+  return z.url({ protocol: new RegExp(`^(${schemes.join('|')})$`), hostname: /./, ...expecting(what) });
+}
+
+// Tokens of printable ASCII without whitespace, separated by dots; `*` and `>` are wildcards,
+// which name no one subject to publish to.
+const NATS_SUBJECT_PATTERN = /^[^\s.*>]+(\.[^\s.*>]+)*$/;
+
+/** A NATS subject to publish to: dot-separated tokens, no wildcards. */
+export const natsSubject = z
+  .string(expecting('a NATS subject'))
+  .regex(NATS_SUBJECT_PATTERN, expecting('a NATS subject such as orders.created: dot-separated tokens without spaces or the wildcards * and >'));
 
 /**
  * Refuses a field whose behaviour is not built yet. It still parses first, so the JSON Schema

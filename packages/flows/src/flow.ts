@@ -145,4 +145,68 @@ export interface HttpDestination extends DestinationPolicy {
   readonly signing?: SigningPolicy;
 }
 
-export type Destination = HttpDestination;
+/** A batched s3 destination's limits: an object is written at whichever comes first. */
+export interface S3Batch {
+  /** Events per object. Default 500. */
+  readonly maxEvents: number;
+  /** NDJSON bytes per object, before compression. Default 5mb. */
+  readonly maxBytes: number;
+  /** How long after its first event a batch is written at the latest, ms. Default 10s. */
+  readonly maxWaitMs: number;
+}
+
+export interface S3Credentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken?: string;
+}
+
+export interface S3Destination extends DestinationPolicy {
+  readonly type: 's3';
+  readonly name: string;
+  readonly bucket: string;
+  /** Put before every key. Default "". */
+  readonly prefix: string;
+  /** Default us-east-1. */
+  readonly region: string;
+  /** An S3-compatible store's URL (path-style addressing); absent: AWS S3. */
+  readonly endpoint?: string;
+  /** Absent: the AWS default credential chain. */
+  readonly credentials?: S3Credentials;
+  /** Absent: one object per event. */
+  readonly batch?: S3Batch;
+  /** Of batch objects. Default none. */
+  readonly compression: 'none' | 'gzip';
+}
+
+export interface AmqpDestination extends DestinationPolicy {
+  readonly type: 'amqp';
+  readonly name: string;
+  /** amqp:// or amqps://, credentials in the userinfo. */
+  readonly url: string;
+  /** Default "" (the default exchange). */
+  readonly exchange: string;
+  readonly routingKey: string;
+  /** Delivery mode 2. Default true. */
+  readonly persistent: boolean;
+}
+
+export interface NatsDestination extends DestinationPolicy {
+  readonly type: 'nats';
+  readonly name: string;
+  /** nats:// or tls://, credentials in the userinfo. */
+  readonly url: string;
+  /** Published to JetStream: a stream must capture it. */
+  readonly subject: string;
+}
+
+export type Destination = HttpDestination | S3Destination | AmqpDestination | NatsDestination;
+
+/**
+ * The longest one attempt of the destination may last, ms: its timeout, plus for a batched
+ * s3 destination the batch's maxWait, which an attempt may spend waiting in its batch before
+ * the write starts. What a worker's job lock must outlive.
+ */
+export function longestAttemptMs(destination: Destination): number {
+  return destination.timeoutMs + (destination.type === 's3' && destination.batch ? destination.batch.maxWaitMs : 0);
+}

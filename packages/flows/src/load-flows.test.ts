@@ -38,7 +38,7 @@ describe('loadFlows', () => {
     await mkdir(join(folder, 'nested.yaml'));
     const flows = await loadFlows(folder, ENV);
     expect(flows.map(({ name }) => name)).toEqual(['payments', 'refunds', 'payouts']);
-    expect(flows[0]?.destinations[0]?.url).toBe('https://receiver.example.com/hook');
+    expect(flows[0]?.destinations[0]).toMatchObject({ url: 'https://receiver.example.com/hook' });
     expect(Object.isFrozen(flows)).toBe(true);
   });
 

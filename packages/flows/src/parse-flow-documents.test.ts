@@ -59,8 +59,8 @@ describe('parseFlowDocuments: bad documents', () => {
     ['an ftp url', flowYaml({ destinations: ['{ name: orders, type: http, url: ftp://orders.example.com }'] }), 'spec.destinations[0].url', 'expected an http:// or https:// URL, got "ftp://orders.example.com"'],
     ['a url that is no URL', flowYaml({ destinations: ['{ name: orders, type: http, url: orders }'] }), 'spec.destinations[0].url', 'expected an http:// or https:// URL, got "orders"'],
     ['a missing url', flowYaml({ destinations: ['{ name: orders, type: http }'] }), 'spec.destinations[0].url', 'expected an http:// or https:// URL, but it is missing'],
-    ['an unknown destination type', flowYaml({ destinations: ['{ name: orders, type: ftp }'] }), 'spec.destinations[0].type', 'expected one of http, s3, got "ftp"'],
-    ['no destination type', flowYaml({ destinations: ['{ name: orders }'] }), 'spec.destinations[0].type', 'expected one of http, s3, but it is missing'],
+    ['an unknown destination type', flowYaml({ destinations: ['{ name: orders, type: ftp }'] }), 'spec.destinations[0].type', 'expected one of http, s3, amqp, nats, got "ftp"'],
+    ['no destination type', flowYaml({ destinations: ['{ name: orders }'] }), 'spec.destinations[0].type', 'expected one of http, s3, amqp, nats, but it is missing'],
     ['an empty destination list', flowYaml({ destinations: [] }).replace('destinations:', 'destinations: []'), 'spec.destinations', 'expected at least one destination, got an empty list'],
     ['no destinations', 'apiVersion: fanout.dev/v1\nkind: DeliveryFlow\nmetadata: { name: payments }\nspec: {}\n', 'spec.destinations', 'expected a list of destinations, but it is missing'],
     ['a wrong apiVersion', flowYaml().replace('fanout.dev/v1', 'fanout.dev/v2'), 'apiVersion', 'expected "fanout.dev/v1", got "fanout.dev/v2"'],
@@ -129,7 +129,7 @@ describe('parseFlowDocuments: ${env:…}', () => {
 
   it('leaves text without a complete reference alone', () => {
     const [flow] = parseFlowDocuments(flowYaml({ destinations: [orders('headers: { X-Literal: "$ORDERS_TOKEN {env:x} ${ORDERS_TOKEN}" }')] }), 'f.yaml', env);
-    expect(flow?.destinations[0]?.headers).toEqual({ 'X-Literal': '$ORDERS_TOKEN {env:x} ${ORDERS_TOKEN}' });
+    expect(flow?.destinations[0]).toMatchObject({ headers: { 'X-Literal': '$ORDERS_TOKEN {env:x} ${ORDERS_TOKEN}' } });
   });
 
   it('refuses a variable that is not set, naming it and the path', () => {
@@ -166,6 +166,7 @@ describe('parseFlowDocuments: documents', () => {
   it('returns deeply frozen flows', () => {
     const flows = parseFlowDocuments(flowYaml({ destinations: [orders('headers: { X-Team: orders }, filter: { eventTypes: [a] }')] }), 'f.yaml', {});
     const destination = flows[0]!.destinations[0]!;
+    if (destination.type !== 'http') throw new Error('expected the http destination');
     for (const value of [flows, flows[0], flows[0]!.source, flows[0]!.destinations, destination, destination.headers, destination.retry, destination.retry.backoff, destination.filter, destination.filter!.eventTypes, destination.deadLetter]) {
       expect(Object.isFrozen(value)).toBe(true);
     }

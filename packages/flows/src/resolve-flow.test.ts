@@ -11,7 +11,7 @@ function resolve(spec: Record<string, unknown>): Flow {
 
 function destination(spec: Record<string, unknown>, index = 0): HttpDestination {
   const found = resolve(spec).destinations[index];
-  if (found === undefined) throw new Error(`no destination ${index}`);
+  if (found?.type !== 'http') throw new Error(`no http destination ${index}`);
   return found;
 }
 

@@ -1,7 +1,7 @@
 import type { BackoffPolicy } from '@fanout/core';
 import { dispatchPlanOf } from './dispatch-plan.js';
 import { deepFreeze } from './freeze.js';
-import { SENDER_ID_HEADERS, SENDER_ID_TTL_MS, type Destination, type EventTypeFilter, type Flow, type IdempotencyKeyPolicy, type RateLimit, type RetryPolicy, type SourcePolicy, type VerifyPolicy } from './flow.js';
+import { SENDER_ID_HEADERS, SENDER_ID_TTL_MS, type Destination, type DestinationPolicy, type EventTypeFilter, type Flow, type IdempotencyKeyPolicy, type RateLimit, type RetryPolicy, type S3Credentials, type SourcePolicy, type VerifyPolicy } from './flow.js';
 import { jsonPathSegments } from './json-path.js';
 import type { DeliveryFlowDocument } from './schema.js';
 
@@ -51,13 +51,51 @@ function resolveIdempotencyKey(key: Exclude<NonNullable<Source['idempotencyKey']
 }
 
 function resolveDestination(destination: DestinationDocument, defaults: Defaults): Destination {
+  const policy = resolvePolicy(destination, defaults);
+  switch (destination.type) {
+    case 'http': {
+      const { signing } = destination;
+      return {
+        type: 'http',
+        name: destination.name,
+        url: destination.url,
+        headers: { ...destination.headers },
+        ...(signing && { signing: { type: signing.type, secrets: signing.secrets ?? [signing.secret!] } }),
+        ...policy,
+      };
+    }
+    case 's3': {
+      const { batch, credentials, endpoint } = destination;
+      return {
+        type: 's3',
+        name: destination.name,
+        bucket: destination.bucket,
+        prefix: destination.prefix,
+        region: destination.region,
+        ...(endpoint !== undefined && { endpoint }),
+        ...(credentials && { credentials: resolveCredentials(credentials) }),
+        ...(batch && { batch: { maxEvents: batch.maxEvents, maxBytes: batch.maxBytes, maxWaitMs: batch.maxWait } }),
+        compression: destination.compression,
+        ...policy,
+        // A batch fills only with its deliveries in flight together: room for two, so one
+        // collects while the one before it is written (the schema refuses less than one).
+        ...(batch && destination.concurrency === undefined && { concurrency: Math.max(policy.concurrency, 2 * batch.maxEvents) }),
+      };
+    }
+    case 'amqp':
+      return { type: 'amqp', name: destination.name, url: destination.url, exchange: destination.exchange, routingKey: destination.routingKey, persistent: destination.persistent, ...policy };
+    case 'nats':
+      return { type: 'nats', name: destination.name, url: destination.url, subject: destination.subject, ...policy };
+  }
+}
+
+function resolveCredentials({ accessKeyId, secretAccessKey, sessionToken }: NonNullable<Extract<DestinationDocument, { type: 's3' }>['credentials']>): S3Credentials {
+  return { accessKeyId, secretAccessKey, ...(sessionToken !== undefined && { sessionToken }) };
+}
+
+function resolvePolicy(destination: DestinationDocument, defaults: Defaults): DestinationPolicy {
   const rateLimit = resolveRateLimit(destination.rateLimit ?? defaults.rateLimit);
   return {
-    type: destination.type,
-    name: destination.name,
-    url: destination.url,
-    headers: { ...destination.headers },
-    ...(destination.signing && { signing: { type: destination.signing.type, secrets: destination.signing.secrets ?? [destination.signing.secret!] } }),
     timeoutMs: destination.timeout ?? defaults.timeout,
     retry: resolveRetry(destination.retry, defaults.retry),
     concurrency: destination.concurrency ?? defaults.concurrency,

@@ -1,6 +1,6 @@
 import { isStandardWebhooksSecret } from '@fanout/core';
 import { z } from 'zod';
-import { duration, httpUrl, nonEmptyString, notSupportedYet, positiveDuration, positiveSize, resourceName, simpleJsonPath, wholeNumber } from './fields.js';
+import { brokerUrl, duration, expecting, httpUrl, natsSubject, nonEmptyString, notSupportedYet, positiveDuration, positiveSize, resourceName, simpleJsonPath, wholeNumber } from './fields.js';
 
 // Headers fanout sets itself on every delivery; letting a flow override them would break
 // receivers' dedupe (webhook-id), signatures, or the byte-for-byte body.
@@ -127,22 +127,64 @@ const httpDestination = z
     }
   });
 
+const s3Batch = z
+  .strictObject({
+    maxEvents: wholeNumber(1).default(500).meta({ description: 'An object is written once it holds this many events.' }),
+    maxBytes: positiveSize.prefault('5mb').meta({ description: 'An object is written once its NDJSON lines (before compression) reach this size.' }),
+    maxWait: positiveDuration.prefault('10s').meta({ description: 'An object is written at the latest this long after its first event joined.' }),
+  })
+  .meta({ description: 'Events are written together as NDJSON objects. Absent: one object per event.' });
+
 const s3Destination = z
   .strictObject({
     name: resourceName,
     type: z.literal('s3'),
     bucket: nonEmptyString,
-    prefix: z.string().optional(),
-    endpoint: httpUrl.optional().meta({ description: 'For S3-compatible stores.' }),
-    region: nonEmptyString.optional(),
-    batch: z.strictObject({ maxEvents: wholeNumber(1).optional(), maxWait: positiveDuration.optional() }).optional(),
+    prefix: z.string(expecting('a key prefix (a string)')).default('').meta({ description: 'Put before every object key, as written (end it with `/` for a folder).' }),
+    region: nonEmptyString.default('us-east-1'),
+    endpoint: httpUrl.optional().meta({ description: 'For S3-compatible stores (MinIO…); path-style addressing is used then. Absent: AWS S3.' }),
+    credentials: z
+      .strictObject({ accessKeyId: nonEmptyString, secretAccessKey: nonEmptyString, sessionToken: nonEmptyString.optional() })
+      .optional()
+      .meta({ description: 'Absent: the AWS default credential chain (environment, shared files, instance role).' }),
+    batch: s3Batch.optional(),
+    compression: z.enum(['none', 'gzip']).default('none').meta({ description: '`gzip` compresses batch objects (`.ndjson.gz`); per-event objects are stored as received.' }),
     ...policyShape,
   })
-  .transform(notSupportedYet('type s3', ['type']))
-  .meta({ description: 'Not supported yet: a flow with an s3 destination is refused at load.' });
+  .superRefine((destination, ctx) => {
+    if (destination.compression !== 'none' && !destination.batch) ctx.addIssue({ code: 'custom', path: ['compression'], message: 'compression applies to batches only: set batch, or leave compression out' });
+    const { batch, concurrency } = destination;
+    if (batch && concurrency !== undefined && concurrency < batch.maxEvents) {
+      ctx.addIssue({ code: 'custom', path: ['concurrency'], message: `a batch waits with its deliveries in flight, so concurrency must be at least batch.maxEvents (${batch.maxEvents})` });
+    }
+  })
+  .meta({ description: 'Writes each event, or batches of events as NDJSON, to an S3 bucket.' });
+
+const amqpDestination = z
+  .strictObject({
+    name: resourceName,
+    type: z.literal('amqp'),
+    url: brokerUrl(['amqp', 'amqps'], 'an amqp:// or amqps:// URL').meta({ description: 'The broker, credentials in the userinfo (`amqp://user:password@host:5672/vhost`).' }),
+    exchange: z.string(expecting('an exchange name (a string)')).default('').meta({ description: 'Published to this exchange; `""` is the default exchange, where the routing key names the queue.' }),
+    routingKey: z.string(expecting('a routing key (a string)')),
+    persistent: z.boolean(expecting('true or false')).default(true).meta({ description: 'Messages are written to disk by durable queues (delivery mode 2).' }),
+    ...policyShape,
+  })
+  .refine((destination) => destination.exchange !== '' || destination.routingKey !== '', { path: ['routingKey'], error: 'the default exchange routes by queue name: give the queue as routingKey' })
+  .meta({ description: 'Publishes each event to a RabbitMQ (AMQP 0-9-1) exchange with publisher confirms.' });
+
+const natsDestination = z
+  .strictObject({
+    name: resourceName,
+    type: z.literal('nats'),
+    url: brokerUrl(['nats', 'tls'], 'a nats:// or tls:// URL').meta({ description: 'The server, credentials in the userinfo (`nats://user:password@host:4222`, or `nats://token@host:4222`).' }),
+    subject: natsSubject,
+    ...policyShape,
+  })
+  .meta({ description: 'Publishes each event to a NATS JetStream stream, deduplicated by event id.' });
 
 const destinations = z
-  .array(z.discriminatedUnion('type', [httpDestination, s3Destination]), { error: 'expected a list of destinations' })
+  .array(z.discriminatedUnion('type', [httpDestination, s3Destination, amqpDestination, natsDestination]), { error: 'expected a list of destinations' })
   .min(1, { error: 'expected at least one destination' })
   .superRefine((list, ctx) => {
     const firstIndex = new Map<string, number>();

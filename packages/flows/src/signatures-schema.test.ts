@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { FlowLoadError } from './errors.js';
-import type { Flow } from './flow.js';
+import type { Flow, HttpDestination } from './flow.js';
 import { parseFlowDocuments } from './parse-flow-documents.js';
 
 function document({ source = '', destination = '' }: { source?: string; destination?: string }): string {
@@ -28,12 +28,19 @@ function loadError(text: string, env: NodeJS.ProcessEnv = {}): FlowLoadError {
   throw new Error('expected a FlowLoadError');
 }
 
+/** The flow's first destination, an http one. */
+function httpOf(flow: Flow): HttpDestination {
+  const [destination] = flow.destinations;
+  if (destination?.type !== 'http') throw new Error('expected an http destination first');
+  return destination;
+}
+
 const KEY = 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw';
 
 describe('signing', () => {
   it('takes one secret, or several newest first, and resolves both to the list', () => {
-    expect(load(document({ destination: `signing: { type: standard-webhooks, secret: "${KEY}" }` })).destinations[0]?.signing).toEqual({ type: 'standard-webhooks', secrets: [KEY] });
-    expect(load(document({ destination: `signing: { type: standard-webhooks, secrets: ["${KEY}", "an old raw secret"] }` })).destinations[0]?.signing).toEqual({
+    expect(httpOf(load(document({ destination: `signing: { type: standard-webhooks, secret: "${KEY}" }` }))).signing).toEqual({ type: 'standard-webhooks', secrets: [KEY] });
+    expect(httpOf(load(document({ destination: `signing: { type: standard-webhooks, secrets: ["${KEY}", "an old raw secret"] }` }))).signing).toEqual({
       type: 'standard-webhooks',
       secrets: [KEY, 'an old raw secret'],
     });
@@ -84,7 +91,7 @@ describe('source.verify', () => {
 
 describe('a url with user:password@', () => {
   it('loads, to be sent as Basic auth', () => {
-    expect(load(document({}).replace('https://orders.example.com/hook', 'https://user:pa55@orders.example.com/hook')).destinations[0]?.url).toBe('https://user:pa55@orders.example.com/hook');
+    expect(httpOf(load(document({}).replace('https://orders.example.com/hook', 'https://user:pa55@orders.example.com/hook'))).url).toBe('https://user:pa55@orders.example.com/hook');
   });
 
   it('is refused beside a configured Authorization header', () => {

@@ -13,6 +13,10 @@ export const REDACTED_PATHS = [
   '*.secret',
   '*.*.secret',
   'secret',
+  // An s3 destination's keys, wherever a destination is logged.
+  'credentials',
+  '*.credentials',
+  '*.*.credentials',
 ];
 
 /** `json`: one JSON object per line, for machines. `pretty`: coloured, one readable line per entry, for a terminal. */
