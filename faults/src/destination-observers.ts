@@ -38,8 +38,8 @@ function parseJson(text: string): unknown {
 }
 
 /**
- * The copies in each object of a bucket under a prefix, read once per key (again from scratch
- * when asked). s3rver writes an object's file and its metadata file in place, one after the
+ * The copies in each object of a bucket under a prefix, read once per key once whole (again
+ * from scratch when asked). s3rver writes an object's file and its metadata file in place, one after the
  * other, so one SIGKILLed mid-write can leave an empty object under the key, or one it cannot
  * read back (500 InternalError); AWS S3's and MinIO's PUTs are atomic. Such a write failed at
  * the writer and its events were written again, so a torn object holds no copy that counts:
@@ -55,9 +55,10 @@ function s3Watched(server: S3Server, bucket: string, destination: string, prefix
       for (const key of await server.keys(bucket, prefix)) {
         if (byKey.has(key)) continue;
         const object = await server.object(bucket, key).catch((error: unknown) => (isInternalError(error) ? ('torn' as const) : Promise.reject(error)));
+        // Torn, or still being written (s3rver writes in place): read again at the next poll, which may find it whole.
+        if (object === 'torn' || object.body.length === 0) continue;
         const violations: string[] = [];
-        if (object === 'torn') byKey.set(key, { attempts: [], violations });
-        else byKey.set(key, { attempts: object.body.length === 0 ? [] : copiesIn(object, violations), violations });
+        byKey.set(key, { attempts: copiesIn(object, violations), violations });
       }
       return { attempts: [...byKey.values()].flatMap((read) => read.attempts), violations: [...byKey.values()].flatMap((read) => read.violations) };
     },

@@ -6,9 +6,6 @@ const URL_FIELD = /url|endpoint/i;
 
 type EnvTemplates = Flow['envTemplates'];
 
-/** Names isCredentialName matches that hold no secret: an AMQP routing key says where a message goes. */
-const NOT_CREDENTIALS: ReadonlySet<string> = new Set(['routingKey']);
-
 /**
  * One string of a flow as operators may see it. Under a credential-looking name (header
  * values such as `Authorization`, `X-Api-Key`, `Cookie`; fields such as `secret`) it is
@@ -17,7 +14,7 @@ const NOT_CREDENTIALS: ReadonlySet<string> = new Set(['routingKey']);
  * credential query parameters.
  */
 function maskString(value: string, name: string, envTemplates: EnvTemplates): string {
-  if (isCredentialName(name) && !NOT_CREDENTIALS.has(name)) return MASK;
+  if (isCredentialName(name)) return MASK;
   const shown = envTemplates?.get(value) ?? value;
   return URL_FIELD.test(name) ? maskUrl(shown) : shown;
 }

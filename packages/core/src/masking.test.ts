@@ -24,7 +24,7 @@ describe('isCredentialName', () => {
     expect(isCredentialName(name)).toBe(true);
   });
 
-  it.each(['url', 'X-Team', 'Accept', 'header', 'type', 'name'])('%s is not', (name) => {
+  it.each(['url', 'X-Team', 'Accept', 'header', 'type', 'name', 'routingKey'])('%s is not', (name) => {
     expect(isCredentialName(name)).toBe(false);
   });
 });

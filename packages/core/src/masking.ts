@@ -3,12 +3,15 @@ export const MASK = '***';
 
 const CREDENTIAL_NAME = /authorization|cookie|token|secret|key|signature|password|credential/i;
 
+/** Names CREDENTIAL_NAME matches that hold no secret: an AMQP routing key says where a message goes. */
+const NOT_CREDENTIALS: ReadonlySet<string> = new Set(['routingKey']);
+
 /**
  * Whether values under this name (a header, a query parameter, a field) are credentials:
  * `Authorization`, `X-Api-Key`, `Cookie`, `secret`, `secrets`, `secretAccessKey`…
  */
 export function isCredentialName(name: string): boolean {
-  return CREDENTIAL_NAME.test(name);
+  return CREDENTIAL_NAME.test(name) && !NOT_CREDENTIALS.has(name);
 }
 
 /** Schemes whose userinfo without a password is a token (`nats://<token>@host`). */

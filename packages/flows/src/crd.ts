@@ -21,6 +21,8 @@ function describedDefault(node: Schema): Schema {
 function mergeField(name: string, a: Schema | undefined, b: Schema): Schema {
   if (a === undefined || JSON.stringify(a) === JSON.stringify(b)) return b;
   if (a['type'] === b['type'] && Array.isArray(a['enum']) && Array.isArray(b['enum'])) return { ...a, enum: [...new Set([...a['enum'], ...b['enum']])] };
+  // Kinds that give one scalar field constraints of their own (an http url, a broker's): the CRD keeps the type, the loader checks the rest.
+  if (a['type'] === b['type'] && isScalarType(a['type'])) return { type: a['type'], ...(a['description'] === b['description'] && a['description'] !== undefined ? { description: a['description'] } : {}) };
   throw new Error(`union branches disagree on field "${name}": a CRD schema has one schema per field, so give it the same schema in every branch`);
 }
 

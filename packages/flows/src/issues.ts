@@ -85,11 +85,12 @@ export function toFlowIssues(error: z.ZodError, templates: ReadonlyMap<string, s
 
 function found(issue: z.core.$ZodIssue, template: string | undefined): string {
   if (template !== undefined) return `, got ${describeValue(template)} after substitution (value not shown)`;
+  const input = issue.code === 'invalid_union' && issue.discriminator !== undefined ? discriminatorOf(issue.input, issue.discriminator) : issue.input;
+  if (input === undefined) return ', but it is missing';
   // A header such as Authorization or a field such as secret: what was written there is a credential.
   const name = issue.path.findLast((segment) => typeof segment === 'string');
   if (name !== undefined && isCredentialName(name)) return ' (value not shown)';
-  const input = issue.code === 'invalid_union' && issue.discriminator !== undefined ? discriminatorOf(issue.input, issue.discriminator) : issue.input;
-  return input === undefined ? ', but it is missing' : `, got ${describeValue(input)}`;
+  return `, got ${describeValue(input)}`;
 }
 
 // A discriminated union reports the whole object; the message is about its discriminator.
