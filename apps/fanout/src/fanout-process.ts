@@ -91,6 +91,16 @@ function checkBufferCap(flows: readonly Flow[], capBytes: number): void {
   }
 }
 
+/**
+ * Not ready from the share of maxmemory at which the ingress refuses new events, not only at
+ * 100 %: Redis at its maxmemory hovers around it (writes take memory, the trim frees some), so
+ * a check at 100 % said ready in most polls while Redis refused most writes.
+ */
+function memoryReadiness(share: number | undefined, limit: number): string {
+  if (share === undefined || share < limit) return 'ok';
+  return `Redis uses ${Math.round(share * 100)}% of its maxmemory (new events are refused from ${Math.round(limit * 100)}%, FANOUT_INGEST_MEMORY_LIMIT)`;
+}
+
 /** A port someone else holds is the likeliest start-up failure of split roles on one host: say so in one line. */
 function listenError(error: unknown, port: number): unknown {
   if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') return error;
@@ -237,7 +247,7 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
     metricsToken: config.FANOUT_METRICS_TOKEN,
     readiness: () => ({
       redis: health.reachable() ? 'ok' : 'Redis does not answer',
-      memory: (health.memoryShare() ?? 0) < 1 ? 'ok' : 'Redis is at its maxmemory: it refuses writes',
+      memory: memoryReadiness(health.memoryShare(), config.FANOUT_INGEST_MEMORY_LIMIT),
       draining: draining ? 'draining after SIGTERM' : 'ok',
       flows: flows.length > 0 ? 'ok' : 'no flows loaded',
     }),
