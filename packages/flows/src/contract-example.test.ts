@@ -138,7 +138,12 @@ describe('the contract example', () => {
   });
 
   it.each([
-    ['spec.destinations[0].ordering', 'ordering fifo is not supported yet', (example: Example) => (example.spec.destinations[0]!['ordering'] = 'fifo')],
+    [
+      'spec.destinations[0].concurrency',
+      'concurrency 20 with ordering fifo: fifo delivers one event at a time; remove concurrency (or set it to 1), or order by a key',
+      (example: Example) => (example.spec.destinations[0]!['ordering'] = 'fifo'),
+    ],
+    ['spec.destinations[1].ordering', 'an s3 batch writes its events together, which no ordering allows: remove batch or ordering', (example: Example) => (example.spec.destinations[1]!['ordering'] = { key: '$.customer.id' })],
   ])('refuses %s alone: "%s"', (path, message, add) => {
     const document = example();
     add(document);

@@ -46,8 +46,8 @@ function mergeUnion(branches: Schema[]): Schema {
     return { type: 'object', properties, ...(required.length > 0 ? { required } : {}) };
   }
   if (types.size === 1 && isScalarType([...types][0])) return branches.reduce((merged, branch) => mergeField('(union)', merged, branch));
-  // `false` or an object (source.idempotencyKey) has no structural form: Kubernetes keeps it as written, the loader checks it.
-  if (types.size === 2 && types.has('object') && types.has('boolean')) return {};
+  // An object or a scalar (source.idempotencyKey: false, ordering: fifo) has no structural form: Kubernetes keeps it as written, the loader checks it.
+  if (types.size === 2 && types.has('object') && [...types].some(isScalarType)) return {};
   throw new Error(`a union of ${[...types].join(', ')} has no structural form`);
 }
 

@@ -1,13 +1,14 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { Destination, Flow } from './flow.js';
+import { DESTINATION_TYPES, type Destination, type Flow } from './flow.js';
 
 /**
  * What dispatching an event of a flow needs to know of each destination: which destinations
- * there are, their filters, and what their jobs' options come from. No URL, header or secret:
- * the workers deliver with their own destination's settings.
+ * there are, their filters, their ordering (which line a delivery joins), and what their
+ * jobs' options come from. No URL, header or secret: the workers deliver with their own
+ * destination's settings.
  */
-export type PlannedDestination = Pick<Destination, 'name' | 'type' | 'filter' | 'retry' | 'deadLetter'>;
+export type PlannedDestination = Pick<Destination, 'name' | 'type' | 'filter' | 'ordering' | 'retry' | 'deadLetter'>;
 
 /**
  * A flow as the dispatcher routes by it, under its version: a hash of the plan, so two
@@ -25,10 +26,11 @@ export interface DispatchPlan {
 function canonical(flow: string, destinations: readonly PlannedDestination[]): string {
   return JSON.stringify({
     flow,
-    destinations: destinations.map(({ name, type, filter, retry, deadLetter }) => ({
+    destinations: destinations.map(({ name, type, filter, ordering, retry, deadLetter }) => ({
       name,
       type,
       ...(filter ? { filter: { eventTypes: filter.eventTypes, path: filter.path } } : {}),
+      ordering: typeof ordering === 'object' ? { key: ordering.key } : ordering,
       retry: { attempts: retry.attempts, backoff: { type: retry.backoff.type, delayMs: retry.backoff.delayMs, maxDelayMs: retry.backoff.maxDelayMs, jitter: retry.backoff.jitter } },
       deadLetter: { retentionMs: deadLetter.retentionMs },
     })),
@@ -42,8 +44,9 @@ export function dispatchPlanOf(flow: Pick<Flow, 'name' | 'destinations'>): Dispa
 
 const plannedDestination = z.object({
   name: z.string().min(1),
-  type: z.enum(['http']),
+  type: z.enum(DESTINATION_TYPES),
   filter: z.object({ eventTypes: z.array(z.string()), path: z.array(z.string()) }).optional(),
+  ordering: z.union([z.enum(['none', 'fifo']), z.object({ key: z.array(z.string()) })]),
   retry: z.object({
     attempts: z.number().int().min(1),
     backoff: z.object({ type: z.enum(['fixed', 'exponential']), delayMs: z.number(), maxDelayMs: z.number(), jitter: z.enum(['full', 'none']) }),

@@ -64,15 +64,3 @@ const NATS_SUBJECT_PATTERN = /^[^\s.*>]+(\.[^\s.*>]+)*$/;
 export const natsSubject = z
   .string(expecting('a NATS subject'))
   .regex(NATS_SUBJECT_PATTERN, expecting('a NATS subject such as orders.created: dot-separated tokens without spaces or the wildcards * and >'));
-
-/**
- * Refuses a field whose behaviour is not built yet. It still parses first, so the JSON Schema
- * documents it and a malformed value gets the ordinary message; a well-formed one is refused
- * rather than silently ignored. `at` points the issue at a child (`type` of an s3 destination).
- */
-export function notSupportedYet(what: string, at: readonly string[] = []) {
-  return (value: unknown, ctx: z.RefinementCtx): never => {
-    ctx.addIssue({ code: 'custom', message: `${what} is not supported yet`, input: value, path: [...at] });
-    return z.NEVER;
-  };
-}

@@ -99,6 +99,13 @@ export interface RetryPolicy {
   readonly backoff: BackoffPolicy;
 }
 
+/**
+ * In which order a destination's deliveries go: `none`; `fifo`, one at a time in ingest order;
+ * `{ key }`, one at a time in ingest order per value of the key (its path in a JSON body, as
+ * property names: `$.customer.id` → ['customer', 'id']).
+ */
+export type Ordering = 'none' | 'fifo' | { readonly key: readonly string[] };
+
 export interface RateLimit {
   /** At most `max` attempts start per `perMs` window. */
   readonly max: number;
@@ -117,11 +124,11 @@ export interface DestinationPolicy {
   /** Per attempt. Default 10s. */
   readonly timeoutMs: number;
   readonly retry: RetryPolicy;
-  /** Attempts in flight at once for this destination, per worker process. Default 10. */
+  /** Attempts in flight at once for this destination, per worker process (with a key ordering: keys in flight at once, across every worker process). Default 10; 1 with fifo. */
   readonly concurrency: number;
   /** Absent: no limit. */
   readonly rateLimit?: RateLimit;
-  readonly ordering: 'none';
+  readonly ordering: Ordering;
   /** How long dead letters are kept. Default 7d. */
   readonly deadLetter: { readonly retentionMs: number };
   /** Absent: every event matches. */
@@ -201,6 +208,9 @@ export interface NatsDestination extends DestinationPolicy {
 }
 
 export type Destination = HttpDestination | S3Destination | AmqpDestination | NatsDestination;
+
+/** Every destination kind's `type`. */
+export const DESTINATION_TYPES = ['http', 's3', 'amqp', 'nats'] as const satisfies readonly Destination['type'][];
 
 /**
  * The longest one attempt of the destination may last, ms: its timeout, plus for a batched

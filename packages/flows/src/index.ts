@@ -1,5 +1,6 @@
 export { decodeDispatchPlan, dispatchPlanOf, encodeDispatchPlan, type DispatchPlan, type PlannedDestination } from './dispatch-plan.js';
 export {
+  DESTINATION_TYPES,
   longestAttemptMs,
   SENDER_ID_HEADERS,
   SENDER_ID_TTL_MS,
@@ -11,6 +12,7 @@ export {
   type HttpDestination,
   type IdempotencyKeyPolicy,
   type NatsDestination,
+  type Ordering,
   type RateLimit,
   type RetryPolicy,
   type S3Batch,
@@ -23,7 +25,7 @@ export {
 export { publishFlowPlans, readFlowPlans, type FlowVersionRef } from './flow-registry.js';
 export { FlowLoadError, type FlowLoadErrorOptions } from './errors.js';
 export type { FlowIssue } from './issues.js';
-export { valueAt } from './json-path.js';
+export { orderKeyAt, valueAt } from './json-path.js';
 export { deliveryFlowJsonSchema, deliveryFlowJsonSchemaText } from './json-schema.js';
 export { loadFlows } from './load-flows.js';
 export { parseFlowDocuments } from './parse-flow-documents.js';

@@ -9,12 +9,12 @@ describe('deliveryFlowJsonSchema', () => {
     expect(await readFile(COMMITTED, 'utf8')).toBe(deliveryFlowJsonSchemaText());
   });
 
-  it('describes the document as written: strict, with defaults and the fields not supported yet', () => {
+  it('describes the document as written: strict, with defaults, every destination kind and every ordering', () => {
     const text = deliveryFlowJsonSchemaText();
     const schema = deliveryFlowJsonSchema();
     expect(schema).toMatchObject({ type: 'object', required: ['apiVersion', 'kind', 'metadata', 'spec'], additionalProperties: false });
     expect(text).toContain('"default": "10s"');
     expect(text).toContain('"default": "1mb"');
-    for (const field of ['"signing"', '"verify"', '"idempotencyKey"', '"fifo"', '"s3"']) expect(text).toContain(field);
+    for (const field of ['"signing"', '"verify"', '"idempotencyKey"', '"fifo"', '"key"', '"s3"', '"amqp"', '"nats"']) expect(text).toContain(field);
   });
 });

@@ -68,7 +68,7 @@ describe('parseFlowDocuments: bad documents', () => {
     ['a rateLimit without per', flowYaml({ destinations: [orders('rateLimit: { max: 100 }')] }), 'spec.destinations[0].rateLimit.per', 'expected a duration such as 500ms, 10s, 5m, 1h or 7d, or whole milliseconds, but it is missing'],
     ['a fractional concurrency', flowYaml({ destinations: [orders('concurrency: 1.5')] }), 'spec.destinations[0].concurrency', 'expected a whole number ≥ 1, got 1.5'],
     ['an unknown jitter', flowYaml({ spec: '  defaults: { retry: { backoff: { jitter: half } } }' }), 'spec.defaults.retry.backoff.jitter', 'expected one of full, none, got "half"'],
-    ['an unknown ordering', flowYaml({ destinations: [orders('ordering: random')] }), 'spec.destinations[0].ordering', 'expected one of none, fifo, got "random"'],
+    ['an unknown ordering', flowYaml({ destinations: [orders('ordering: random')] }), 'spec.destinations[0].ordering', 'expected none, fifo or { key: $.path }, got "random"'],
     ['a filter with a JSON path index', flowYaml({ destinations: [orders('filter: { eventTypes: [a], jsonPath: "$.items[0].type" }')] }), 'spec.destinations[0].filter.jsonPath', 'expected a simple dotted JSON path such as $.type or $.data.kind, got "$.items[0].type"'],
     ['a filter without event types', flowYaml({ destinations: [orders('filter: { eventTypes: [] }')] }), 'spec.destinations[0].filter.eventTypes', 'expected at least one event type, got an empty list'],
     ['a header fanout sets itself', flowYaml({ destinations: [orders('headers: { Webhook-Id: x }')] }), 'spec.destinations[0].headers.Webhook-Id', 'Webhook-Id is set by fanout on every delivery and cannot be configured'],

@@ -23,6 +23,28 @@ describe('resolveFlow: its version', () => {
     expect(resolve({ destinations: [ORDERS, { ...ORDERS, name: 'ledger' }] }).version).not.toBe(base);
     expect(resolve({ destinations: [{ ...ORDERS, filter: { eventTypes: ['a'] } }] }).version).not.toBe(base);
     expect(resolve({ destinations: [{ ...ORDERS, retry: { attempts: 3 } }] }).version).not.toBe(base);
+    expect(resolve({ destinations: [{ ...ORDERS, ordering: 'fifo' }] }).version).not.toBe(base);
+  });
+});
+
+describe('resolveFlow: ordering', () => {
+  it('is none by default; fifo delivers one at a time whatever spec.defaults.concurrency says', () => {
+    expect(destination({ destinations: [ORDERS] })).toMatchObject({ ordering: 'none', concurrency: 10 });
+    expect(destination({ defaults: { concurrency: 8 }, destinations: [{ ...ORDERS, ordering: 'fifo' }] })).toMatchObject({ ordering: 'fifo', concurrency: 1 });
+    expect(destination({ destinations: [{ ...ORDERS, ordering: 'fifo', concurrency: 1 }] })).toMatchObject({ ordering: 'fifo', concurrency: 1 });
+  });
+
+  it('reads a key ordering as property names, its concurrency the keys in flight at once', () => {
+    expect(destination({ destinations: [{ ...ORDERS, ordering: { key: '$.customer.id' }, concurrency: 50 }] })).toMatchObject({ ordering: { key: ['customer', 'id'] }, concurrency: 50 });
+  });
+
+  it.each([
+    [{ ...ORDERS, ordering: 'random' }, 'expected none, fifo or { key: $.path }'],
+    [{ ...ORDERS, ordering: { key: '$.items[0]' } }, 'expected a simple dotted JSON path'],
+    [{ ...ORDERS, ordering: { key: '$.a', by: 'b' } }, 'Unrecognized key'],
+    [{ ...ORDERS, ordering: 'fifo', concurrency: 5 }, 'concurrency 5 with ordering fifo: fifo delivers one event at a time'],
+  ])('refuses %p: %s', (ordered, message) => {
+    expect(() => resolve({ destinations: [ordered] })).toThrow(message);
   });
 });
 

@@ -1,7 +1,7 @@
 import type { BackoffPolicy } from '@fanout/core';
 import { dispatchPlanOf } from './dispatch-plan.js';
 import { deepFreeze } from './freeze.js';
-import { SENDER_ID_HEADERS, SENDER_ID_TTL_MS, type Destination, type DestinationPolicy, type EventTypeFilter, type Flow, type IdempotencyKeyPolicy, type RateLimit, type RetryPolicy, type S3Credentials, type SourcePolicy, type VerifyPolicy } from './flow.js';
+import { SENDER_ID_HEADERS, SENDER_ID_TTL_MS, type Destination, type DestinationPolicy, type EventTypeFilter, type Flow, type IdempotencyKeyPolicy, type Ordering, type RateLimit, type RetryPolicy, type S3Credentials, type SourcePolicy, type VerifyPolicy } from './flow.js';
 import { jsonPathSegments } from './json-path.js';
 import type { DeliveryFlowDocument } from './schema.js';
 
@@ -98,12 +98,17 @@ function resolvePolicy(destination: DestinationDocument, defaults: Defaults): De
   return {
     timeoutMs: destination.timeout ?? defaults.timeout,
     retry: resolveRetry(destination.retry, defaults.retry),
-    concurrency: destination.concurrency ?? defaults.concurrency,
+    // One at a time is what fifo means: spec.defaults.concurrency does not apply to it.
+    concurrency: destination.concurrency ?? (destination.ordering === 'fifo' ? 1 : defaults.concurrency),
     ...(rateLimit && { rateLimit }),
-    ordering: destination.ordering ?? 'none',
+    ordering: resolveOrdering(destination.ordering),
     deadLetter: { retentionMs: destination.deadLetter?.retention ?? defaults.deadLetter.retention },
     ...(destination.filter && { filter: resolveFilter(destination.filter) }),
   };
+}
+
+function resolveOrdering(ordering: DestinationDocument['ordering']): Ordering {
+  return typeof ordering === 'object' ? { key: jsonPathSegments(ordering.key) } : (ordering ?? 'none');
 }
 
 function resolveRetry(override: DestinationDocument['retry'], defaults: Defaults['retry']): RetryPolicy {

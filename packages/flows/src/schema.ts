@@ -1,6 +1,6 @@
 import { isStandardWebhooksSecret } from '@fanout/core';
 import { z } from 'zod';
-import { brokerUrl, duration, expecting, httpUrl, natsSubject, nonEmptyString, notSupportedYet, positiveDuration, positiveSize, resourceName, simpleJsonPath, wholeNumber } from './fields.js';
+import { brokerUrl, duration, expecting, httpUrl, natsSubject, nonEmptyString, positiveDuration, positiveSize, resourceName, simpleJsonPath, wholeNumber } from './fields.js';
 
 // Headers fanout sets itself on every delivery; letting a flow override them would break
 // receivers' dedupe (webhook-id), signatures, or the byte-for-byte body.
@@ -60,9 +60,13 @@ const filter = z
   .meta({ description: 'Only events of these types are delivered; the others are recorded as filtered. Absent: every event.' });
 
 const ordering = z
-  .enum(['none', 'fifo'])
-  .transform((value, ctx) => (value === 'fifo' ? notSupportedYet('ordering fifo')(value, ctx) : value))
-  .meta({ description: '`none` (the default): no ordering between deliveries. `fifo` is not supported yet.' });
+  .union([z.enum(['none', 'fifo']), z.strictObject({ key: simpleJsonPath.meta({ description: 'Where the ordering key is read from a JSON body: a string or a whole number.' }) })], {
+    error: 'expected none, fifo or { key: $.path }',
+  })
+  .meta({
+    description:
+      '`none` (the default): up to `concurrency` deliveries in flight, no order. `fifo`: one delivery in flight across every worker process, in ingest order; a retrying one holds back the later ones. `{ key: $.path }`: the same per key (events without it share the key ""), up to `concurrency` keys at once across every worker process.',
+  });
 
 /**
  * `secret`, or `secrets` while rotating (newest first): exactly one of the two. Messages
@@ -188,10 +192,17 @@ const destinations = z
   .min(1, { error: 'expected at least one destination' })
   .superRefine((list, ctx) => {
     const firstIndex = new Map<string, number>();
-    list.forEach(({ name }, index) => {
-      const first = firstIndex.get(name);
-      if (first === undefined) firstIndex.set(name, index);
-      else ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `destination name "${name}" is already used by spec.destinations[${first}]` });
+    list.forEach((destination, index) => {
+      const first = firstIndex.get(destination.name);
+      if (first === undefined) firstIndex.set(destination.name, index);
+      else ctx.addIssue({ code: 'custom', path: [index, 'name'], message: `destination name "${destination.name}" is already used by spec.destinations[${first}]` });
+      const { ordering = 'none', concurrency } = destination;
+      if (ordering === 'fifo' && concurrency !== undefined && concurrency > 1) {
+        ctx.addIssue({ code: 'custom', path: [index, 'concurrency'], message: `concurrency ${concurrency} with ordering fifo: fifo delivers one event at a time; remove concurrency (or set it to 1), or order by a key` });
+      }
+      if (ordering !== 'none' && destination.type === 's3' && destination.batch) {
+        ctx.addIssue({ code: 'custom', path: [index, 'ordering'], message: 'an s3 batch writes its events together, which no ordering allows: remove batch or ordering' });
+      }
     });
   });
 
