@@ -1,5 +1,5 @@
 import { recordDispatches } from '@fanout/delivery';
-import { encodeEventEntry } from '@fanout/event-log';
+import { encodeEventEntry, holdDispatchLease, releaseDispatchLease } from '@fanout/event-log';
 import { deleteKeysUnder, type FanoutKeys } from '@fanout/redis';
 import { newEventId } from '@fanout/core';
 import type { Destination, Flow } from '@fanout/flows';
@@ -177,11 +177,15 @@ export async function addDeliveryJobs(connection: Redis, keys: FanoutKeys, flow:
 
 /** The delivery records the dispatcher writes for these events (one per destination, pending), as it writes them before their jobs. */
 export async function recordDeliveries(redis: Redis, keys: FanoutKeys, flow: Flow, events: readonly QueuedEvent[], recordTtlMs: number): Promise<void> {
-  const destinations = new Map(flow.destinations.map(({ name }) => [name, true]));
+  const destinations = new Map(flow.destinations.map(({ name }) => [name, 'queued' as const]));
+  const partition = keys.partitions[0]!;
+  const leaseToken = 'bench-records';
+  if (!(await holdDispatchLease(redis, partition, leaseToken, 60_000))) throw new Error('a dispatcher holds the partition: recordDeliveries writes as one, with no other running');
   for (let from = 0; from < events.length; from += 1_000) {
     const chunk = events.slice(from, from + 1_000).map(({ eventId, streamId, receivedAt }) => ({ eventId, streamId, receivedAt, flow: flow.name, destinations }));
-    await recordDispatches(redis, keys.partitions[0]!, chunk, recordTtlMs, Date.now());
+    await recordDispatches(redis, partition, chunk, { recordTtlMs, now: Date.now(), leaseToken });
   }
+  await releaseDispatchLease(redis, partition, leaseToken);
 }
 
 /** Calls and CPU time Redis spent per command (INFO commandstats), to see what an operation costs Redis. */

@@ -98,7 +98,7 @@ export function buildDashboard(deps: DashboardDeps): express.Router {
   const { flows, queues, state, redis, keys, logger, readOnly, redisReachable = () => true } = deps;
   const router = express.Router();
   router.use(guardAdminPaths(deps, redisReachable));
-  router.use(eventRoutes({ redis, keys }));
+  router.use(eventRoutes({ redis, keys, flows }));
   router.use(flowRoutes({ flows }));
   router.use(deadLetterRoutes({ flows, queues, state }));
   router.use(dispatcherDeadLetterRoutes({ redis, keys }));

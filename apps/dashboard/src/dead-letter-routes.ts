@@ -4,7 +4,7 @@ import type { DeliveryQueues } from '@fanout/queues';
 import express from 'express';
 import { z } from 'zod';
 import { deadLetterPageSchema, listDeadLetters } from './list-dead-letters.js';
-import { findDestinationQueue } from './lookup.js';
+import { findDestinationQueue, requireFlow } from './lookup.js';
 import { replayDeadLetters, replayResultSchema, type ReplayDeps } from './replay-dead-letters.js';
 import { parseRequestInput } from './request-input.js';
 
@@ -68,7 +68,9 @@ export function deadLetterRoutes(deps: DeadLetterRoutesDeps): express.Router {
   router.post(replay.path, express.json({ type: () => true }), async (req, res) => {
     const queue = findDestinationQueue(deps.flows, deps.queues, req.params.flow, req.params.destination);
     const body = parseRequestInput(replayBody, req.body, 'body');
-    res.status(202).json(await replayDeadLetters(deps, queue, body?.ids));
+    const result = await replayDeadLetters(deps, queue, body?.ids);
+    const ordered = requireFlow(deps.flows, req.params.flow).destinations.some(({ name, ordering }) => name === req.params.destination && ordering !== 'none');
+    res.status(202).json(ordered && result.queued > 0 ? { ...result, outOfOrder: true } : result);
   });
   return router;
 }

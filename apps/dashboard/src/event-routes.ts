@@ -1,5 +1,6 @@
 import { FanoutError, quoted } from '@fanout/core';
-import { ATTEMPT_OUTCOMES, attemptsOf, readAttempts, readEventRecord, readLastAttempt, REPORTED_STATUSES, reportedStatus, type AttemptRecord, type DeliveryRecord } from '@fanout/delivery';
+import { ATTEMPT_OUTCOMES, attemptsOf, readAttempts, readEventRecord, readLastAttempt, REPORTED_STATUSES, reportedStatus, type AttemptRecord, type DeliveryRecord, type EventRecord } from '@fanout/delivery';
+import type { Flow } from '@fanout/flows';
 import type { RouteDoc } from '@fanout/http';
 import type { FanoutKeys, PartitionKeys } from '@fanout/redis';
 import express from 'express';
@@ -7,10 +8,13 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { isoTime, isoTimeSchema } from './iso-time.js';
 import { parseRequestInput } from './request-input.js';
+import { waitingFor } from './waiting-for.js';
 
 export interface EventRoutesDeps {
   redis: Redis;
   keys: FanoutKeys;
+  /** The loaded flows: which of an event's destinations are ordered, and how. */
+  flows: readonly Flow[];
 }
 
 const eventQuery = z.object({ attempts: z.stringbool().optional().meta({ description: "`true` adds each delivery's attempt log." }) });
@@ -33,6 +37,7 @@ export const deliveryViewSchema = z.object({
   status: z.enum(REPORTED_STATUSES).meta({ description: '`pending` also while an attempt is under way.' }),
   attempts: z.int().min(0),
   lastError: z.string().optional().meta({ description: 'The reason, with what the destination last answered.' }),
+  waitingFor: z.string().optional().meta({ description: 'A delivery of an ordered destination held back: the event whose delivery comes first in its line, where known.' }),
   deliveredAt: isoTimeSchema.optional(),
   attemptLog: z.array(attemptViewSchema).optional(),
 });
@@ -71,31 +76,36 @@ function lastError(record: DeliveryRecord, last: AttemptRecord | undefined): str
   return last?.response ? `${record.error}: ${last.response}` : record.error;
 }
 
-async function deliveryView(redis: Redis, partition: PartitionKeys, eventId: string, delivery: { destination: string } & DeliveryRecord, withLog: boolean): Promise<DeliveryView> {
+async function deliveryView(redis: Redis, partition: PartitionKeys, event: EventRecord, flow: Flow | undefined, delivery: { destination: string } & DeliveryRecord, withLog: boolean): Promise<DeliveryView> {
   const { destination, status, attempts, at } = delivery;
+  const eventId = event.id;
   // One read of the attempt log, and only where there is something to show from it.
   const log = withLog ? await readAttempts(redis, partition, eventId, destination) : undefined;
   const last = log ? log.at(-1) : delivery.error === undefined ? undefined : await readLastAttempt(redis, partition, eventId, destination);
   const error = lastError(delivery, last);
+  const ordered = status === 'held' ? flow?.destinations.find(({ name }) => name === destination) : undefined;
+  const before = ordered ? await waitingFor(redis, partition, { flow: event.flow, destination: ordered, eventId, streamId: event.streamId }) : undefined;
   return {
     destination,
     status: reportedStatus(status),
     attempts,
     ...(error === undefined ? {} : { lastError: error }),
+    ...(before === undefined ? {} : { waitingFor: before }),
     ...(status === 'delivered' ? { deliveredAt: isoTime(at) } : {}),
     ...(log ? { attemptLog: attemptsOf(delivery, log).map(attemptView) } : {}),
   };
 }
 
 /** `GET /events/:id`: where each delivery of an event stands, optionally with its attempt log. */
-export function eventRoutes({ redis, keys }: EventRoutesDeps): express.Router {
+export function eventRoutes({ redis, keys, flows }: EventRoutesDeps): express.Router {
   const router = express.Router();
   router.get(EVENT_ROUTE.path, async (req, res) => {
     const { attempts } = parseRequestInput(eventQuery, req.query, 'query');
     const partition = keys.partitionOf(req.params.id);
     const record = await readEventRecord(redis, partition, req.params.id);
     if (!record) throw new FanoutError('EVENT_NOT_FOUND', `no event with id ${quoted(req.params.id)}`);
-    const deliveries = await Promise.all(record.deliveries.map((delivery) => deliveryView(redis, partition, record.id, delivery, attempts === true)));
+    const flow = flows.find(({ name }) => name === record.flow);
+    const deliveries = await Promise.all(record.deliveries.map((delivery) => deliveryView(redis, partition, record, flow, delivery, attempts === true)));
     res.json({ id: record.id, flow: record.flow, receivedAt: isoTime(record.receivedAt), deliveries } satisfies EventView);
   });
   return router;

@@ -13,6 +13,10 @@ export interface ReplayDeps {
 export const replayResultSchema = z.object({
   queued: z.int().min(0).meta({ description: 'Dead letters moved back to waiting.' }),
   notFound: z.array(z.string()).meta({ description: "Requested event ids that were not in the destination's dead letters." }),
+  outOfOrder: z
+    .literal(true)
+    .optional()
+    .meta({ description: 'An ordered destination: the replayed deliveries go after those waiting now, not in their own order.' }),
 });
 export type ReplayResult = z.output<typeof replayResultSchema>;
 

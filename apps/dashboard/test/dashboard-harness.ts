@@ -3,13 +3,13 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { newEventId } from '@fanout/core';
-import { deliveryState, recordDispatches, type DeliveryState } from '@fanout/delivery';
+import { deliveryState, type DeliveryState } from '@fanout/delivery';
 import { appendEvent } from '@fanout/event-log';
 import type { Flow } from '@fanout/flows';
 import { errorHandler, notFoundHandler } from '@fanout/http';
 import { createLogger } from '@fanout/observability';
 import { createDeliveryQueues, deliveryJob, type DeliveryJob, type DeliveryQueue, type DeliveryQueues } from '@fanout/queues';
-import { createRedisFixture, testConnection, type RedisFixture } from '@fanout/testkit';
+import { createRedisFixture, recordAsDispatched, testConnection, type RedisFixture } from '@fanout/testkit';
 import { UnrecoverableError, Worker } from 'bullmq';
 import express from 'express';
 import type { Redis } from 'ioredis';
@@ -106,7 +106,7 @@ export async function dispatchEvents(harness: DashboardHarness, flow: Flow, coun
     const eventId = newEventId();
     const partition = fx.keys.partitionOf(eventId);
     const streamId = await appendEvent(fx.redis, partition, { id: eventId, flow: flow.name, receivedAt, contentType: 'application/json', body: Buffer.from(`{"type":"t","n":${i}}`) }, 600_000);
-    await recordDispatches(fx.redis, partition, [{ eventId, flow: flow.name, receivedAt, streamId, destinations: new Map(flow.destinations.map(({ name }) => [name, true])) }], 600_000, receivedAt);
+    await recordAsDispatched(fx.redis, partition, [{ eventId, flow: flow.name, receivedAt, streamId, destinations: new Map(flow.destinations.map(({ name }) => [name, true])) }], 600_000, receivedAt);
     for (const destination of flow.destinations) {
       const { name, data, opts } = deliveryJob(destination, { eventId, streamId, flow: flow.name, receivedAt });
       await queues.get(flow.name, destination.name)!.add(name, data, opts);

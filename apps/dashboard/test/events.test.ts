@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { newEventId } from '@fanout/core';
-import { recordDispatches } from '@fanout/delivery';
+
 import { appendEvent } from '@fanout/event-log';
-import { httpDestination, testFlow } from '@fanout/testkit';
+import { httpDestination, recordAsDispatched, testFlow } from '@fanout/testkit';
 import { adminRequest, startDashboard, type DashboardHarness } from './dashboard-harness.js';
 
 const flow = testFlow('payments', [httpDestination({ name: 'orders', url: 'http://127.0.0.1:9/a' }), httpDestination({ name: 'archive', url: 'http://127.0.0.1:9/b' }), httpDestination({ name: 'ledger', url: 'http://127.0.0.1:9/c' })]);
@@ -17,7 +17,7 @@ describe('GET /events/:id', () => {
     const { redis, keys } = harness.fx;
     const partition = keys.partitionOf(eventId);
     const streamId = await appendEvent(redis, partition, { id: eventId, flow: 'payments', receivedAt, contentType: 'application/json', body: Buffer.from('{}') }, 60_000);
-    await recordDispatches(redis, partition, [{ eventId, flow: 'payments', receivedAt, streamId, destinations: new Map([['orders', true], ['archive', true], ['ledger', true]]) }], 60_000, receivedAt);
+    await recordAsDispatched(redis, partition, [{ eventId, flow: 'payments', receivedAt, streamId, destinations: new Map([['orders', true], ['archive', true], ['ledger', true]]) }], 60_000, receivedAt);
     const job = { eventId, flow: 'payments', streamId };
     const { state } = harness;
     // orders: a 503, then delivered; ledger: delivered at once; archive: still pending.
@@ -52,7 +52,7 @@ describe('GET /events/:id', () => {
     const { redis, keys } = harness.fx;
     const partition = keys.partitionOf(other);
     const streamId = await appendEvent(redis, partition, { id: other, flow: 'payments', receivedAt, contentType: 'application/json', body: Buffer.from('{}') }, 60_000);
-    await recordDispatches(redis, partition, [{ eventId: other, flow: 'payments', receivedAt, streamId, destinations: new Map([['orders', true]]) }], 60_000, receivedAt);
+    await recordAsDispatched(redis, partition, [{ eventId: other, flow: 'payments', receivedAt, streamId, destinations: new Map([['orders', true]]) }], 60_000, receivedAt);
     await harness.state.begin({ eventId: other, destination: 'orders', flow: 'payments', streamId });
     await harness.state.scheduleRetry({ eventId: other, destination: 'orders' }, { attempt: 1, startedAt: clock, durationMs: 3, statusCode: 500, response: '<h1>Internal error</h1>' }, 'HTTP 500');
     const response = await adminRequest(`${harness.url}/events/${other}`);

@@ -28,6 +28,8 @@ export interface DispatchBatchDeps extends DispatchEventDeps {
    * then claimed again) without being dispatched goes to the dispatcher dead letters.
    */
   readonly maxDispatchAttempts: number;
+  /** The token of this dispatcher's lease on the partition: records are written only while it holds it. */
+  readonly leaseToken: string;
 }
 
 /** Stream ids of a batch: dispatched and acknowledged, dead-lettered (and acknowledged), or left pending to be claimed again. */
@@ -148,8 +150,8 @@ async function recordThenAddJobs(deps: DispatchBatchDeps, dispatches: readonly D
   return { pending, failedQueues: await addJobs(deps.logger, pending.flatMap(({ deliveries }) => deliveries)) };
 }
 
-function writeRecords({ writer, partition, eventRecordTtlMs }: DispatchBatchDeps, dispatches: readonly Dispatch[], now: number): ReturnType<typeof recordDispatches> {
-  return recordDispatches(writer, partition, dispatches, eventRecordTtlMs, now);
+function writeRecords({ writer, partition, eventRecordTtlMs, leaseToken }: DispatchBatchDeps, dispatches: readonly Dispatch[], now: number): ReturnType<typeof recordDispatches> {
+  return recordDispatches(writer, partition, dispatches, { recordTtlMs: eventRecordTtlMs, now, leaseToken });
 }
 
 /** Adds the jobs, one `addBulk` per queue; answers the queues whose jobs may not all exist, with why. */

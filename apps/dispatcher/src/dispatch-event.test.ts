@@ -44,7 +44,7 @@ describe('dispatchEvent', () => {
     ]);
     expect(dispatch.deliveries[0]?.job.opts).toMatchObject({ jobId: '0190a0b1-0000-7000-8000-000000000001', attempts: 7 });
     expect(dispatch.filtered).toEqual(['orders']);
-    expect(Object.fromEntries(dispatch.destinations)).toEqual({ archive: true, orders: false });
+    expect(Object.fromEntries(dispatch.destinations)).toEqual({ archive: 'queued', orders: 'filtered' });
   });
 
   it('cannot dispatch an event whose flow is not loaded', () => {

@@ -1,6 +1,6 @@
-import type { EventDispatchRecords } from '@fanout/delivery';
+import type { DispatchMode, EventDispatchRecords } from '@fanout/delivery';
 import type { StreamEvent } from '@fanout/event-log';
-import { deliveryJob, type DeliveryJobSpec, type DeliveryQueue } from '@fanout/queues';
+import { deliveryJob, deliveryQueueName, orderLineName, type DeliveryJobSpec, type DeliveryQueue } from '@fanout/queues';
 import type { FlowPlans } from './flow-plans.js';
 import { matchDestinations } from './match-destinations.js';
 
@@ -37,9 +37,10 @@ export interface DispatchEventDeps {
 
 /**
  * Decides what one event becomes, by the plan of the flow version that accepted it: a
- * pending delivery and its job for every destination its filter lets through, a filtered one
- * for every other destination. No I/O: `dispatchBatch` writes the records and adds the jobs
- * of a whole batch at once.
+ * pending delivery and its job for every destination its filter lets through (at an ordered
+ * destination, a place in the line of its key: its job is added only if it is first), a
+ * filtered one for every other destination. No I/O: `dispatchBatch` writes the records and
+ * adds the jobs of a whole batch at once.
  */
 export function dispatchEvent({ streamId, entry }: StreamEvent, { plans, queues }: DispatchEventDeps): EventDispatch {
   const undispatchable = (reason: string): EventDispatch => ({ kind: 'undispatchable', streamId, eventId: entry.id, flow: entry.flow, reason });
@@ -50,17 +51,18 @@ export function dispatchEvent({ streamId, entry }: StreamEvent, { plans, queues 
     );
   }
 
-  const { matched, filtered } = matchDestinations(plan.destinations, entry.body);
-  const destinations = new Map<string, boolean>();
+  const { matched, filtered, orderKeys } = matchDestinations(plan.destinations, entry.body);
+  const destinations = new Map<string, DispatchMode>();
   const deliveries: PlannedDelivery[] = [];
   const event = { eventId: entry.id, streamId, flow: plan.flow, receivedAt: entry.receivedAt };
   for (const destination of matched) {
     const queue = queues.get(plan.flow, destination.name);
     if (!queue) return undispatchable(`flow "${plan.flow}" has no queue for destination "${destination.name}"`);
-    deliveries.push({ queue, job: deliveryJob(destination, event) });
-    destinations.set(destination.name, true);
+    const line = destination.ordering === 'none' ? undefined : orderLineName(deliveryQueueName(plan.flow, destination.name), orderKeys.get(destination) ?? '');
+    deliveries.push({ queue, job: deliveryJob(destination, line === undefined ? event : { ...event, line }) });
+    destinations.set(destination.name, line === undefined ? 'queued' : { line });
   }
-  for (const destination of filtered) destinations.set(destination.name, false);
+  for (const destination of filtered) destinations.set(destination.name, 'filtered');
 
   return { kind: 'dispatch', ...event, destinations, deliveries, filtered: filtered.map(({ name }) => name) };
 }

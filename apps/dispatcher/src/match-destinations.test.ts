@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import fc from 'fast-check';
-import type { EventTypeFilter } from '@fanout/flows';
+import type { EventTypeFilter, Ordering } from '@fanout/flows';
 import { eventTypeAt, matchDestinations } from './match-destinations.js';
 
-const dest = (name: string, filter?: EventTypeFilter): { name: string; filter?: EventTypeFilter } => (filter ? { name, filter } : { name });
+type Dest = { name: string; filter?: EventTypeFilter; ordering: Ordering };
+const dest = (name: string, filter?: EventTypeFilter, ordering: Ordering = 'none'): Dest => (filter ? { name, filter, ordering } : { name, ordering });
 const typeFilter = (...eventTypes: string[]): EventTypeFilter => ({ eventTypes, path: ['type'] });
 const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
 const names = (list: readonly { name: string }[]): string[] => list.map(({ name }) => name);
@@ -18,6 +19,21 @@ describe('matchDestinations', () => {
     const match = matchDestinations(destinations, json({ type: 'payment.succeeded' }));
     expect(names(match.matched)).toEqual(['orders', 'archive']);
     expect(names(match.filtered)).toEqual(['refunds']);
+  });
+
+  it('reads the ordering key of the destinations ordered by one: a string or a whole number, else ""', () => {
+    const byCustomer = dest('ledger', undefined, { key: ['customer', 'id'] });
+    const match = (body: unknown) => matchDestinations([byCustomer, dest('orders', undefined, 'fifo'), dest('archive')], Buffer.isBuffer(body) ? body : json(body)).orderKeys;
+    expect([...match({ customer: { id: 'c-1' } })]).toEqual([[byCustomer, 'c-1']]);
+    expect(match({ customer: { id: 42 } }).get(byCustomer)).toBe('42');
+    for (const body of [{ customer: { id: 4.5 } }, { customer: {} }, { customer: { id: { a: 1 } } }, [1], Buffer.from('not json')]) expect(match(body).get(byCustomer)).toBe('');
+  });
+
+  it('reads no ordering key for a destination its filter turned the event away from', () => {
+    const keyed = dest('ledger', typeFilter('a'), { key: ['id'] });
+    const match = matchDestinations([keyed], json({ type: 'b', id: 'x' }));
+    expect(match.filtered).toEqual([keyed]);
+    expect(match.orderKeys.size).toBe(0);
   });
 
   it('reads the type at a custom path', () => {

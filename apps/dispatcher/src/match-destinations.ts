@@ -1,9 +1,11 @@
-import { valueAt, type EventTypeFilter } from '@fanout/flows';
+import { orderKeyAt, valueAt, type EventTypeFilter, type Ordering } from '@fanout/flows';
 
 /** The destinations an event goes to, and those whose filter turned it away. */
 export interface DestinationMatch<D> {
   readonly matched: D[];
   readonly filtered: D[];
+  /** The ordering key of each matched destination ordered by a key: the string or whole number at its path, else `""`. */
+  readonly orderKeys: Map<D, string>;
 }
 
 const NOT_JSON = Symbol('not JSON');
@@ -14,16 +16,18 @@ const NOT_JSON = Symbol('not JSON');
  * body should not be parsed for nothing. A body that is not JSON, or has no string at the
  * filter's path, matches only the destinations without a filter.
  */
-export function matchDestinations<D extends { readonly filter?: EventTypeFilter }>(destinations: readonly D[], body: Buffer): DestinationMatch<D> {
-  const document = destinations.some((destination) => destination.filter) ? parseJson(body) : NOT_JSON;
-  const match: DestinationMatch<D> = { matched: [], filtered: [] };
+export function matchDestinations<D extends { readonly filter?: EventTypeFilter; readonly ordering: Ordering }>(destinations: readonly D[], body: Buffer): DestinationMatch<D> {
+  const document = destinations.some((destination) => destination.filter || typeof destination.ordering === 'object') ? parseJson(body) : NOT_JSON;
+  const match: DestinationMatch<D> = { matched: [], filtered: [], orderKeys: new Map() };
   for (const destination of destinations) {
-    const { filter } = destination;
+    const { filter, ordering } = destination;
     const accepted = !filter || acceptsEventType(filter, document === NOT_JSON ? undefined : eventTypeAt(document, filter.path));
     (accepted ? match.matched : match.filtered).push(destination);
+    if (accepted && typeof ordering === 'object') match.orderKeys.set(destination, document === NOT_JSON ? '' : orderKeyAt(document, ordering.key));
   }
   return match;
 }
+
 
 /** The string at `path` (property names, `$.data.type` → ['data', 'type']) in a parsed JSON document. */
 export function eventTypeAt(document: unknown, path: readonly string[]): string | undefined {

@@ -90,7 +90,7 @@ describe('dispatcher', () => {
       get: (flow, destination) => (destination === 'archive' ? { name: 'payments.archive', addBulk: () => (enteredArchive(), new Promise<never>(() => {})) } : h.queues.get(flow, destination)),
     };
     const batch = await readNewEvents(await h.connection(), h.partition, 'killed', 10, 10);
-    void dispatchBatch(h.batchDeps({ queues: killedInArchive }), batch);
+    void dispatchBatch(await h.batchDeps({ queues: killedInArchive }), batch);
     await addingArchive;
     await waitFor('the orders and ledger jobs added', async () => (await jobCount(h.queues, 'payments', 'orders')) === 2 && (await jobCount(h.queues, 'payments', 'ledger')) === 2);
     // Meanwhile a worker delivers the first event to `orders`, and BullMQ removes the completed
@@ -156,7 +156,7 @@ describe('dispatcher', () => {
     };
 
     const batch = await readNewEvents(await h.connection(), h.partition, 'dispatcher-a', 10, 10);
-    const result = await dispatchBatch(h.batchDeps({ queues: failingFlaky }), batch);
+    const result = await dispatchBatch(await h.batchDeps({ queues: failingFlaky }), batch);
 
     // The shipped event needs no flaky job, so it is done; the created one is not.
     expect(result).toEqual({ acked: [shipped.streamId], deadLettered: [], unacked: [created.streamId] });

@@ -3,9 +3,9 @@ import { newEventId } from '@fanout/core';
 import type { Flow } from '@fanout/flows';
 import { createLogger, createMetrics, type FanoutMetrics, type Logger } from '@fanout/observability';
 import { createDeliveryQueues, type DeliveryQueues } from '@fanout/queues';
-import { appendEvent, ensureDispatcherGroup } from '@fanout/event-log';
+import { appendEvent, ensureDispatcherGroup, holdDispatchLease } from '@fanout/event-log';
 import { DISPATCHER_GROUP, type FanoutKeys, type PartitionKeys } from '@fanout/redis';
-import { createRedisFixture, testConnection, type RedisFixture } from '@fanout/testkit';
+import { createRedisFixture, TEST_DISPATCHER, testConnection, type RedisFixture } from '@fanout/testkit';
 import type { Redis } from 'ioredis';
 import { DEFAULT_MAX_DISPATCH_ATTEMPTS, flowPlans, startDispatcher, type DispatchBatchDeps, type Dispatcher, type DispatcherDeps } from '../src/index.js';
 
@@ -36,13 +36,13 @@ export interface Harness {
   connection(): Promise<Redis>;
   /** Everything `startDispatcher` needs, with fresh connections and a 100 ms block. */
   deps(overrides?: Partial<DispatcherDeps>): Promise<DispatcherDeps>;
-  /** Everything `dispatchBatch` needs, writing through the fixture's connection. */
-  batchDeps(overrides?: Partial<DispatchBatchDeps>): DispatchBatchDeps;
+  /** Everything `dispatchBatch` needs, writing through the fixture's connection; holds the partition's lease as TEST_DISPATCHER (start no dispatcher beside it). */
+  batchDeps(overrides?: Partial<DispatchBatchDeps>): Promise<DispatchBatchDeps>;
   /** Starts a dispatcher that `close()` stops. */
   start(overrides?: Partial<DispatcherDeps>): Promise<Dispatcher>;
   /** Appends an event to the stream as the ingress would. */
   append(flow: string, body: Buffer | object, contentType?: string): Promise<{ eventId: string; streamId: string }>;
-  /** Entries of the stream read through the group and not acknowledged. */
+  /** Entries of the stream read through the group and not acknowledged; NaN while the group does not exist. */
   pendingCount(): Promise<number>;
   close(): Promise<void>;
 }
@@ -90,6 +90,7 @@ export async function createHarness(flows: readonly Flow[], fixture?: RedisFixtu
     logger,
     consumer: 'dispatcher-a',
     blockMs: 100,
+    leaseTtlMs: TEST_LEASE_TTL_MS,
     claimIdleMs: 30_000,
     streamRetentionMs: 3_600_000,
     eventRecordTtlMs: EVENT_RECORD_TTL_MS,
@@ -107,7 +108,10 @@ export async function createHarness(flows: readonly Flow[], fixture?: RedisFixtu
     findFlow,
     connection,
     deps,
-    batchDeps: (overrides = {}) => ({ plans, queues: anyQueue, writer: fx.redis, partition, metrics, logger, eventRecordTtlMs: EVENT_RECORD_TTL_MS, maxDispatchAttempts: DEFAULT_MAX_DISPATCH_ATTEMPTS, ...overrides }),
+    async batchDeps(overrides = {}) {
+      await holdDispatchLease(fx.redis, partition, TEST_DISPATCHER, TEST_LEASE_TTL_MS);
+      return { plans, queues: anyQueue, writer: fx.redis, partition, metrics, logger, eventRecordTtlMs: EVENT_RECORD_TTL_MS, maxDispatchAttempts: DEFAULT_MAX_DISPATCH_ATTEMPTS, leaseToken: TEST_DISPATCHER, ...overrides };
+    },
     async start(overrides) {
       const dispatcher = startDispatcher(await deps(overrides));
       dispatchers.push(dispatcher);
@@ -122,8 +126,14 @@ export async function createHarness(flows: readonly Flow[], fixture?: RedisFixtu
       return { eventId, streamId };
     },
     async pendingCount() {
-      const [count] = (await fx.redis.xpending(partition.stream, DISPATCHER_GROUP)) as [number, ...unknown[]];
-      return count;
+      try {
+        const [count] = (await fx.redis.xpending(partition.stream, DISPATCHER_GROUP)) as [number, ...unknown[]];
+        return count;
+      } catch (error) {
+        // The group was destroyed, and no dispatcher has made it again yet.
+        if (error instanceof Error && error.message.startsWith('NOGROUP')) return Number.NaN;
+        throw error;
+      }
     },
     async close() {
       await Promise.all(dispatchers.map((dispatcher) => dispatcher.stop()));
@@ -133,6 +143,12 @@ export async function createHarness(flows: readonly Flow[], fixture?: RedisFixtu
     },
   };
 }
+
+/**
+ * The dispatch lease of the tests' dispatchers, and of the one `batchDeps` stands for: short,
+ * so a dispatcher started after one that died (or after `batchDeps`) takes over quickly.
+ */
+export const TEST_LEASE_TTL_MS = 500;
 
 /** Polls `condition` until it holds; fails with `what` after `timeoutMs`. */
 export async function waitFor(what: string, condition: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {

@@ -1,15 +1,12 @@
 import type { Logger } from '@fanout/observability';
 import type { Queue } from 'bullmq';
+import { startPeriodic, type Periodic } from './periodic.js';
 
 /** One destination's dead letters: the failed set of its queue, and how long they are kept. */
 export interface DeadLetterQueue {
   readonly queue: Pick<Queue, 'name' | 'clean'>;
   /** The destination's deadLetter.retention, ms. */
   readonly retentionMs: number;
-}
-
-export interface DeadLetterRetention {
-  stop(): void;
 }
 
 /** Dead letters removed per call, so one sweep of a long backlog never holds Redis for long. */
@@ -21,30 +18,16 @@ const SWEEP_BATCH = 1_000;
  * stopped failing would keep its old dead letters for ever; this holds the retention by time.
  * Their records, attempt logs and event copies expire by their own ttl at the same age.
  */
-export function startDeadLetterRetention(queues: readonly DeadLetterQueue[], everyMs: number, logger: Logger): DeadLetterRetention {
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
-  const sweep = async (): Promise<void> => {
+export function startDeadLetterRetention(queues: readonly DeadLetterQueue[], everyMs: number, logger: Logger): Periodic {
+  return startPeriodic(async (stopped) => {
     for (const { queue, retentionMs } of queues) {
       try {
         let removed = 0;
-        for (let batch = SWEEP_BATCH; batch === SWEEP_BATCH && !stopped; removed += batch) batch = (await queue.clean(retentionMs, SWEEP_BATCH, 'failed')).length;
+        for (let batch = SWEEP_BATCH; batch === SWEEP_BATCH && !stopped(); removed += batch) batch = (await queue.clean(retentionMs, SWEEP_BATCH, 'failed')).length;
         if (removed > 0) logger.info({ queue: queue.name, removed, retentionMs }, 'dead_letters.expired');
       } catch (error) {
-        if (!stopped) logger.warn({ err: error, queue: queue.name }, 'dead_letters.sweep_failed');
+        if (!stopped()) logger.warn({ err: error, queue: queue.name }, 'dead_letters.sweep_failed');
       }
     }
-  };
-  const round = (): void => {
-    void sweep().then(() => {
-      if (!stopped) timer = setTimeout(round, everyMs);
-    });
-  };
-  timer = setTimeout(round, everyMs);
-  return {
-    stop() {
-      stopped = true;
-      clearTimeout(timer);
-    },
-  };
+  }, everyMs);
 }

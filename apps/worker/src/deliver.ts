@@ -1,7 +1,8 @@
 import type { AttemptReport, DestinationClient } from '@fanout/destinations';
-import { DeadLetterError, deliveryOfJob, handBackJob, isLastAttempt, JobRefusedError, RetryLaterError, type AttemptFacts, type DeliveryState } from '@fanout/delivery';
+import { DeadLetterError, deliveryOfJob, handBackJob, isLastAttempt, JobRefusedError, parkHeldJob, refOf, releaseJob, RetryLaterError, type AttemptFacts, type DeliveryRef, type DeliveryState, type LineHead } from '@fanout/delivery';
 import type { Destination } from '@fanout/flows';
 import type { FanoutMetrics, Logger } from '@fanout/observability';
+import type { DeliveryQueue } from '@fanout/queues';
 import type { Job } from 'bullmq';
 import { nextTransition } from './next-transition.js';
 import { untilWritten } from './until-written.js';
@@ -20,11 +21,12 @@ export interface DeliverDeps {
   readonly shutdown: AbortSignal;
 }
 
-/** The destination a worker delivers to, with its flow's name and the client of its kind. */
+/** The destination a worker delivers to, with its flow's name, the client of its kind, and its queue (an ordered one's releases add jobs to it). */
 export interface DeliveryTarget {
   readonly flow: string;
   readonly destination: Destination;
   readonly client: DestinationClient;
+  readonly queue: DeliveryQueue;
 }
 
 export const PAYLOAD_GONE = 'payload no longer stored';
@@ -42,26 +44,39 @@ export const PAYLOAD_GONE = 'payload no longer stored';
  * Attempt numbers count starts: an attempt cut short by a crash keeps its number and is logged
  * as interrupted. The retry policy counts finished attempts (BullMQ's), so a cut-short attempt
  * spends no retry; BullMQ's `maxStalledCount` bounds those instead.
+ *
+ * At an ordered destination only the first delivery of a line is sent; a job of a held one
+ * waits delayed. A delivery that settles (or is found settled: its worker died before its job
+ * finished) releases the next of its line before its own job ends, so no crash leaves a line
+ * without a job to run.
  */
 export async function deliver(deps: DeliverDeps, target: DeliveryTarget, job: Job<unknown>, token: string | undefined): Promise<void> {
   const found = deliveryOfJob(job);
   if (!found.ok) throw new JobRefusedError(found.reason);
   const { delivery } = found;
-  const ref = { eventId: delivery.eventId, destination: delivery.destination };
+  const ref = refOf(delivery);
   // Bound to each line rather than through logger.child(), which costs a few µs per delivery.
   const about = { eventId: delivery.eventId, flow: target.flow, destination: target.destination.name };
   const written = <T>(transition: string, write: () => Promise<T>): Promise<T> => untilWritten(deps, { ...about, transition }, write);
 
+  const release = (next: LineHead | undefined): Promise<void> => (next && ref.line ? written('release', () => releaseJob(deps.state, target.queue, target.destination, target.flow, ref.line!, next)) : Promise.resolve());
+
   const begun = await written('begin', () => deps.state.begin(delivery));
   if (begun.kind === 'refused') {
     deps.logger.warn({ ...about, jobId: job.id, reason: begun.reason }, 'delivery.refused');
+    await release(begun.next);
     throw new JobRefusedError(begun.reason);
   }
   // The dispatcher writes a delivery's record before its job: this job is early, or no dispatch made it.
   if (begun.kind === 'undispatched') throw new RetryLaterError('the delivery has no record yet: its dispatch has not finished');
+  if (begun.kind === 'held') {
+    deps.logger.info({ ...about, waitingFor: begun.waitingFor.eventId }, 'delivery.held');
+    return parkHeldJob(job, token);
+  }
   if (begun.kind === 'settled') {
     const { status, error } = begun.record;
     deps.logger.info({ ...about, status }, 'delivery.already_settled');
+    await release(begun.next);
     if (status === 'delivered') return;
     if (status === 'dead') throw new DeadLetterError(error ?? 'dead-lettered');
     throw new JobRefusedError(`the delivery is ${status}: it has no job`);
@@ -70,7 +85,7 @@ export async function deliver(deps: DeliverDeps, target: DeliveryTarget, job: Jo
   const { attempt, event } = begun;
   const startedAt = deps.now();
   if (!event) {
-    await written('deadLetter', () => deps.state.deadLetter(ref, { error: PAYLOAD_GONE, attempt: { attempt, startedAt, durationMs: 0 }, retentionMs: target.destination.deadLetter.retentionMs }));
+    await release((await written('deadLetter', () => deps.state.deadLetter(ref, { error: PAYLOAD_GONE, attempt: { attempt, startedAt, durationMs: 0 }, retentionMs: target.destination.deadLetter.retentionMs }))).next);
     deps.logger.warn({ ...about, attempt, outcome: 'dead', error: PAYLOAD_GONE }, 'delivery.attempted');
     throw new DeadLetterError(PAYLOAD_GONE);
   }
@@ -81,7 +96,7 @@ export async function deliver(deps: DeliverDeps, target: DeliveryTarget, job: Jo
     deps.logger.warn({ ...about, attempt, durationMs: report.durationMs }, 'delivery.interrupted');
     return handBackJob(deps.state, job, token, ref, attempt);
   }
-  await record(deps, target, job, ref, { attempt, startedAt, ...factsOf(report) }, report, written);
+  await record(deps, target, job, ref, { attempt, startedAt, ...factsOf(report) }, report, written, release);
 }
 
 function factsOf({ durationMs, statusCode, response }: AttemptReport): Omit<AttemptFacts, 'attempt' | 'startedAt'> {
@@ -91,11 +106,20 @@ function factsOf({ durationMs, statusCode, response }: AttemptReport): Omit<Atte
 type Written = <T>(transition: string, write: () => Promise<T>) => Promise<T>;
 
 /** The attempt's transition (tried until Redis takes it), its metrics and its log line, then what BullMQ is told. */
-async function record(deps: DeliverDeps, target: DeliveryTarget, job: Job<unknown>, ref: { eventId: string; destination: string }, facts: AttemptFacts, report: AttemptReport, written: Written): Promise<void> {
+async function record(
+  deps: DeliverDeps,
+  target: DeliveryTarget,
+  job: Job<unknown>,
+  ref: DeliveryRef,
+  facts: AttemptFacts,
+  report: AttemptReport,
+  written: Written,
+  release: (next: LineHead | undefined) => Promise<void>,
+): Promise<void> {
   const next = nextTransition(report.outcome, isLastAttempt(job));
-  if (next.to === 'delivered') await written('markDelivered', () => deps.state.markDelivered(ref, facts));
+  if (next.to === 'delivered') await release((await written('markDelivered', () => deps.state.markDelivered(ref, facts))).next);
   else if (next.to === 'retrying') await written('scheduleRetry', () => deps.state.scheduleRetry(ref, facts, next.error));
-  else await written('deadLetter', () => deps.state.deadLetter(ref, { error: next.error, attempt: facts, retentionMs: target.destination.deadLetter.retentionMs }));
+  else await release((await written('deadLetter', () => deps.state.deadLetter(ref, { error: next.error, attempt: facts, retentionMs: target.destination.deadLetter.retentionMs }))).next);
 
   const outcome = next.to === 'delivered' ? 'delivered' : next.to === 'retrying' ? 'retry' : 'dead';
   const labels = { flow: target.flow, destination: ref.destination, outcome };

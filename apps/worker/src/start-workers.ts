@@ -1,13 +1,14 @@
 import { setMaxListeners } from 'node:events';
-import { recordJobFailure, type DeliveryState } from '@fanout/delivery';
+import { recordJobFailure, refOf, releaseJob, type DeliveryState } from '@fanout/delivery';
 import type { DestinationRegistry } from '@fanout/destinations';
 import type { Flow } from '@fanout/flows';
 import type { Logger } from '@fanout/observability';
-import { destinationQueues, openDeliveryQueue } from '@fanout/queues';
+import { destinationQueues, openDeliveryQueue, type DeliveryJob } from '@fanout/queues';
 import type { FanoutKeys } from '@fanout/redis';
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { startDeadLetterRetention } from './dead-letter-retention.js';
+import { LINE_SWEEP, startLineSweep, type LineSweepOptions } from './line-sweep.js';
 import { deliver, type DeliverDeps, type DeliveryMetrics } from './deliver.js';
 import { settlesWithin } from './settles-within.js';
 import { untilWritten } from './until-written.js';
@@ -28,6 +29,8 @@ export interface WorkerDeps extends StallOptions {
   readonly now?: () => number;
   /** How often dead letters past their destination's retention are removed, in ms. Default 60000. */
   readonly deadLetterSweepEveryMs?: number;
+  /** How often the lines of ordered destinations are looked at for one stuck without a job, and after how long without moving a line counts as stuck, in ms. Default LINE_SWEEP. */
+  readonly lineSweep?: LineSweepOptions;
 }
 
 export interface DeliveryWorkers {
@@ -56,22 +59,34 @@ export function startWorkers(deps: WorkerDeps): DeliveryWorkers {
   const deliverDeps: DeliverDeps = { state, metrics, logger, now, shutdown: shutdown.signal };
   // Dead letters of jobs BullMQ failed by itself, still being written; a stop waits for them with the attempts in flight.
   const recording = new Set<Promise<void>>();
-  const served = destinationQueues(deps.flows);
-  const deadLetters = served.map(({ name, destination }) => ({ queue: openDeliveryQueue(name, deps.connection, deps.keys.bullPrefix), retentionMs: destination.deadLetter.retentionMs }));
-  const retention = startDeadLetterRetention(deadLetters, deps.deadLetterSweepEveryMs ?? 60_000, logger);
-  const workers = served.map(({ name, flow, destination }) => {
-    const target = { flow: flow.name, destination, client: deps.destinations.clientFor(destination) };
+  const served = destinationQueues(deps.flows).map((queue) => ({ ...queue, queue: openDeliveryQueue(queue.name, deps.connection, deps.keys.bullPrefix) }));
+  // One delivery in flight per line is the lines' doing; how many lines at once, across every
+  // worker process, is the queue's global concurrency. A destination no longer ordered loses it.
+  const configured = Promise.all(served.map(({ queue, destination }) => (destination.ordering === 'none' ? queue.removeGlobalConcurrency() : queue.setGlobalConcurrency(destination.concurrency))));
+  configured.catch(() => {});
+  const retention = startDeadLetterRetention(
+    served.map(({ queue, destination }) => ({ queue, retentionMs: destination.deadLetter.retentionMs })),
+    deps.deadLetterSweepEveryMs ?? 60_000,
+    logger,
+  );
+  const lines = startLineSweep({ state, keys: deps.keys, redis: deps.connection, served: served.filter(({ destination }) => destination.ordering !== 'none'), options: deps.lineSweep ?? LINE_SWEEP, logger });
+  const workers = served.map(({ name, flow, destination, queue }) => {
+    const target = { flow: flow.name, destination, client: deps.destinations.clientFor(destination), queue };
     const worker = new Worker<unknown, void>(name, (job, token) => deliver(deliverDeps, target, job, token), deliveryWorkerOptions({ destination, connection: deps.connection, keys: deps.keys, stall: deps }));
     // Without a listener an 'error' event (Redis gone, a failed lock renewal) would crash the process.
     worker.on('error', (error) => logger.error({ err: error, queue: name }, 'worker.error'));
     worker.on('failed', (job, error) => {
       if (!job) return;
       const about = { eventId: job.id ?? '', flow: flow.name, destination: destination.name, transition: 'deadLetter' };
-      const recorded = untilWritten({ logger, metrics, shutdown: shutdown.signal }, about, () => recordJobFailure(state, job, error, destination.deadLetter.retentionMs))
-        .then((status) => {
-          if (status === undefined) return;
+      const written = { logger, metrics, shutdown: shutdown.signal };
+      const recorded = untilWritten(written, about, () => recordJobFailure(state, job, error, destination.deadLetter.retentionMs))
+        .then(async (settled) => {
+          if (settled === undefined) return;
           metrics.deliveries.inc({ flow: flow.name, destination: destination.name, outcome: 'dead' });
-          logger.warn({ eventId: job.id, flow: flow.name, destination: destination.name, error: error.message, status }, 'delivery.dead_lettered');
+          logger.warn({ eventId: job.id, flow: flow.name, destination: destination.name, error: error.message, status: settled.status }, 'delivery.dead_lettered');
+          const { line } = refOf(job.data as DeliveryJob);
+          const { next } = settled;
+          if (line && next) await untilWritten(written, { ...about, transition: 'release' }, () => releaseJob(state, queue, destination, flow.name, line, next));
         })
         .catch((failure: unknown) => logger.error({ err: failure, queue: name, jobId: job.id }, 'worker.record_failed_job_failed'))
         .finally(() => recording.delete(recorded));
@@ -81,9 +96,10 @@ export function startWorkers(deps: WorkerDeps): DeliveryWorkers {
   });
 
   return {
-    waitUntilReady: async () => void (await Promise.all(workers.map((worker) => worker.waitUntilReady()))),
+    waitUntilReady: async () => void (await Promise.all([configured, ...workers.map((worker) => worker.waitUntilReady())])),
     async stop(graceMs) {
       retention.stop();
+      lines.stop();
       // pause() stops fetching and waits for the jobs in flight, BullMQ's own completion
       // included. Not close(): BullMQ memoizes it, so a graceful close could not be forced later.
       const drained = Promise.allSettled(workers.map((worker) => worker.pause())).then(() => Promise.allSettled(recording));
@@ -96,7 +112,7 @@ export function startWorkers(deps: WorkerDeps): DeliveryWorkers {
       // Forced, close neither waits for jobs nor talks to Redis; a closed worker also leaves
       // alone a job whose hand-back is still waiting on Redis, instead of retrying it.
       await Promise.allSettled(workers.map((worker) => worker.close(true)));
-      await Promise.allSettled(deadLetters.map(({ queue }) => queue.close()));
+      await Promise.allSettled(served.map(({ queue }) => queue.close()));
     },
   };
 }

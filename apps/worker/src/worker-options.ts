@@ -29,7 +29,17 @@ export interface StallOptions {
    * (and replayable). Default MAX_STALLED_COUNT.
    */
   readonly maxStalledCount?: number;
+  /**
+   * The lock and the stalled check of an ordered destination's jobs, in ms: while its first
+   * delivery's worker is dead, its whole line waits, so a crash is noticed sooner (a job is
+   * taken up again within lock + 2 × stalled interval) at the price of a repeated attempt
+   * when a lock renewal is late by half the lock. Default ORDERED_STALL.
+   */
+  readonly ordered?: { readonly lockDurationMs: number; readonly stalledIntervalMs: number };
 }
+
+/** An ordered destination's recovery after its worker dies: within 5 s + 2 × 1 s. */
+export const ORDERED_STALL = { lockDurationMs: 5_000, stalledIntervalMs: 1_000 } as const;
 
 /**
  * A stall is a worker that died mid-attempt, or a lock lost in a Redis outage: not the
@@ -49,7 +59,8 @@ export interface DeliveryWorkerOptionsInput {
 
 /** The BullMQ options of the worker of one destination queue, from the destination's policy. */
 export function deliveryWorkerOptions({ destination, connection, keys, stall }: DeliveryWorkerOptionsInput): WorkerOptions {
-  const { minLockDurationMs, stalledIntervalMs, maxStalledCount = MAX_STALLED_COUNT } = stall;
+  const { minLockDurationMs, stalledIntervalMs, maxStalledCount = MAX_STALLED_COUNT, ordered = ORDERED_STALL } = stall;
+  const isOrdered = destination.ordering !== 'none';
   return {
     connection,
     prefix: keys.bullPrefix,
@@ -62,8 +73,8 @@ export function deliveryWorkerOptions({ destination, connection, keys, stall }: 
     // check hand the job to another worker while this attempt is in flight, and the
     // destination gets the same attempt twice. Longer locks only delay recovery after a crash.
     // An attempt lasts its timeout, and a batched one its wait in the batch before that.
-    lockDuration: Math.max(minLockDurationMs, 2 * longestAttemptMs(destination)),
-    stalledInterval: stalledIntervalMs,
+    lockDuration: isOrdered ? ordered.lockDurationMs : Math.max(minLockDurationMs, 2 * longestAttemptMs(destination)),
+    stalledInterval: isOrdered ? ordered.stalledIntervalMs : stalledIntervalMs,
     maxStalledCount,
     settings: { backoffStrategy: retryBackoff(destination.retry.backoff) },
   };

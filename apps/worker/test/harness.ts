@@ -1,14 +1,14 @@
 import { Writable } from 'node:stream';
 import { newEventId } from '@fanout/core';
-import { DELIVERY_SCRIPTS, deliveryState, readDeliveryRecord, recordDispatches, type DeliveryRecord } from '@fanout/delivery';
+import { DELIVERY_SCRIPTS, deliveryState, readDeliveryRecord, type DeliveryRecord } from '@fanout/delivery';
 import { createDestinationRegistry } from '@fanout/destinations';
 import { appendEvent } from '@fanout/event-log';
 import type { Destination, Flow, HttpDestination } from '@fanout/flows';
 import { createLogger, createMetrics, type FanoutMetrics } from '@fanout/observability';
-import { createDeliveryQueues, deliveryJob, type DeliveryQueue, type DeliveryQueues } from '@fanout/queues';
+import { createDeliveryQueues, deliveryJob, deliveryQueueName, orderLineName, type DeliveryQueue, type DeliveryQueues } from '@fanout/queues';
 import { createRedisConnection, type FanoutKeys } from '@fanout/redis';
-import { ALL_SCRIPTS, createRedisFixture, startReceiver, type RedisFixture, type ScriptedReceiver } from '@fanout/testkit';
-import { startWorkers, type DeliveryWorkers, type StallOptions } from '@fanout/worker';
+import { ALL_SCRIPTS, createRedisFixture, recordAsDispatched, startReceiver, type RedisFixture, type ScriptedReceiver } from '@fanout/testkit';
+import { startWorkers, type DeliveryWorkers, type LineSweepOptions, type StallOptions } from '@fanout/worker';
 import type { Redis } from 'ioredis';
 
 const RECORD_TTL_MS = 600_000;
@@ -37,7 +37,7 @@ export interface Harness {
   /** Resolves with the delivery record once `accept` takes it; rejects after `timeoutMs`. */
   waitForRecord(eventId: string, destination: Destination, accept: (record: DeliveryRecord) => boolean, timeoutMs?: number): Promise<DeliveryRecord>;
   /** Resolves once the delivery's job is in `state`; rejects after `timeoutMs`. BullMQ moves a job after its attempt is recorded and logged. */
-  waitForJobState(destination: Destination, eventId: string, state: 'completed' | 'failed', timeoutMs?: number): Promise<void>;
+  waitForJobState(destination: Destination, eventId: string, state: 'completed' | 'failed' | 'delayed', timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -50,6 +50,8 @@ export interface HarnessOptions {
   stall?: StallOptions;
   /** How often expired dead letters are removed, ms. Default the product's (60 s). */
   deadLetterSweepEveryMs?: number;
+  /** How ordered destinations' lines are swept. Default the product's. */
+  lineSweep?: LineSweepOptions;
 }
 
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
@@ -74,7 +76,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const state = deliveryState({ redis: records, keys, attemptLogTtlMs: RECORD_TTL_MS, now: Date.now });
   const started: DeliveryWorkers[] = [];
   const startMoreWorkers = async (): Promise<DeliveryWorkers> => {
-    const workers = startWorkers({ flows, connection: redis, keys, state, destinations, metrics, logger: createLogger({ destination: sink }), ...(options.stall ?? PRODUCT_STALL), ...(options.deadLetterSweepEveryMs ? { deadLetterSweepEveryMs: options.deadLetterSweepEveryMs } : {}) });
+    const workers = startWorkers({ flows, connection: redis, keys, state, destinations, metrics, logger: createLogger({ destination: sink }), ...(options.stall ?? PRODUCT_STALL), ...(options.deadLetterSweepEveryMs ? { deadLetterSweepEveryMs: options.deadLetterSweepEveryMs } : {}), ...(options.lineSweep ? { lineSweep: options.lineSweep } : {}) });
     started.push(workers);
     await workers.waitUntilReady();
     return workers;
@@ -107,9 +109,19 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       const receivedAt = Date.now();
       const partition = keys.partitionOf(eventId);
       const streamId = await appendEvent(redis, partition, { id: eventId, flow: flow.name, receivedAt, contentType, body }, RECORD_TTL_MS);
-      await recordDispatches(redis, partition, [{ eventId, flow: flow.name, receivedAt, streamId, destinations: new Map(destinations.map(({ name }) => [name, true])) }], RECORD_TTL_MS, receivedAt);
+      // An ordered destination's delivery joins its line (fifo's one line: these tests order by no key), and gets a job only if first.
+      const lineOf = (destination: Destination): string | undefined => (destination.ordering === 'none' ? undefined : orderLineName(deliveryQueueName(flow.name, destination.name), ''));
+      const [statuses] = await recordAsDispatched(
+        redis,
+        partition,
+        [{ eventId, flow: flow.name, receivedAt, streamId, destinations: new Map(destinations.map((destination) => [destination.name, lineOf(destination) === undefined ? true : { line: lineOf(destination)! }])) }],
+        RECORD_TTL_MS,
+        receivedAt,
+      );
       for (const destination of destinations) {
-        const { name, data, opts } = deliveryJob(destination, { eventId, streamId, flow: flow.name, receivedAt });
+        if (statuses?.get(destination.name) !== 'pending') continue;
+        const line = lineOf(destination);
+        const { name, data, opts } = deliveryJob(destination, { eventId, streamId, flow: flow.name, receivedAt, ...(line === undefined ? {} : { line }) });
         await queue(destination).add(name, data, opts);
       }
       return eventId;

@@ -1,12 +1,12 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
 import { newEventId } from '@fanout/core';
-import { deliveryState, readAttempts, readDeliveryRecord, readEventPayload, recordDispatches, type DeliveryRecord } from '@fanout/delivery';
+import { deliveryState, readAttempts, readDeliveryRecord, readEventPayload, type DeliveryRecord } from '@fanout/delivery';
 import { createDestinationRegistry, type DestinationRegistry } from '@fanout/destinations';
 import { appendEvent } from '@fanout/event-log';
 import type { Flow } from '@fanout/flows';
 import { createLogger, createMetrics } from '@fanout/observability';
 import { createDeliveryQueues, deliveryJob, type DeliveryQueues } from '@fanout/queues';
-import { createRedisFixture, httpDestination, startReceiver, testConnection, testFlow, type RedisFixture, type ScriptedReceiver } from '@fanout/testkit';
+import { createRedisFixture, httpDestination, recordAsDispatched, startReceiver, testConnection, testFlow, type RedisFixture, type ScriptedReceiver } from '@fanout/testkit';
 import { startWorkers, type DeliveryWorkers, type StallOptions } from '@fanout/worker';
 import type { Redis } from 'ioredis';
 import { startWorkerProcess, type WorkerProcess } from './worker-process.js';
@@ -53,7 +53,7 @@ describe('a worker killed mid-attempt', () => {
     const receivedAt = Date.now();
     const partition = fx.keys.partitionOf(eventId);
     const streamId = await appendEvent(redis, partition, { id: eventId, flow: flow.name, receivedAt, contentType: 'application/json', body }, RECORD_TTL_MS);
-    await recordDispatches(redis, partition, [{ eventId, flow: flow.name, receivedAt, streamId, destinations: new Map([['orders', true]]) }], RECORD_TTL_MS, receivedAt);
+    await recordAsDispatched(redis, partition, [{ eventId, flow: flow.name, receivedAt, streamId, destinations: new Map([['orders', true]]) }], RECORD_TTL_MS, receivedAt);
     const { name, data, opts } = deliveryJob(flow.destinations[0]!, { eventId, streamId, flow: flow.name, receivedAt });
     await queues.get(flow.name, 'orders')!.add(name, data, opts);
     return eventId;

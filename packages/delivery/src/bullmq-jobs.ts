@@ -1,7 +1,8 @@
-import { deliveryJobSchema, deliveryQueueName, type DeliveryJob, type DeliveryQueue } from '@fanout/queues';
+import type { PlannedDestination } from '@fanout/flows';
+import { deliveryJob, deliveryJobSchema, deliveryQueueName, type DeliveryJob, type DeliveryQueue } from '@fanout/queues';
 import { DelayedError, ErrorCode, type Job } from 'bullmq';
 import { DeadLetterError, JobRefusedError } from './job-outcomes.js';
-import type { DeliveryRef, DeliveryState, TransitionResult } from './transitions.js';
+import type { DeliveryRef, DeliveryState, LineHead, Settlement } from './transitions.js';
 
 /**
  * What BullMQ does to a job, by itself or through Bull Board, mapped onto the delivery's
@@ -37,11 +38,16 @@ export function isLastAttempt(job: Job<unknown>): boolean {
  * delivery is dead-lettered as fanout's own dead letters are. For the worker's `failed`
  * event, which fires for failures BullMQ retries too: those, and fanout's own, are left alone.
  */
-export async function recordJobFailure(state: DeliveryState, job: Job<unknown>, error: Error, retentionMs: number): Promise<TransitionResult | undefined> {
+export async function recordJobFailure(state: DeliveryState, job: Job<unknown>, error: Error, retentionMs: number): Promise<Settlement | undefined> {
   if (error instanceof DeadLetterError || error instanceof JobRefusedError || job.finishedOn === undefined) return undefined;
   const found = deliveryOfJob(job);
   if (!found.ok) return undefined;
-  return state.deadLetter({ eventId: found.delivery.eventId, destination: found.delivery.destination }, { error: error.message, retentionMs });
+  return state.deadLetter(refOf(found.delivery), { error: error.message, retentionMs });
+}
+
+/** The delivery a job's data names, with its line at an ordered destination. */
+export function refOf({ eventId, destination, line }: DeliveryJob): DeliveryRef {
+  return line === undefined ? { eventId, destination } : { eventId, destination, line };
 }
 
 export type ReplayOutcome = 'replayed' | 'not-replayable' | 'gone';
@@ -64,7 +70,7 @@ function leftItsSet(error: unknown): boolean {
 export async function replayJob(state: DeliveryState, queue: DeliveryQueue, job: Job<unknown>, from: 'failed' | 'completed'): Promise<ReplayOutcome> {
   const found = deliveryOfJob(job);
   if (!found.ok || !job.id) return 'not-replayable';
-  const had = await state.replay({ eventId: found.delivery.eventId, destination: found.delivery.destination }, { delivered: from === 'completed' });
+  const had = await state.replay(refOf(found.delivery), { delivered: from === 'completed' });
   const replayed = had === 'dead' || (had === 'delivered' && from === 'completed');
   const unrecordedFailure = from === 'failed' && (had === 'pending' || had === 'retrying' || had === 'active' || had === 'held');
   if (!replayed && !unrecordedFailure) return 'not-replayable';
@@ -90,4 +96,46 @@ export async function handBackJob(state: DeliveryState, job: Job<unknown>, token
   await state.handBack(ref, attempt);
   await job.moveToDelayed(Date.now(), token);
   throw new DelayedError('attempt interrupted by shutdown');
+}
+
+/**
+ * How long the job of a held delivery that started anyway waits (delayed) before it looks
+ * again: its line releases it sooner (`releaseJob` promotes it), this is only in case that
+ * release was lost.
+ */
+export const HELD_JOB_RECHECK_MS = 60_000;
+
+/**
+ * A job whose delivery is held behind an earlier one of its line (a replayed dead letter,
+ * a job added by hand) ran: it waits, delayed, with no attempt spent, until the line releases
+ * it. Throws BullMQ's DelayedError, which tells the worker the job was moved.
+ */
+export async function parkHeldJob(job: Job<unknown>, token: string | undefined): Promise<never> {
+  await job.moveToDelayed(Date.now() + HELD_JOB_RECHECK_MS, token);
+  throw new DelayedError('held behind an earlier delivery of its line');
+}
+
+/**
+ * Makes sure the first delivery of a line can run: the delivery before it settled. Its job
+ * is made (held deliveries have none), or, where it has one waiting delayed because it ran
+ * while held (its record still says held), taken out of the delay. A job that exists
+ * otherwise is left alone: waiting, active, or delayed by its retry backoff, it runs as it
+ * is. Idempotent: every settle, every later start of a settled delivery's job and the sweep
+ * of idle lines release the first of its line again.
+ */
+export async function releaseJob(state: DeliveryState, queue: DeliveryQueue, destination: PlannedDestination, flow: string, line: string, head: LineHead): Promise<void> {
+  const existing = await queue.getJob(head.eventId);
+  if (!existing) {
+    const { name, data, opts } = deliveryJob(destination, { ...head, flow, line });
+    await queue.add(name, data, opts);
+    return;
+  }
+  if ((await existing.isDelayed()) && (await state.statusOf({ eventId: head.eventId, destination: destination.name })) === 'held') {
+    try {
+      await existing.promote();
+    } catch (error) {
+      // It left the delayed set meanwhile (its delay ran out, a worker took it): it runs as it is.
+      if (!leftItsSet(error)) throw error;
+    }
+  }
 }

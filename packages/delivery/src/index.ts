@@ -1,5 +1,6 @@
-export { deliveryOfJob, handBackJob, isLastAttempt, recordJobFailure, replayJob, type JobDelivery, type ReplayOutcome } from './bullmq-jobs.js';
-export { recordDispatches, type EventDispatchRecords } from './dispatch-records.js';
+export { deliveryOfJob, handBackJob, HELD_JOB_RECHECK_MS, isLastAttempt, parkHeldJob, recordJobFailure, refOf, releaseJob, replayJob, type JobDelivery, type ReplayOutcome } from './bullmq-jobs.js';
+export { recordDispatches, type DispatchMode, type EventDispatchRecords } from './dispatch-records.js';
+export { readLineHead, takeIdleLines, type IdleLine } from './lines.js';
 export { DeadLetterError, JobRefusedError, RetryLaterError } from './job-outcomes.js';
 export {
   ATTEMPT_LOG_LENGTH,
@@ -24,6 +25,7 @@ export {
 } from './records.js';
 export { DELIVERY_SCRIPTS } from './scripts.js';
 export {
+  decodeLineHead,
   deliveryState,
   RESPONSE_EXCERPT_CHARS,
   type AttemptFacts,
@@ -32,6 +34,8 @@ export {
   type DeliveryRef,
   type DeliveryState,
   type DeliveryStateDeps,
+  type LineHead,
   type NamedDelivery,
+  type Settlement,
   type TransitionResult,
 } from './transitions.js';

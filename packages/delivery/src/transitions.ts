@@ -1,7 +1,7 @@
 import { decodeEventEntry, type EventEntry } from '@fanout/event-log';
 import { runScript, type FanoutKeys, type PartitionKeys } from '@fanout/redis';
 import type { Redis } from 'ioredis';
-import { ATTEMPT_LOG_LENGTH, decodeDeliveryRecord, type AttemptOutcomeName, type AttemptRecord, type DeliveryRecord, type DeliveryStatus } from './records.js';
+import { ATTEMPT_LOG_LENGTH, decodeDeliveryRecord, readDeliveryRecord, type AttemptOutcomeName, type AttemptRecord, type DeliveryRecord, type DeliveryStatus } from './records.js';
 import { DELIVERY_SCRIPTS } from './scripts.js';
 
 const BEGIN = DELIVERY_SCRIPTS.get('beginAttempt');
@@ -18,6 +18,16 @@ export const RESPONSE_EXCERPT_CHARS = 300;
 export interface DeliveryRef {
   readonly eventId: string;
   readonly destination: string;
+  /** The line it waits in, at an ordered destination (orderLineName): its job's `line`. */
+  readonly line?: string | undefined;
+}
+
+/** The first delivery of a line, as the line holds it: what its job is made of. */
+export interface LineHead {
+  readonly eventId: string;
+  readonly streamId: string;
+  /** Unix ms. */
+  readonly receivedAt: number;
 }
 
 /** What a delivery job names: the delivery, and where its event should be. */
@@ -42,15 +52,23 @@ export interface AttemptFacts {
 export type BeginResult =
   /** `event` is undefined when the payload is no longer stored (neither in the stream nor in a dead-letter copy). */
   | { readonly kind: 'send'; readonly attempt: number; readonly event: EventEntry | undefined }
-  /** Delivered, dead or filtered already: nothing is sent. */
-  | { readonly kind: 'settled'; readonly record: DeliveryRecord }
-  /** The job names no delivery: no such event, another flow's, another stream entry. */
-  | { readonly kind: 'refused'; readonly reason: string }
+  /** An earlier delivery of its line comes first (`waitingFor`): nothing is sent, the job waits to be released. */
+  | { readonly kind: 'held'; readonly waitingFor: LineHead }
+  /** Delivered, dead or filtered already: nothing is sent. At an ordered destination, `next` is the first of its line, whose job is to be released. */
+  | { readonly kind: 'settled'; readonly record: DeliveryRecord; readonly next?: LineHead }
+  /** The job names no delivery: no such event, another flow's, another stream entry. An ordered one that no longer exists left its line: `next` is the first now. */
+  | { readonly kind: 'refused'; readonly reason: string; readonly next?: LineHead }
   /** The event exists, but its dispatch has not recorded this delivery (yet). */
   | { readonly kind: 'undispatched' };
 
 /** What a transition left the delivery at; `missing` when it has no record (nothing was written). */
 export type TransitionResult = DeliveryStatus | 'missing';
+
+/** What delivered or dead left: the delivery's status, and at an ordered destination the first of its line now (absent when nothing waits), whose job is to be released. */
+export interface Settlement {
+  readonly status: TransitionResult;
+  readonly next?: LineHead;
+}
 
 /** Why a delivery is dead, and the attempt that made it so when there was one. */
 export interface Death {
@@ -64,14 +82,16 @@ export interface Death {
 export interface DeliveryState {
   /** Begin an attempt of the delivery a job names: pending, retrying or active (cut short) → active. */
   begin(job: NamedDelivery): Promise<BeginResult>;
-  /** The attempt delivered: → delivered, the delivery closed. */
-  markDelivered(ref: DeliveryRef, attempt: AttemptFacts): Promise<TransitionResult>;
+  /** The attempt delivered: → delivered, the delivery closed; at an ordered destination it leaves its line. */
+  markDelivered(ref: DeliveryRef, attempt: AttemptFacts): Promise<Settlement>;
   /** The attempt failed, another is scheduled: active → retrying. */
   scheduleRetry(ref: DeliveryRef, attempt: AttemptFacts, error: string): Promise<TransitionResult>;
   /** → dead: ran out of attempts, refused for good, or failed by BullMQ; closed, its event copied for replay. */
-  deadLetter(ref: DeliveryRef, death: Death): Promise<TransitionResult>;
+  deadLetter(ref: DeliveryRef, death: Death): Promise<Settlement>;
   /** A stopping worker gave the attempt up: active → pending. */
   handBack(ref: DeliveryRef, attempt: number): Promise<TransitionResult>;
+  /** Where the delivery stands, undefined when it has no record: a read, no transition. */
+  statusOf(ref: DeliveryRef): Promise<DeliveryStatus | undefined>;
   /** An operator sends it again: dead (and, with `delivered`, delivered) → pending. Answers the status it had. */
   replay(ref: DeliveryRef, options?: { readonly delivered?: boolean }): Promise<TransitionResult>;
 }
@@ -99,22 +119,40 @@ function logEntry(outcome: Exclude<AttemptOutcomeName, 'delivered' | 'interrupte
   return JSON.stringify(entry);
 }
 
-function decodeBegin(reply: (Buffer | number)[]): BeginResult {
+/** A line's member, `<event id>|<stream id>|<receivedAt>` (lua/includes/line.lua); undefined for none. */
+export function decodeLineHead(member: Buffer | string | null | undefined): LineHead | undefined {
+  if (member === null || member === undefined) return undefined;
+  const [eventId = '', streamId = '', receivedAt = ''] = member.toString().split('|');
+  return { eventId, streamId, receivedAt: Number(receivedAt) };
+}
+
+const withNext = (member: Buffer | string | null | undefined): { next?: LineHead } => {
+  const next = decodeLineHead(member);
+  return next ? { next } : {};
+};
+
+function decodeBegin(reply: (Buffer | number | null)[]): BeginResult {
   const [kind, ...rest] = reply;
   switch (kind?.toString()) {
     case 'send': {
       const [attempt, ...fields] = rest;
       return { kind: 'send', attempt: Number(String(attempt)), event: fields.length > 0 ? decodeEventEntry(fields as Buffer[]) : undefined };
     }
+    case 'held':
+      return { kind: 'held', waitingFor: decodeLineHead(rest[0] as Buffer)! };
     case 'settled':
-      return { kind: 'settled', record: decodeDeliveryRecord(String(rest[0])) };
+      return { kind: 'settled', record: decodeDeliveryRecord(String(rest[0])), ...withNext(rest[1] as Buffer | null | undefined) };
     case 'refused':
-      return { kind: 'refused', reason: String(rest[0]) };
+      return { kind: 'refused', reason: String(rest[0]), ...withNext(rest[1] as Buffer | null | undefined) };
     case 'undispatched':
       return { kind: 'undispatched' };
     default:
       throw new Error(`beginAttempt answered ${String(kind)}`);
   }
+}
+
+function decodeSettlement([status, next]: [TransitionResult, string | null | undefined]): Settlement {
+  return { status, ...withNext(next) };
 }
 
 /**
@@ -127,24 +165,36 @@ export function deliveryState({ redis, keys, attemptLogTtlMs, now }: DeliverySta
   const log = [attemptLogTtlMs, ATTEMPT_LOG_LENGTH] as const;
   /** The keys every transition starts with: where the event's record is kept (see eventRecord.lua). */
   const recordKeys = (partition: PartitionKeys, eventId: string) => [partition.eventRecords(eventId), partition.deadLetterEvent(eventId)] as const;
+  /** The keys an ordered delivery's transitions end with: its line and the partition's set of lines. */
+  const lineKeys = (partition: PartitionKeys, line: string | undefined) => (line === undefined ? [] : [partition.line(line), partition.lines]);
+  /** A script with a variable number of keys: their count first. */
+  const keyed = (keys: readonly string[], args: readonly (string | number)[]) => [keys.length, ...keys, ...args];
   return {
     async begin(job) {
       const partition = keys.partitionOf(job.eventId);
-      const reply = await runScript<(Buffer | number)[]>(
+      const reply = await runScript<(Buffer | number | null)[]>(
         redis,
         BEGIN,
-        [...recordKeys(partition, job.eventId), partition.stream, partition.attempts(job.eventId, job.destination), job.eventId, job.destination, job.flow, job.streamId, now(), ...log],
+        keyed(
+          [...recordKeys(partition, job.eventId), partition.stream, partition.attempts(job.eventId, job.destination), ...lineKeys(partition, job.line)],
+          [job.eventId, job.destination, job.flow, job.streamId, now(), ...log],
+        ),
         'buffers',
       );
       return decodeBegin(reply);
     },
-    markDelivered({ eventId, destination }, attempt) {
+    async markDelivered({ eventId, destination, line }, attempt) {
       const partition = keys.partitionOf(eventId);
       const endedAt = attempt.startedAt + attempt.durationMs;
-      return runScript(redis, MARK_DELIVERED, [
-        ...recordKeys(partition, eventId), partition.openDeliveries, partition.attempts(eventId, destination),
-        eventId, destination, attempt.attempt, attempt.statusCode ?? '', endedAt, attempt.durationMs, ...log,
-      ]);
+      const reply = await runScript<[TransitionResult, string | null]>(
+        redis,
+        MARK_DELIVERED,
+        keyed(
+          [...recordKeys(partition, eventId), partition.openDeliveries, partition.attempts(eventId, destination), ...lineKeys(partition, line)],
+          [eventId, destination, attempt.attempt, attempt.statusCode ?? '', endedAt, attempt.durationMs, ...log],
+        ),
+      );
+      return decodeSettlement(reply);
     },
     scheduleRetry({ eventId, destination }, attempt, error) {
       const partition = keys.partitionOf(eventId);
@@ -154,13 +204,18 @@ export function deliveryState({ redis, keys, attemptLogTtlMs, now }: DeliverySta
         eventId, destination, attempt.attempt, attempt.statusCode ?? '', endedAt, attempt.durationMs, error, logEntry('retry', attempt, error), ...log,
       ]);
     },
-    deadLetter({ eventId, destination }, { error, attempt, retentionMs }) {
+    async deadLetter({ eventId, destination, line }, { error, attempt, retentionMs }) {
       const partition = keys.partitionOf(eventId);
       const endedAt = attempt ? attempt.startedAt + attempt.durationMs : now();
-      return runScript(redis, DEAD_LETTER, [
-        ...recordKeys(partition, eventId), partition.openDeliveries, partition.attempts(eventId, destination), partition.stream,
-        eventId, destination, attempt?.attempt ?? '', attempt?.statusCode ?? '', endedAt, attempt?.durationMs ?? '', error, attempt ? logEntry('dead', attempt, error) : '', ...log, retentionMs,
-      ]);
+      const reply = await runScript<[TransitionResult, string | null]>(
+        redis,
+        DEAD_LETTER,
+        keyed(
+          [...recordKeys(partition, eventId), partition.openDeliveries, partition.attempts(eventId, destination), partition.stream, ...lineKeys(partition, line)],
+          [eventId, destination, attempt?.attempt ?? '', attempt?.statusCode ?? '', endedAt, attempt?.durationMs ?? '', error, attempt ? logEntry('dead', attempt, error) : '', ...log, retentionMs],
+        ),
+      );
+      return decodeSettlement(reply);
     },
     handBack({ eventId, destination }, attempt) {
       const partition = keys.partitionOf(eventId);
@@ -168,9 +223,12 @@ export function deliveryState({ redis, keys, attemptLogTtlMs, now }: DeliverySta
       const entry: AttemptRecord = { attempt, at, outcome: 'interrupted', error: 'cut short by a stopping worker; handed back to the queue' };
       return runScript(redis, HAND_BACK, [...recordKeys(partition, eventId), partition.attempts(eventId, destination), eventId, destination, attempt, at, JSON.stringify(entry), ...log]);
     },
-    replay({ eventId, destination }, { delivered = false } = {}) {
+    async statusOf({ eventId, destination }) {
+      return (await readDeliveryRecord(redis, keys.partitionOf(eventId), eventId, destination))?.status;
+    },
+    replay({ eventId, destination, line }, { delivered = false } = {}) {
       const partition = keys.partitionOf(eventId);
-      return runScript(redis, REPLAY, [...recordKeys(partition, eventId), partition.openDeliveries, partition.stream, eventId, destination, now(), delivered ? '1' : '0']);
+      return runScript(redis, REPLAY, keyed([...recordKeys(partition, eventId), partition.openDeliveries, partition.stream, ...lineKeys(partition, line)], [eventId, destination, now(), delivered ? '1' : '0']));
     },
   };
 }

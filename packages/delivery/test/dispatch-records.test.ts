@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { newEventId } from '@fanout/core';
-import { deliveryState, readEventRecord, recordDispatches } from '@fanout/delivery';
+import { deliveryState, readEventRecord } from '@fanout/delivery';
 import type { PartitionKeys } from '@fanout/redis';
-import { createRedisFixture, type RedisFixture } from '@fanout/testkit';
+import { createRedisFixture, recordAsDispatched, type RedisFixture } from '@fanout/testkit';
 
 describe('recordDispatches', () => {
   let fx: RedisFixture;
@@ -17,7 +17,7 @@ describe('recordDispatches', () => {
     const eventId = newEventId();
     const streamId = '1700000000000-0';
     const event = { eventId, flow: 'payments', receivedAt: 1, streamId, destinations: new Map([['orders', true], ['archive', true], ['ledger', true], ['audit', false]]) };
-    const [first] = await recordDispatches(fx.redis, p, [event], 60_000, 5);
+    const [first] = await recordAsDispatched(fx.redis, p, [event], 60_000, 5);
     expect(Object.fromEntries(first ?? [])).toEqual({ orders: 'pending', archive: 'pending', ledger: 'pending' });
     expect(await readEventRecord(fx.redis, p, eventId)).toEqual({
       id: eventId,
@@ -39,14 +39,14 @@ describe('recordDispatches', () => {
     await state.scheduleRetry({ eventId, destination: 'orders' }, { attempt: 1, startedAt: 10, durationMs: 1 }, 'HTTP 503');
     await state.begin({ ...job, destination: 'archive' });
     await state.markDelivered({ eventId, destination: 'archive' }, { attempt: 1, startedAt: 10, durationMs: 1 });
-    const [again] = await recordDispatches(fx.redis, p, [event], 60_000, 20);
+    const [again] = await recordAsDispatched(fx.redis, p, [event], 60_000, 20);
     expect(Object.fromEntries(again ?? [])).toEqual({ orders: 'retrying', archive: 'delivered', ledger: 'pending' });
     expect((await fx.redis.zrange(p.openDeliveries, 0, -1, 'WITHSCORES')).join(' ')).toBe(`${eventId}:ledger 1700000000000 ${eventId}:orders 1700000000000`);
   });
 
   it('writes an event record that expired before its entry was dispatched again whole, with its ttl', async () => {
     const eventId = newEventId();
-    await recordDispatches(fx.redis, p, [{ eventId, flow: 'payments', receivedAt: 7, streamId: '9-0', destinations: new Map([['orders', true]]) }], 30_000, 1);
+    await recordAsDispatched(fx.redis, p, [{ eventId, flow: 'payments', receivedAt: 7, streamId: '9-0', destinations: new Map([['orders', true]]) }], 30_000, 1);
     expect(await readEventRecord(fx.redis, p, eventId)).toMatchObject({ flow: 'payments', receivedAt: 7, streamId: '9-0' });
     expect(await fx.redis.pttl(p.eventRecords(eventId))).toBeGreaterThan(30_000);
   });
@@ -54,7 +54,7 @@ describe('recordDispatches', () => {
   it('keeps times exact when the clocks disagree: a stream id and a dispatch before receivedAt', async () => {
     const eventId = newEventId();
     // The ingress's clock ahead of Redis's and of the dispatcher's.
-    await recordDispatches(fx.redis, p, [{ eventId, flow: 'payments', receivedAt: 1_700_000_000_500, streamId: '1700000000000-7', destinations: new Map([['orders', true]]) }], 30_000, 1_700_000_000_100);
+    await recordAsDispatched(fx.redis, p, [{ eventId, flow: 'payments', receivedAt: 1_700_000_000_500, streamId: '1700000000000-7', destinations: new Map([['orders', true]]) }], 30_000, 1_700_000_000_100);
     expect(await readEventRecord(fx.redis, p, eventId)).toEqual({
       id: eventId,
       flow: 'payments',

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { newEventId } from '@fanout/core';
-import { ATTEMPT_LOG_LENGTH, deliveryState, readAttempts, readDeliveryRecord, readEventRecord, recordDispatches, RESPONSE_EXCERPT_CHARS, type DeliveryState, type NamedDelivery } from '@fanout/delivery';
+import { ATTEMPT_LOG_LENGTH, deliveryState, readAttempts, readDeliveryRecord, readEventRecord, RESPONSE_EXCERPT_CHARS, type DeliveryState, type NamedDelivery } from '@fanout/delivery';
 import { appendEvent, encodeEventEntry, type EventEntry } from '@fanout/event-log';
 import type { PartitionKeys } from '@fanout/redis';
-import { createRedisFixture, type RedisFixture } from '@fanout/testkit';
+import { createRedisFixture, recordAsDispatched, type RedisFixture } from '@fanout/testkit';
 
 const TTL = 60_000;
 
@@ -25,7 +25,7 @@ describe('the delivery transitions', () => {
     const entry: EventEntry = { id: newEventId(), flow: 'payments', receivedAt: clock, contentType: 'application/json', body: Buffer.from('{"type":"payment.succeeded"}') };
     const streamId = await appendEvent(fx.redis, p, entry, TTL);
     const map = new Map([...destinations.map((d) => [d, true] as const), ...filtered.map((d) => [d, false] as const)]);
-    await recordDispatches(fx.redis, p, [{ eventId: entry.id, flow: 'payments', receivedAt: entry.receivedAt, streamId, destinations: map }], TTL, clock);
+    await recordAsDispatched(fx.redis, p, [{ eventId: entry.id, flow: 'payments', receivedAt: entry.receivedAt, streamId, destinations: map }], TTL, clock);
     return { eventId: entry.id, destination: destinations[0] ?? filtered[0]!, flow: 'payments', streamId, entry };
   }
   const record = (job: NamedDelivery) => readDeliveryRecord(fx.redis, p, job.eventId, job.destination);
@@ -94,7 +94,7 @@ describe('the delivery transitions', () => {
       const job = await dispatched();
       expect(await isOpen(job)).toBe(true);
       await state.begin(job);
-      expect(await state.markDelivered(job, facts(1, { statusCode: 204 }))).toBe('delivered');
+      expect((await state.markDelivered(job, facts(1, { statusCode: 204 }))).status).toBe('delivered');
       expect(await record(job)).toEqual({ status: 'delivered', attempts: 1, statusCode: 204, at: clock + 12, durationMs: 12 });
       expect(await fx.redis.exists(p.attempts(job.eventId, job.destination))).toBe(0);
       expect(await isOpen(job)).toBe(false);
@@ -111,7 +111,7 @@ describe('the delivery transitions', () => {
 
     it('writes nothing for a delivery without a record', async () => {
       const job = await dispatched();
-      expect(await state.markDelivered({ ...job, destination: 'ledger' }, facts(1))).toBe('missing');
+      expect((await state.markDelivered({ ...job, destination: 'ledger' }, facts(1))).status).toBe('missing');
       expect((await readEventRecord(fx.redis, p, job.eventId))?.deliveries.map(({ destination }) => destination)).toEqual(['orders']);
     });
   });
@@ -157,7 +157,7 @@ describe('the delivery transitions', () => {
     it('says dead, closes the delivery and copies the event for the dead letter’s retention, from the stream', async () => {
       const job = await dispatched();
       await state.begin(job);
-      expect(await state.deadLetter(job, { error: 'HTTP 410', attempt: facts(1, { statusCode: 410, response: 'gone' }), retentionMs: 3_600_000 })).toBe('dead');
+      expect((await state.deadLetter(job, { error: 'HTTP 410', attempt: facts(1, { statusCode: 410, response: 'gone' }), retentionMs: 3_600_000 })).status).toBe('dead');
       expect(await record(job)).toMatchObject({ status: 'dead', attempts: 1, statusCode: 410, error: 'HTTP 410' });
       expect(await isOpen(job)).toBe(false);
       const copy = await fx.redis.hgetallBuffer(p.deadLetterEvent(job.eventId));
@@ -173,13 +173,13 @@ describe('the delivery transitions', () => {
       await state.begin(job);
       await state.scheduleRetry(job, facts(1), 'HTTP 500');
       await state.begin(job);
-      expect(await state.deadLetter(job, { error: 'job stalled more than allowable limit', retentionMs: TTL })).toBe('dead');
+      expect((await state.deadLetter(job, { error: 'job stalled more than allowable limit', retentionMs: TTL })).status).toBe('dead');
       expect(await record(job)).toMatchObject({ status: 'dead', attempts: 2, error: 'job stalled more than allowable limit' });
       const archive = { ...job, destination: 'archive' };
       await state.begin(archive);
       await state.markDelivered(archive, facts(1));
-      expect(await state.deadLetter(archive, { error: 'late', retentionMs: TTL })).toBe('delivered');
-      expect(await state.deadLetter({ ...job, destination: 'ledger' }, { error: 'x', retentionMs: TTL })).toBe('missing');
+      expect((await state.deadLetter(archive, { error: 'late', retentionMs: TTL })).status).toBe('delivered');
+      expect((await state.deadLetter({ ...job, destination: 'ledger' }, { error: 'x', retentionMs: TTL })).status).toBe('missing');
     });
   });
 
@@ -248,7 +248,7 @@ describe('the delivery transitions', () => {
     expect(await readEventRecord(fx.redis, p, job.eventId)).toMatchObject({ flow: 'payments', streamId: job.streamId, deliveries: [{ destination: 'archive', status: 'pending' }, { destination: 'orders', status: 'dead' }] });
     expect(await state.replay(job)).toBe('dead');
     expect(await state.begin(job)).toMatchObject({ kind: 'send', attempt: 2 });
-    expect(await state.markDelivered(job, facts(2))).toBe('delivered');
+    expect((await state.markDelivered(job, facts(2))).status).toBe('delivered');
     expect(await record(job)).toMatchObject({ status: 'delivered', attempts: 2 });
     expect(await fx.redis.exists(p.eventRecords(job.eventId))).toBe(0);
   });

@@ -16,6 +16,8 @@ export const deliveryJobSchema = z.strictObject({
   flow: z.string().min(1),
   destination: z.string().min(1),
   receivedAt: z.number().int().nonnegative(),
+  /** The line it waits in, for an ordered destination (orderLineName); absent for ordering none. */
+  line: z.string().min(1).optional(),
 });
 export type DeliveryJob = z.infer<typeof deliveryJobSchema>;
 
@@ -35,9 +37,11 @@ export interface JobEvent {
   readonly streamId: string;
   readonly flow: string;
   readonly receivedAt: number;
+  /** Its line at an ordered destination. */
+  readonly line?: string;
 }
 
 /** The delivery job of an event for a destination, with the options the destination's policy gives it: built here only. */
-export function deliveryJob(destination: PlannedDestination, { eventId, streamId, flow, receivedAt }: JobEvent): DeliveryJobSpec {
-  return { name: DELIVERY_JOB_NAME, data: { eventId, streamId, flow, destination: destination.name, receivedAt }, opts: deliveryJobOptions(destination, eventId) };
+export function deliveryJob(destination: PlannedDestination, { eventId, streamId, flow, receivedAt, line }: JobEvent): DeliveryJobSpec {
+  return { name: DELIVERY_JOB_NAME, data: { eventId, streamId, flow, destination: destination.name, receivedAt, ...(line === undefined ? {} : { line }) }, opts: deliveryJobOptions(destination, eventId) };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Destination, Flow } from '@fanout/flows';
 
 /**
@@ -6,6 +7,15 @@ import type { Destination, Flow } from '@fanout/flows';
  */
 export function deliveryQueueName(flow: string, destination: string): string {
   return `${flow}.${destination}`;
+}
+
+/**
+ * The line of an ordered destination's delivery (see PartitionKeys.line): `<queue>:<digest of
+ * the ordering key>`, the key `""` for fifo. A digest keeps names short whatever the keys
+ * (customer ids, any length); two keys sharing a digest only wait for each other.
+ */
+export function orderLineName(queue: string, orderKey: string): string {
+  return `${queue}:${createHash('sha256').update(orderKey).digest('hex').slice(0, 16)}`;
 }
 
 export interface DestinationQueue {

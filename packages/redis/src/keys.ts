@@ -62,6 +62,17 @@ export interface PartitionKeys {
   idempotency(flow: string, key: string): string;
   /** The copy of a dead-lettered event (the stream entry's fields), kept for replay once the stream entry is trimmed. */
   deadLetterEvent(eventId: string): string;
+  /**
+   * The line of an ordered destination (one per destination for fifo, one per key value for
+   * a key ordering; `name` is `<queue>:<key digest>`): a list of its deliveries not yet
+   * delivered or dead, in dispatch order, the first the one that may be attempted. A line
+   * with nothing waiting does not exist.
+   */
+  line(name: string): string;
+  /** Every line that has deliveries waiting (its key is the member), scored by the last time it moved, for the sweep of stuck lines. */
+  readonly lines: string;
+  /** Which dispatcher owns the partition (the only one that dispatches it): its consumer name, with a ttl it renews. */
+  readonly dispatchLease: string;
 }
 
 /** The consumer group every dispatcher reads a partition's stream through. */
@@ -105,6 +116,9 @@ function partitionKeys(prefix: string, index: number, count: number): PartitionK
         ? `${tagged}:idempotency:${flow}:#${createHash('sha256').update(key).digest('hex')}`
         : `${tagged}:idempotency:${flow}:=${key}`,
     deadLetterEvent: (eventId) => `${tagged}:dead-letter-event:${eventId}`,
+    line: (name) => `${tagged}:line:${name}`,
+    lines: `${tagged}:lines`,
+    dispatchLease: `${tagged}:dispatch-lease`,
   };
 }
 

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
 import { newEventId } from '@fanout/core';
-import { DELIVERY_SCRIPTS, deliveryState, readDeliveryRecord, recordDispatches } from '@fanout/delivery';
+import { DELIVERY_SCRIPTS, deliveryState, readDeliveryRecord } from '@fanout/delivery';
 import { createRedisConnection } from '@fanout/redis';
-import { createRedisFixture, type RedisFixture } from '@fanout/testkit';
+import { createRedisFixture, recordAsDispatched, type RedisFixture } from '@fanout/testkit';
 import type { Redis } from 'ioredis';
 
 describe('an auto-pipelined connection', () => {
@@ -24,11 +24,11 @@ describe('an auto-pipelined connection', () => {
   it('runs a script first used in the same tick as another command', async () => {
     const eventId = newEventId();
     const p = fx.keys.partitionOf(eventId);
-    await recordDispatches(fx.redis, p, [{ eventId, flow: 'payments', receivedAt: 1, streamId: '1-0', destinations: new Map([['orders', true]]) }], 60_000, 1);
+    await recordAsDispatched(fx.redis, p, [{ eventId, flow: 'payments', receivedAt: 1, streamId: '1-0', destinations: new Map([['orders', true]]) }], 60_000, 1);
     const state = deliveryState({ redis, keys: fx.keys, attemptLogTtlMs: 60_000, now: () => 2 });
     const [before, outcome] = await Promise.all([readDeliveryRecord(redis, p, eventId, 'orders'), state.markDelivered({ eventId, destination: 'orders' }, { attempt: 1, startedAt: 1, durationMs: 1 })]);
     expect(before).toMatchObject({ status: 'pending' });
-    expect(outcome).toBe('delivered');
+    expect(outcome).toEqual({ status: 'delivered' });
     expect(await readDeliveryRecord(fx.redis, p, eventId, 'orders')).toMatchObject({ status: 'delivered', attempts: 1 });
   });
 

@@ -1,5 +1,6 @@
 export { deliveryAttempt } from './attempt-factory.js';
 export { CHROMIUM, launchBrowser } from './browser.js';
+export { recordAsDispatched, TEST_DISPATCHER, type TestDispatch } from './dispatch-records.js';
 export { connectNats, connectRabbitMq, NATS_URL, RABBITMQ_URL, uniqueName } from './brokers.js';
 export { amqpDestination, httpDestination, natsDestination, s3Destination, testFlow, type DestinationOverrides } from './flow-factory.js';
 export { replies, startReceiver, type ReceivedRequest, type ReplyScript, type ScriptedReceiver, type ScriptedReply } from './receiver.js';

@@ -3,15 +3,18 @@
   and is not settled: a job that names no real delivery of this flow (added or edited by
   hand), or one whose delivery was delivered or dead-lettered already (re-created after the
   consumer group was lost, run again after its lock was lost), is not sent, whatever another
-  stage promised. A delivery found active was cut short (its worker died or lost its lock):
-  that attempt is logged as interrupted. The attempt takes the next number, and the delivery
-  is active until the attempt's outcome is recorded.
+  stage promised. At an ordered destination it sends only the first of its line: any other is
+  held (its job waits to be released). A delivery found active was cut short (its worker died
+  or lost its lock): that attempt is logged as interrupted. The attempt takes the next number,
+  and the delivery is active until the attempt's outcome is recorded.
 
-  Input:
+  Input (the number of keys is passed first: 4, or 6 at an ordered destination):
     KEYS[1] the event's record bucket
     KEYS[2] the dead-letter copy of the event
     KEYS[3] the partition's event stream
     KEYS[4] the delivery's attempt log
+    KEYS[5] its line (ordered destinations)
+    KEYS[6] the partition's set of lines (ordered destinations)
 
     ARGV[1] the event id
     ARGV[2] the destination
@@ -23,24 +26,43 @@
 
   Returns
     {'send', attempt, entry field/value...} (no fields when the payload is no longer stored),
-    {'settled', record}: delivered, dead or filtered, not to be sent,
-    {'refused', reason}: the job names no delivery,
+    {'held', first}: an earlier delivery of its line comes first (`first` is that one's member),
+    {'settled', record, first?}: delivered, dead or filtered, not to be sent; at an ordered
+      destination, the first of its line (for its job to be released),
+    {'refused', reason, first?}: the job names no delivery (an ordered one that no longer
+      exists leaves its line: `first` is the new first),
     {'undispatched'}: the event exists, but its dispatch has not recorded this delivery (yet).
 ]]
 --- @include "deliveryRecord"
 --- @include "eventRecord"
 --- @include "appendAttempt"
 --- @include "streamEntry"
+--- @include "line"
 local bucket, copy, eventId, destination, flow, streamId, now = KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+-- An ordered destination's delivery comes with its line: 6 keys instead of 4.
+local line, lines = nil, nil
+if #KEYS > 4 then line, lines = KEYS[5], KEYS[6] end
 local record = loadEventRecord(bucket, copy, eventId)
-if not record then return {'refused', 'no event with this id is stored'} end
+if not record then
+  -- Its record expired before it was delivered: nothing will ever settle it, so it must not hold its line.
+  if line then return {'refused', 'no event with this id is stored', leaveLine(line, lines, eventId, now)} end
+  return {'refused', 'no event with this id is stored'}
+end
 if record.flow ~= flow then return {'refused', 'the event belongs to flow ' .. record.flow .. ', not ' .. flow} end
 local recordedStreamId = recordStreamId(record)
 if recordedStreamId ~= streamId then return {'refused', 'the event is stream entry ' .. recordedStreamId .. ', not ' .. streamId} end
 local current = getDelivery(record, destination)
 if not current then return {'undispatched'} end
 local status = recordStatus(current)
-if isFinal(status) then return {'settled', current} end
+if isFinal(status) then
+  if line then return {'settled', current, redis.call('LINDEX', line, 0)} end
+  return {'settled', current}
+end
+if line then
+  -- A delivery not in its line (a job made by hand, a line lost with its Redis) joins its end.
+  local first = joinLine(line, lines, lineMember(eventId, streamId, record.receivedAt), now)
+  if memberEventId(first) ~= eventId then return {'held', first} end
+end
 local attempts = recordAttempts(current)
 if status == 'active' then
   local interrupted = {attempt = attempts, at = recordAt(current), outcome = 'interrupted',

@@ -3,12 +3,15 @@
   trim its stream entry from then on). A delivery that failed before keeps its attempt log
   and gets this attempt in it; one delivered at its first attempt has no log, its record says
   all there is. A delivery already settled (a parallel attempt recorded first) keeps its record.
+  At an ordered destination the delivery leaves its line, and the next one may go.
 
-  Input:
+  Input (the number of keys is passed first: 4, or 6 at an ordered destination):
     KEYS[1] the event's record bucket
     KEYS[2] the dead-letter copy of the event
     KEYS[3] the partition's open deliveries
     KEYS[4] the delivery's attempt log
+    KEYS[5] its line (ordered destinations)
+    KEYS[6] the partition's set of lines (ordered destinations)
 
     ARGV[1] the event id
     ARGV[2] the destination
@@ -19,24 +22,33 @@
     ARGV[7] the attempt log's ttl (ms)
     ARGV[8] the attempt log's longest length
 
-  Returns the delivery's status: 'delivered', the settled status it already had, or 'missing'
-  for a delivery without a record (nothing is written).
+  Returns {status, first}: the delivery's status ('delivered', the settled status it already
+  had, or 'missing' for a delivery without a record: nothing is written) and, at an ordered
+  destination, the first of its line now (nil when nothing waits), whose job is to be released.
 ]]
 --- @include "deliveryRecord"
 --- @include "eventRecord"
 --- @include "appendAttempt"
+--- @include "line"
 local bucket, copy, eventId, destination = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
+-- An ordered destination's delivery comes with its line: 6 keys instead of 4.
+local line, lines = nil, nil
+if #KEYS > 4 then line, lines = KEYS[5], KEYS[6] end
 local record = loadEventRecord(bucket, copy, eventId)
 local current = record and getDelivery(record, destination)
-if not current then return 'missing' end
+if not current then return {'missing'} end
 if redis.call('EXISTS', KEYS[4]) == 1 then
   -- Spelt as records.ts's AttemptRecord; built here, since most deliveries have no log to add it to.
   local entry = {attempt = tonumber(ARGV[3]), at = tonumber(ARGV[5]) - tonumber(ARGV[6]), durationMs = tonumber(ARGV[6]), outcome = 'delivered'}
   if ARGV[4] ~= '' then entry['statusCode'] = tonumber(ARGV[4]) end
   appendAttempt(KEYS[4], cjson.encode(entry), ARGV[8], ARGV[7])
 end
-if isFinal(recordStatus(current)) then return recordStatus(current) end
-setDelivery(record, destination, deliveryRecord('delivered', ARGV[3], ARGV[4], ARGV[5], ARGV[6]))
-storeEventRecord(bucket, copy, eventId, record)
-redis.call('ZREM', KEYS[3], eventId .. ':' .. destination)
-return 'delivered'
+local status = recordStatus(current)
+if not isFinal(status) then
+  setDelivery(record, destination, deliveryRecord('delivered', ARGV[3], ARGV[4], ARGV[5], ARGV[6]))
+  storeEventRecord(bucket, copy, eventId, record)
+  redis.call('ZREM', KEYS[3], eventId .. ':' .. destination)
+  status = 'delivered'
+end
+if line then return {status, leaveLine(line, lines, eventId, ARGV[5])} end
+return {status}

@@ -1,0 +1,62 @@
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { readEventRecord } from '@fanout/delivery';
+import { readNewEvents } from '@fanout/event-log';
+import { httpDestination, testFlow } from '@fanout/testkit';
+import { createHarness, jobCount, TEST_LEASE_TTL_MS, waitFor, type Harness } from './harness.js';
+
+const ordered = testFlow('payments', [httpDestination({ name: 'orders', url: 'http://127.0.0.1:1/orders', ordering: 'fifo', concurrency: 1 })]);
+const line = async (h: Harness): Promise<string[]> => {
+  const [key] = await h.fx.redis.keys(h.partition.line('*'));
+  return key ? (await h.fx.redis.lrange(key, 0, -1)).map((member) => member.split('|')[0]!) : [];
+};
+
+describe('the dispatch lease: one dispatcher per partition', () => {
+  let h: Harness;
+  afterEach(() => h.close());
+
+  it('lets one dispatcher dispatch while another waits, and hands over when the first stops', async () => {
+    h = await createHarness([ordered]);
+    const a = await h.start({ consumer: 'dispatcher-a' });
+    await waitFor('a holds the lease', async () => (await h.fx.redis.get(h.partition.dispatchLease)) === 'dispatcher-a');
+    await h.start({ consumer: 'dispatcher-b' });
+    const early = await h.append('payments', { n: 1 });
+    await waitFor('the first event dispatched', async () => (await h.pendingCount()) === 0 && (await line(h)).length === 1);
+    expect(h.logs.filter(({ msg }) => msg === 'dispatcher.lease_taken').map(({ consumer }) => consumer)).toEqual(['dispatcher-a']);
+
+    await a.stop();
+    const late = await h.append('payments', { n: 2 });
+    await waitFor('b took over and dispatched', async () => (await h.pendingCount()) === 0 && (await line(h)).length === 2);
+    expect(h.logs.filter(({ msg }) => msg === 'dispatcher.lease_taken').map(({ consumer }) => consumer)).toEqual(['dispatcher-a', 'dispatcher-b']);
+    expect(await line(h)).toEqual([early.eventId, late.eventId]);
+  });
+
+  it('takes over the entries a dead dispatcher left pending before reading new ones: lines joined in stream order', async () => {
+    h = await createHarness([ordered]);
+    const before = [await h.append('payments', { n: 1 }), await h.append('payments', { n: 2 }), await h.append('payments', { n: 3 })];
+    // A dispatcher read them and died before recording them.
+    expect((await readNewEvents(await h.connection(), h.partition, 'dead', 10, 10)).events).toHaveLength(3);
+    const after = [await h.append('payments', { n: 4 }), await h.append('payments', { n: 5 })];
+
+    await h.start({ consumer: 'survivor', claimIdleMs: 60_000 });
+    await waitFor('every entry dispatched', async () => (await h.pendingCount()) === 0);
+    expect(await line(h)).toEqual([...before, ...after].map(({ eventId }) => eventId));
+    expect(await jobCount(h.queues, 'payments', 'orders')).toBe(1);
+    expect((await readEventRecord(h.fx.redis, h.partition, after[1]!.eventId))?.deliveries).toMatchObject([{ destination: 'orders', status: 'held' }]);
+  });
+
+  it('steps down when another took its lease: its writes are refused, and it dispatches again once it holds the lease', async () => {
+    h = await createHarness([ordered]);
+    await h.start({ consumer: 'dispatcher-a' });
+    await waitFor('a holds the lease', async () => (await h.fx.redis.get(h.partition.dispatchLease)) === 'dispatcher-a');
+    // Another dispatcher took the partition (a's lease expired while it was stalled).
+    await h.fx.redis.set(h.partition.dispatchLease, 'intruder', 'PX', 60_000);
+    const event = await h.append('payments', { n: 1 });
+    await waitFor('a stepped down', () => h.logs.some(({ msg }) => msg === 'dispatcher.lease_lost'));
+    await new Promise((resolve) => setTimeout(resolve, 3 * TEST_LEASE_TTL_MS));
+    expect(await readEventRecord(h.fx.redis, h.partition, event.eventId)).toMatchObject({ deliveries: [] });
+
+    await h.fx.redis.del(h.partition.dispatchLease);
+    await waitFor('a dispatched the event', async () => (await h.pendingCount()) === 0 && (await line(h)).length === 1);
+    expect(h.logs.filter(({ msg }) => msg === 'dispatcher.lease_taken')).toHaveLength(2);
+  });
+});
