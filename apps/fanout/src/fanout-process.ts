@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { FanoutError, maskUrl } from '@fanout/core';
 import { buildDashboard } from '@fanout/dashboard';
-import { DELIVERY_SCRIPTS, deliveryState } from '@fanout/delivery';
+import { DELIVERY_SCRIPTS, deliveryState, startReplayer } from '@fanout/delivery';
 import { createDestinationRegistry, createNetworkGuard, defaultKinds } from '@fanout/destinations';
 import { flowPlans, startDispatcher } from '@fanout/dispatcher';
 import { EVENT_LOG_SCRIPTS } from '@fanout/event-log';
@@ -175,7 +175,11 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
       }),
     );
   }
-  if (roles.has('dashboard')) {
+  // Replays of dead letters run in the background of every process that replays or delivers
+  // (whichever takes a replay's lease runs it); the dashboard asks for them.
+  const replayer = roles.has('dashboard') || roles.has('worker') ? startReplayer({ redis: background, keys, queues, state: stateOn(background), logger: logger.child({ role: 'replayer' }) }) : undefined;
+  if (replayer) stoppers.push({ name: 'replayer', run: () => replayer.stop() });
+  if (roles.has('dashboard') && replayer) {
     // Queues and reads of their own on a `request` connection: while Redis is away the admin
     // API and Bull Board answer 503 within a second instead of waiting for it.
     const admin = await openConnection('request', 'admin', [DELIVERY_SCRIPTS]);
@@ -186,6 +190,7 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
         flows,
         queues: adminQueues,
         state: stateOn(admin),
+        replays: replayer,
         redis: admin,
         keys,
         logger: logger.child({ role: 'dashboard' }),
