@@ -177,7 +177,7 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
   }
   // Replays of dead letters run in the background of every process that replays or delivers
   // (whichever takes a replay's lease runs it); the dashboard asks for them.
-  const replayer = roles.has('dashboard') || roles.has('worker') ? startReplayer({ redis: background, keys, queues, state: stateOn(background), logger: logger.child({ role: 'replayer' }) }) : undefined;
+  const replayer = roles.has('dashboard') || roles.has('worker') ? startReplayer({ redis: background, keys, queues, state: stateOn(background), logger: logger.child({ role: 'replayer' }), leaseMs: config.FANOUT_REPLAY_LEASE }) : undefined;
   if (replayer) stoppers.push({ name: 'replayer', run: () => replayer.stop() });
   if (roles.has('dashboard') && replayer) {
     // Queues and reads of their own on a `request` connection: while Redis is away the admin
