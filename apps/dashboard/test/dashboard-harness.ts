@@ -128,9 +128,9 @@ export async function dispatchEvents(harness: DashboardHarness, flow: Flow, coun
  * Dead-letters every waiting job of the queue for real: a worker whose processor refuses each
  * delivery for good, recording it through the transitions as fanout's workers do. One at a
  * time with a pause, so failure times are distinct and "newest first" is well defined.
- * Answers the event ids in the order they failed.
+ * Answers the event ids in the order they failed. `error` is each one's reason (default `HTTP 410`).
  */
-export async function failAllWaiting(harness: DashboardHarness, queue: DeliveryQueue, count: number, { sequential = true } = {}): Promise<string[]> {
+export async function failAllWaiting(harness: DashboardHarness, queue: DeliveryQueue, count: number, { sequential = true, error = 'HTTP 410' } = {}): Promise<string[]> {
   const failed: string[] = [];
   let worker: Worker<DeliveryJob> | undefined;
   const done = new Promise<void>((resolve, reject) => {
@@ -141,8 +141,8 @@ export async function failAllWaiting(harness: DashboardHarness, queue: DeliveryQ
         const { eventId, destination, flow, streamId } = job.data;
         const begun = await harness.state.begin({ eventId, destination, flow, streamId });
         const attempt = begun.kind === 'send' ? begun.attempt : 1;
-        await harness.state.deadLetter({ eventId, destination }, { error: 'HTTP 410', attempt: { attempt, startedAt: Date.now(), durationMs: 1, statusCode: 410, response: `gone: ${eventId}` }, retentionMs: 86_400_000 });
-        throw new UnrecoverableError('HTTP 410');
+        await harness.state.deadLetter({ eventId, destination }, { error, attempt: { attempt, startedAt: Date.now(), durationMs: 1, statusCode: 410, response: `gone: ${eventId}` }, retentionMs: 86_400_000 });
+        throw new UnrecoverableError(error);
       },
       { connection: harness.bullConnection, prefix: harness.fx.keys.bullPrefix, concurrency: sequential ? 1 : 20 },
     );
