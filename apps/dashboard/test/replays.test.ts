@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals';
-import { deliveryState, startReplayer, type Replayer } from '@fanout/delivery';
+import { decodeMatchedDelivery, deliveryState, replayJob, startReplayer, type Replayer } from '@fanout/delivery';
 import { createDestinationRegistry, type DestinationRegistry } from '@fanout/destinations';
 import { createLogger, createMetrics } from '@fanout/observability';
 import type { DeliveryQueue } from '@fanout/queues';
@@ -243,6 +243,14 @@ describe('replays of dead letters', () => {
       const diedAt = (await progressOf(replay)).done;
       await sleep(300);
       expect((await progressOf(replay)).done).toBe(diedAt);
+      // The worst moment to die: with a batch under way, its first dead letter replayed (and dead
+      // again since), the batch not yet recorded as done. Left here as that runner would have left it.
+      const keys = harness.fx.keys.replays;
+      const cursor = Number(await harness.fx.redis.hget(keys.record(replay), 'cursor'));
+      const { eventId } = decodeMatchedDelivery((await harness.fx.redis.lindex(keys.matched(replay), cursor))!);
+      expect(await replayJob(harness.state, orders, (await orders.getJob(eventId))!, 'failed')).toBe('replayed');
+      await until(async () => requestsPerId([eventId])[0] === 2 && (await orders.getJobState(eventId)) === 'failed', 'the one in flight dead again');
+      await harness.fx.redis.hset(keys.record(replay), 'inflight', cursor + 1);
       replayers.push(startReplayer({ redis: harness.fx.redis, keys: harness.fx.keys, queues: harness.queues, state: harness.state, logger: silent, leaseMs: 1_000, pollMs: 100 }));
       expect(await waitForReplay(harness, replay)).toMatchObject({ matched: 20, queued: 20, skipped: 0 });
       await until(async () => (await orders.getFailedCount()) === 20, 'all dead again');
