@@ -70,7 +70,7 @@ export async function startDashboard(options: HarnessOptions): Promise<Dashboard
   const app = express();
   const state = deliveryState({ redis: fx.redis, keys: fx.keys, attemptLogTtlMs: 600_000, now: options.now ?? Date.now });
   const replayer = startReplayer({ redis: fx.redis, keys: fx.keys, queues, state, logger, ...(options.replayLeaseMs ? { leaseMs: options.replayLeaseMs } : {}), ...(options.replayPollMs ? { pollMs: options.replayPollMs } : {}) });
-  app.use(buildDashboard({ flows: options.flows, queues, state, replays: replayer, redis: fx.redis, keys: fx.keys, logger, adminToken, readOnly: options.readOnly ?? false, ...(options.redisReachable ? { redisReachable: options.redisReachable } : {}) }));
+  app.use(buildDashboard({ flows: options.flows, queues, state, replays: replayer, redis: fx.redis, keys: fx.keys, eventRecordTtlMs: 600_000, logger, adminToken, readOnly: options.readOnly ?? false, ...(options.redisReachable ? { redisReachable: options.redisReachable } : {}) }));
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   app.use(notFoundHandler);
   app.use(errorHandler(logger));

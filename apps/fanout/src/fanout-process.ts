@@ -182,7 +182,7 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
   if (roles.has('dashboard') && replayer) {
     // Queues and reads of their own on a `request` connection: while Redis is away the admin
     // API and Bull Board answer 503 within a second instead of waiting for it.
-    const admin = await openConnection('request', 'admin', [DELIVERY_SCRIPTS]);
+    const admin = await openConnection('request', 'admin', [EVENT_LOG_SCRIPTS, DELIVERY_SCRIPTS]);
     const adminQueues = createDeliveryQueues({ flows, connection: admin, keys });
     closers.unshift({ name: 'admin queues', run: () => adminQueues.close() });
     routers.push(
@@ -193,6 +193,7 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
         replays: replayer,
         redis: admin,
         keys,
+        eventRecordTtlMs: config.FANOUT_EVENT_RETENTION,
         logger: logger.child({ role: 'dashboard' }),
         adminToken: config.FANOUT_ADMIN_TOKEN,
         readOnly: config.FANOUT_DASHBOARD_READONLY,

@@ -71,7 +71,7 @@ describe('GET /openapi.json', () => {
       const state = deliveryState({ redis: fx.redis, keys: fx.keys, attemptLogTtlMs: 60_000, now: Date.now });
       const ingress = buildIngress({ findFlow: (name) => flows.find((flow) => flow.name === name), redis: fx.redis, keys: fx.keys, metrics, logger, eventRecordTtlMs: 60_000, isDraining: () => false });
       const replays = startReplayer({ redis: fx.redis, keys: fx.keys, queues, state, logger });
-      const dashboard = buildDashboard({ flows, queues, state, replays, redis: fx.redis, keys: fx.keys, logger, adminToken: ADMIN_TOKEN, readOnly: false, otherRoutes: NON_ADMIN_ROUTES });
+      const dashboard = buildDashboard({ flows, queues, state, replays, redis: fx.redis, keys: fx.keys, eventRecordTtlMs: 600_000, logger, adminToken: ADMIN_TOKEN, readOnly: false, otherRoutes: NON_ADMIN_ROUTES });
       app = buildHttpApp({ routers: [ingress, dashboard], metrics, logger, metricsToken: undefined, readiness: () => ({ redis: 'ok' }) });
       await replays.stop();
       await queues.close();
