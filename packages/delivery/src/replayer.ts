@@ -159,8 +159,9 @@ export function startReplayer(deps: ReplayerDeps): Replayer {
       if (!(await waitForTurn(id, at))) return;
       const startedAt = now();
       // A batch under way when the last runner stopped is done again, as it was: none of it twice (see replayOne).
-      const resumed = at.inflight !== undefined && at.inflight > at.cursor;
-      const end = resumed ? at.inflight! : Math.min(at.cursor + size, record.matched);
+      const resumedEnd = at.inflight !== undefined && at.inflight > at.cursor ? at.inflight : undefined;
+      const resumed = resumedEnd !== undefined;
+      const end = resumedEnd ?? Math.min(at.cursor + size, record.matched);
       if (!resumed && !(await advance(id, { ...at, inflight: end }, { queued: 0, skipped: 0 }, false))) return;
       const items = await redis.lrange(keysOf.matched(id), at.cursor, end - 1);
       const outcomes = await Promise.all(items.map((item) => replayOne(queue, item, resumed)));
