@@ -78,6 +78,8 @@ export function watchFlowFiles({ path, onChange, loaded, debounceMs = 250, pollM
     debounce = setTimeout(check, debounceMs);
   };
 
+  // A change made while the files loaded is seen at once.
+  check();
   const poll = setInterval(check, pollMs);
   poll.unref();
   let watcher: FSWatcher | undefined;
