@@ -75,7 +75,7 @@ describe('hot reload of flows (fanout start as a process)', () => {
       // 1. A destination added.
       const addedAt = Date.now();
       await volume.update(files(flowYaml('shop', ['a1', 'b1'], url)));
-      await eventually(() => destinationsInForce(base, 'shop'), (names) => names.includes('b1'), 5_000);
+      await eventually(() => destinationsInForce(base, 'shop'), (names) => names.includes('b1'), 15_000);
       const tookMs = Date.now() - addedAt;
       const second = await send(base, 'shop', { n: 2 });
       await eventually(async () => (await eventView(base, second.id!)).deliveries.map(({ status }) => status), (statuses) => statuses.length === 2 && statuses.every((status) => status === 'delivered'));
@@ -84,7 +84,7 @@ describe('hot reload of flows (fanout start as a process)', () => {
 
       // 2. A file that does not load: refused with its line, the flows in force stay.
       await volume.update(files(flowYaml('shop', ['a1', 'b1'], url).replace('type: http, url:', 'type: http, urll:')));
-      await eventually(async () => running.stdout(), (out) => out.includes('flows.reload_refused'), 5_000);
+      await eventually(async () => running.stdout(), (out) => out.includes('flows.reload_refused'), 15_000);
       const refusal = running.stdout().split('\n').find((line) => line.includes('flows.reload_refused'))!;
       expect(refusal).toMatch(/shop\.yaml document 1: spec\.destinations\[0\]/);
       const third = await send(base, 'shop', { n: 3 });
@@ -95,7 +95,7 @@ describe('hot reload of flows (fanout start as a process)', () => {
       const fourth = await send(base, 'shop', { n: 4 });
       await receiver.waitFor('/b1', receiver.requestsTo('/b1').length + 1);
       await volume.update(files(flowYaml('shop', ['a1'], url)));
-      await eventually(() => destinationsInForce(base, 'shop'), (names) => !names.includes('b1'), 5_000);
+      await eventually(() => destinationsInForce(base, 'shop'), (names) => !names.includes('b1'), 15_000);
       const fifth = await send(base, 'shop', { n: 5 });
       receiver.script('/b1', () => ({ status: 200 }));
       await eventually(async () => (await eventView(base, fourth.id!)).deliveries.find(({ destination }) => destination === 'b1')?.status, (status) => status === 'delivered');
@@ -105,8 +105,9 @@ describe('hot reload of flows (fanout start as a process)', () => {
       // 4. A file removed: its flow goes.
       expect((await send(base, 'extra', { n: 6 })).status).toBe(202);
       await volume.update(files(flowYaml('shop', ['a1'], url), false));
-      await eventually(() => send(base, 'extra', { n: 7 }), ({ status }) => status === 404, 5_000);
-      expect(tookMs).toBeLessThan(5_000);
+      await eventually(() => send(base, 'extra', { n: 7 }), ({ status }) => status === 404, 15_000);
+      // "Within a few seconds": about one on an idle machine (fs.watch, 250 ms debounce); the bound leaves room for a starved one.
+      expect(tookMs).toBeLessThan(10_000);
     });
     expect(run.code).toBe(0);
     const reloaded = run.stdout.split('\n').filter((line) => line.includes('"flows.reloaded"'));
@@ -125,9 +126,9 @@ describe('hot reload of flows (fanout start as a process)', () => {
       await new Promise((resolve) => setTimeout(resolve, 3_000));
       expect(await destinationsInForce(base, 'hup')).toEqual(['a1']);
       running.child.kill('SIGHUP');
-      await eventually(() => destinationsInForce(base, 'hup'), (names) => names.includes('b1'), 5_000);
+      await eventually(() => destinationsInForce(base, 'hup'), (names) => names.includes('b1'), 15_000);
       // Counted once the new destination's worker is up, a moment after the flows swapped.
-      const metrics = await eventually(async () => (await fetch(`${base}/metrics`)).text(), (text) => /fanout_flow_reloads_total\{outcome="applied"\} 1/.test(text), 5_000);
+      const metrics = await eventually(async () => (await fetch(`${base}/metrics`)).text(), (text) => /fanout_flow_reloads_total\{outcome="applied"\} 1/.test(text), 15_000);
       expect(metrics).toMatch(/fanout_flow_info\{flow="hup",version="[0-9a-f]{12}"\} 1/);
     });
     expect(run.code).toBe(0);
