@@ -16,6 +16,8 @@ export interface SpawnedFanout {
   readonly child: ChildProcess;
   /** Resolves once it answers /healthz; throws when it exits first or takes over 15 s. */
   up(): Promise<void>;
+  /** What it printed on stdout so far. */
+  stdout(): string;
   /** Resolves when it has exited, with what it printed. */
   readonly exited: Promise<Exit>;
 }
@@ -34,6 +36,7 @@ export async function spawnFanout(env: Record<string, string>, roles: readonly s
     base,
     child,
     exited,
+    stdout: () => stdout,
     async up() {
       const deadline = Date.now() + 15_000;
       for (;;) {
@@ -48,13 +51,14 @@ export async function spawnFanout(env: Record<string, string>, roles: readonly s
 
 /**
  * Runs `fanout start` (with `roles`, if any) as a real process on a free port, unless `env`
- * gives PORT; `whenUp` (if given) runs once it answers /healthz, then SIGTERM is sent.
+ * gives PORT; `whenUp` (if given) runs once it answers /healthz (given the process, to signal it
+ * and read its output so far), then SIGTERM is sent.
  */
-export async function runFanout(env: Record<string, string>, whenUp?: (base: string) => Promise<void>, roles: readonly string[] = []): Promise<Exit> {
+export async function runFanout(env: Record<string, string>, whenUp?: (base: string, running: { child: ChildProcess; stdout(): string }) => Promise<void>, roles: readonly string[] = []): Promise<Exit> {
   const fanout = await spawnFanout(env, roles);
   if (whenUp) {
     await fanout.up();
-    await whenUp(fanout.base);
+    await whenUp(fanout.base, fanout);
     fanout.child.kill('SIGTERM');
   }
   return fanout.exited;
