@@ -15,6 +15,13 @@ const RELEASE = DELIVERY_SCRIPTS.get('releaseReplayLease');
 /** Most dead letters queued again in one batch (one round trip each, side by side). */
 export const REPLAY_BATCH = 100;
 
+/**
+ * A replay queues at this share of its rate: the destination sees each delivery the queueing
+ * time plus that delivery's latency, whose jitter (tens of ms) brings two close; with the
+ * margin no second at the destination holds more than the rate.
+ */
+const REPLAY_RATE_MARGIN = 0.9;
+
 /** How long a matched list lives while it is being written: one whose replay was never recorded (the process died) goes away by itself. */
 const UNRECORDED_LIST_TTL_MS = 3_600_000;
 
@@ -166,7 +173,7 @@ export function startReplayer(deps: ReplayerDeps): Replayer {
       const items = await redis.lrange(keysOf.matched(id), at.cursor, end - 1);
       const outcomes = await Promise.all(items.map((item) => replayOne(queue, item, resumed)));
       const queued = outcomes.filter((outcome) => outcome === 'queued').length;
-      const nextAt = record.ratePerSecond === undefined ? 0 : startedAt + ((end - at.cursor) * 1_000) / record.ratePerSecond;
+      const nextAt = record.ratePerSecond === undefined ? 0 : startedAt + ((end - at.cursor) * 1_000) / (record.ratePerSecond * REPLAY_RATE_MARGIN);
       at = { cursor: end, nextAt };
       if (!(await advance(id, at, { queued, skipped: outcomes.length - queued }, end >= record.matched))) return;
     }
