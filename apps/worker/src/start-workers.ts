@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { recordJobFailure, refOf, releaseJob, type DeliveryState } from '@fanout/delivery';
+import { destinationHealth, recordJobFailure, refOf, releaseJob, type DeliveryState } from '@fanout/delivery';
 import type { DestinationRegistry } from '@fanout/destinations';
 import type { Flow } from '@fanout/flows';
 import type { Logger } from '@fanout/observability';
@@ -10,6 +10,7 @@ import type { Redis } from 'ioredis';
 import { startDeadLetterRetention } from './dead-letter-retention.js';
 import { LINE_SWEEP, startLineSweep, type LineSweepOptions } from './line-sweep.js';
 import { deliver, type DeliverDeps, type DeliveryMetrics } from './deliver.js';
+import { startDestinationGate } from './destination-gate.js';
 import { settlesWithin } from './settles-within.js';
 import { untilWritten } from './until-written.js';
 import { deliveryWorkerOptions, type StallOptions } from './worker-options.js';
@@ -18,7 +19,7 @@ import { deliveryWorkerOptions, type StallOptions } from './worker-options.js';
 export interface WorkerDeps extends StallOptions {
   /** The loaded flows: one BullMQ worker per destination. */
   readonly flows: readonly Flow[];
-  /** BullMQ's connection, shared by every worker (each duplicates it for its blocking reads); needs `maxRetriesPerRequest: null`. The caller closes it. */
+  /** BullMQ's connection, shared by every worker (each duplicates it for its blocking reads); needs `maxRetriesPerRequest: null`, and DELIVERY_SCRIPTS (the destinations' health outside attempts). The caller closes it. */
   readonly connection: Redis;
   readonly keys: FanoutKeys;
   readonly state: DeliveryState;
@@ -31,6 +32,8 @@ export interface WorkerDeps extends StallOptions {
   readonly deadLetterSweepEveryMs?: number;
   /** How often the lines of ordered destinations are looked at for one stuck without a job, and after how long without moving a line counts as stuck, in ms. Default LINE_SWEEP. */
   readonly lineSweep?: LineSweepOptions;
+  /** How often each destination's state is looked at (a breaker's cooldown ending, its queue's pause kept in step), ms. Default 1000. */
+  readonly gateWatchEveryMs?: number;
 }
 
 export interface DeliveryWorkers {
@@ -56,10 +59,18 @@ export function startWorkers(deps: WorkerDeps): DeliveryWorkers {
   // Every attempt in flight, across all destinations, listens on it.
   setMaxListeners(0, shutdown.signal);
   const { state, metrics, logger, now = Date.now } = deps;
-  const deliverDeps: DeliverDeps = { state, metrics, logger, now, shutdown: shutdown.signal };
   // Dead letters of jobs BullMQ failed by itself, still being written; a stop waits for them with the attempts in flight.
   const recording = new Set<Promise<void>>();
   const served = destinationQueues(deps.flows).map((queue) => ({ ...queue, queue: openDeliveryQueue(queue.name, deps.connection, deps.keys.bullPrefix) }));
+  const gate = startDestinationGate({
+    health: destinationHealth({ redis: deps.connection, keys: deps.keys, now }),
+    state,
+    served: served.map(({ name, flow, destination, queue }) => ({ name, flow: flow.name, destination, queue })),
+    logger,
+    everyMs: deps.gateWatchEveryMs ?? 1_000,
+    now,
+  });
+  const deliverDeps: DeliverDeps = { state, metrics, logger, now, shutdown: shutdown.signal, gate };
   // One delivery in flight per line is the lines' doing; how many lines at once, across every
   // worker process, is the queue's global concurrency. A destination no longer ordered loses it.
   const configured = Promise.all(served.map(({ queue, destination }) => (destination.ordering === 'none' ? queue.removeGlobalConcurrency() : queue.setGlobalConcurrency(destination.concurrency))));
@@ -71,7 +82,7 @@ export function startWorkers(deps: WorkerDeps): DeliveryWorkers {
   );
   const lines = startLineSweep({ state, keys: deps.keys, redis: deps.connection, served: served.filter(({ destination }) => destination.ordering !== 'none'), options: deps.lineSweep ?? LINE_SWEEP, logger });
   const workers = served.map(({ name, flow, destination, queue }) => {
-    const target = { flow: flow.name, destination, client: deps.destinations.clientFor(destination), queue };
+    const target = { name, flow: flow.name, destination, client: deps.destinations.clientFor(destination), queue };
     const worker = new Worker<unknown, void>(name, (job, token) => deliver(deliverDeps, target, job, token), deliveryWorkerOptions({ destination, connection: deps.connection, keys: deps.keys, stall: deps }));
     // Without a listener an 'error' event (Redis gone, a failed lock renewal) would crash the process.
     worker.on('error', (error) => logger.error({ err: error, queue: name }, 'worker.error'));
@@ -100,6 +111,7 @@ export function startWorkers(deps: WorkerDeps): DeliveryWorkers {
     async stop(graceMs) {
       retention.stop();
       lines.stop();
+      gate.stop();
       // pause() stops fetching and waits for the jobs in flight, BullMQ's own completion
       // included. Not close(): BullMQ memoizes it, so a graceful close could not be forced later.
       const drained = Promise.allSettled(workers.map((worker) => worker.pause())).then(() => Promise.allSettled(recording));

@@ -58,8 +58,9 @@ export function createDeliveryQueues({ flows, connection, keys }: DeliveryQueues
     readDepths: () =>
       Promise.all(
         destinations.map(async ({ name, flow, destination }) => {
-          const counts = await byName.get(name)!.getJobCounts('waiting', 'delayed', 'active', 'failed');
-          return { flow: flow.name, destination: destination.name, waiting: counts['waiting'] ?? 0, delayed: counts['delayed'] ?? 0, active: counts['active'] ?? 0, failed: counts['failed'] ?? 0 };
+          // A paused queue keeps its waiting jobs in BullMQ's paused list: they wait all the same.
+          const counts = await byName.get(name)!.getJobCounts('waiting', 'paused', 'delayed', 'active', 'failed');
+          return { flow: flow.name, destination: destination.name, waiting: (counts['waiting'] ?? 0) + (counts['paused'] ?? 0), delayed: counts['delayed'] ?? 0, active: counts['active'] ?? 0, failed: counts['failed'] ?? 0 };
         }),
       ),
     close: async () => void (await Promise.all([...byName.values(), ...others.values()].map((queue) => queue.close()))),
