@@ -1,5 +1,5 @@
 import { FanoutError } from '@fanout/core';
-import type { DeliveryState } from '@fanout/delivery';
+import { destinationHealth, type DeliveryState } from '@fanout/delivery';
 import type { Flow } from '@fanout/flows';
 import { canonicalPath, errorHandler, isUnder, openApiDocument, requireToken, type RouteDoc } from '@fanout/http';
 import type { Logger } from '@fanout/observability';
@@ -9,6 +9,7 @@ import express, { type RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
 import { BULL_BOARD_PATH, bullBoardHandler } from './bull-board.js';
 import { DEAD_LETTER_ROUTES, deadLetterRoutes } from './dead-letter-routes.js';
+import { DESTINATION_STATE_ROUTES, destinationStateRoutes } from './destination-state-routes.js';
 import { dispatcherDeadLetterRoute, dispatcherDeadLetterRoutes } from './dispatcher-dead-letter-routes.js';
 import { EVENT_ROUTE, eventRoutes } from './event-routes.js';
 import { FLOW_ROUTES, flowRoutes } from './flow-routes.js';
@@ -22,7 +23,7 @@ export interface DashboardDeps {
   queues: Pick<DeliveryQueues, 'destinations' | 'get' | 'readDepths'>;
   /** Replays (from the admin API and from Bull Board) go through the delivery's transitions. */
   state: DeliveryState;
-  /** Event and delivery records are read through this connection. */
+  /** Event and delivery records are read through this connection, and destinations paused and resumed (it runs DELIVERY_SCRIPTS). */
   redis: Redis;
   keys: FanoutKeys;
   logger: Logger;
@@ -58,7 +59,7 @@ const BULL_BOARD_ROUTE = {
 
 /** Every route the dashboard serves, described; the dispatcher dead letters' query depends on the event log's partitions. */
 export function adminRoutes(partitions: number): RouteDoc[] {
-  return [EVENT_ROUTE, ...FLOW_ROUTES, ...DEAD_LETTER_ROUTES, dispatcherDeadLetterRoute(partitions), STATUS_ROUTE, OPENAPI_ROUTE, BULL_BOARD_ROUTE];
+  return [EVENT_ROUTE, ...FLOW_ROUTES, ...DEAD_LETTER_ROUTES, ...DESTINATION_STATE_ROUTES, dispatcherDeadLetterRoute(partitions), STATUS_ROUTE, OPENAPI_ROUTE, BULL_BOARD_ROUTE];
 }
 
 /** The version of the HTTP API the OpenAPI document describes (the DeliveryFlow's fanout.dev/v1). */
@@ -98,11 +99,13 @@ export function buildDashboard(deps: DashboardDeps): express.Router {
   const { flows, queues, state, redis, keys, logger, readOnly, redisReachable = () => true } = deps;
   const router = express.Router();
   router.use(guardAdminPaths(deps, redisReachable));
+  const health = destinationHealth({ redis, keys, now: Date.now });
   router.use(eventRoutes({ redis, keys, flows }));
-  router.use(flowRoutes({ flows }));
+  router.use(flowRoutes({ flows, health }));
   router.use(deadLetterRoutes({ flows, queues, state }));
+  router.use(destinationStateRoutes({ flows, queues, health, logger }));
   router.use(dispatcherDeadLetterRoutes({ redis, keys }));
-  router.use(statusRoutes({ queues }));
+  router.use(statusRoutes({ queues, health }));
   const openApi = openApiDocument(
     { title: 'fanout', version: API_VERSION, description: 'Durable webhook fan-out: the webhook ingress, the admin API, health and metrics.' },
     [...(deps.otherRoutes ?? []), ...adminRoutes(keys.partitions.length)],

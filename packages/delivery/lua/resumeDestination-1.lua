@@ -4,6 +4,8 @@
   Input:
     KEYS[1] the destination's health
 
+    ARGV: none
+
   Returns the state it had: 'paused' (now closed), or the state it kept ('closed', 'open',
   'half-open': resume lifts a pause, not an open breaker).
 ]]

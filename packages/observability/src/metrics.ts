@@ -12,6 +12,13 @@ export interface QueueDepth {
   readonly failed: number;
 }
 
+/** Where one destination stands (closed, open, half-open, paused), as `fanout_destination_state` reports it. */
+export interface DestinationStateSample {
+  readonly flow: string;
+  readonly destination: string;
+  readonly state: string;
+}
+
 export interface FanoutMetrics {
   readonly registry: Registry;
   /** `fanout_events_accepted_total{flow}` */
@@ -26,6 +33,8 @@ export interface FanoutMetrics {
   readonly recordRetries: Counter<'flow' | 'destination'>;
   /** Makes `fanout_queue_jobs{flow,destination,state}` report what `read` returns at each scrape. */
   observeQueueDepth(read: () => Promise<readonly QueueDepth[]>): void;
+  /** Makes `fanout_destination_state{flow,destination,state}` (1 for the state it is in, 0 for the other `states`) report what `read` returns at each scrape. */
+  observeDestinationStates(states: readonly string[], read: () => Promise<readonly DestinationStateSample[]>): void;
 }
 
 /** The process's metrics in a registry of its own (no prom-client global), default Node metrics included. */
@@ -34,6 +43,8 @@ export function createMetrics(): FanoutMetrics {
   // prom-client's own names already start with process_ or nodejs_: fanout_process_cpu_seconds_total, fanout_nodejs_heap_size_used_bytes.
   collectDefaultMetrics({ register: registry, prefix: 'fanout_' });
   let readDepths: (() => Promise<readonly QueueDepth[]>) | undefined;
+  let readStates: (() => Promise<readonly DestinationStateSample[]>) | undefined;
+  let stateNames: readonly string[] = [];
 
   new Gauge({
     name: 'fanout_queue_jobs',
@@ -47,6 +58,20 @@ export function createMetrics(): FanoutMetrics {
         for (const state of ['waiting', 'delayed', 'active', 'failed'] as const) {
           this.set({ flow: depth.flow, destination: depth.destination, state }, depth[state]);
         }
+      }
+    },
+  });
+
+  new Gauge({
+    name: 'fanout_destination_state',
+    help: 'Where each destination stands: 1 for its state (closed, open, half-open = circuit breaker; paused), 0 for the others.',
+    labelNames: ['flow', 'destination', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      if (!readStates) return;
+      for (const sample of await readStates()) {
+        for (const state of stateNames) this.set({ flow: sample.flow, destination: sample.destination, state }, sample.state === state ? 1 : 0);
       }
     },
   });
@@ -76,6 +101,10 @@ export function createMetrics(): FanoutMetrics {
     }),
     observeQueueDepth(read) {
       readDepths = read;
+    },
+    observeDestinationStates(states, read) {
+      stateNames = states;
+      readStates = read;
     },
   };
 }
