@@ -67,7 +67,7 @@ export function destinationStateRoutes({ flows, queues, health, logger }: Destin
     const was = await health.resume(queue.name);
     if (was === 'paused') {
       await queue.resume();
-      logger.info({ flow, destination, from: was, to: 'closed', reason: 'operator', requester: req.ip }, 'destination.state_changed');
+      logger.warn({ flow, destination, from: was, to: 'closed', reason: 'operator', requester: req.ip }, 'destination.state_changed');
     }
     res.json({ state: was === 'paused' ? 'closed' : was, was } satisfies z.output<typeof stateChangeSchema>);
   });

@@ -41,9 +41,9 @@ export interface DestinationGateDeps {
   readonly now: () => number;
 }
 
-/** One line per change of a destination's state, by the process that made it. */
+/** One line per change of a destination's state, by the process that made it; a warning whichever way, so a log kept at warn shows every change. */
 export function logStateChange(logger: Logger, target: { readonly flow: string; readonly destination: { readonly name: string } }, from: DestinationStateName, to: DestinationStateName, more: Record<string, unknown> = {}): void {
-  logger[to === 'closed' ? 'info' : 'warn']({ flow: target.flow, destination: target.destination.name, from, to, ...more }, 'destination.state_changed');
+  logger.warn({ flow: target.flow, destination: target.destination.name, from, to, ...more }, 'destination.state_changed');
 }
 
 export function startDestinationGate({ health, state, served, logger, everyMs, now }: DestinationGateDeps): DestinationGate {
