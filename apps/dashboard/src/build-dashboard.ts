@@ -9,7 +9,7 @@ import express, { type RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
 import { BULL_BOARD_PATH, bullBoardHandler } from './bull-board.js';
 import { DEAD_LETTER_ROUTES, deadLetterRoutes } from './dead-letter-routes.js';
-import { DESTINATION_STATE_ROUTES, destinationStateRoutes } from './destination-state-routes.js';
+import { DESTINATION_STATE_ROUTES, destinationStateControl, destinationStateRoutes } from './destination-state-routes.js';
 import { dispatcherDeadLetterRoute, dispatcherDeadLetterRoutes } from './dispatcher-dead-letter-routes.js';
 import { EVENT_ROUTE, eventRoutes } from './event-routes.js';
 import { FLOW_ROUTES, flowRoutes } from './flow-routes.js';
@@ -103,7 +103,8 @@ export function buildDashboard(deps: DashboardDeps): express.Router {
   router.use(eventRoutes({ redis, keys, flows }));
   router.use(flowRoutes({ flows, health }));
   router.use(deadLetterRoutes({ flows, queues, state }));
-  router.use(destinationStateRoutes({ flows, queues, health, logger }));
+  const control = destinationStateControl({ health, logger });
+  router.use(destinationStateRoutes({ flows, queues, control }));
   router.use(dispatcherDeadLetterRoutes({ redis, keys }));
   router.use(statusRoutes({ queues, health }));
   const openApi = openApiDocument(
@@ -111,8 +112,8 @@ export function buildDashboard(deps: DashboardDeps): express.Router {
     [...(deps.otherRoutes ?? []), ...adminRoutes(keys.partitions.length)],
   );
   router.get(OPENAPI_ROUTE.path, (_req, res) => void res.json(openApi));
-  const boardQueues = queues.destinations.map(({ flow, destination }) => ({ queue: queues.get(flow.name, destination.name)!, destination, target: destinationTarget(destination, flow.envTemplates), state, redis, keys }));
-  router.use(BULL_BOARD_PATH, bullBoardHandler(boardQueues, { readOnly }));
+  const boardQueues = queues.destinations.map(({ flow, destination }) => ({ flow: flow.name, queue: queues.get(flow.name, destination.name)!, destination, target: destinationTarget(destination, flow.envTemplates), state, redis, keys }));
+  router.use(BULL_BOARD_PATH, bullBoardHandler(boardQueues, { readOnly, control }));
   router.use(errorHandler(logger));
   return router;
 }

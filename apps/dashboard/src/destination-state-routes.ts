@@ -2,7 +2,7 @@ import { DESTINATION_STATES, type DestinationHealth } from '@fanout/delivery';
 import type { Flow } from '@fanout/flows';
 import type { RouteDoc } from '@fanout/http';
 import type { Logger } from '@fanout/observability';
-import type { DeliveryQueues } from '@fanout/queues';
+import type { DeliveryQueue, DeliveryQueues } from '@fanout/queues';
 import express from 'express';
 import { z } from 'zod';
 import { findDestinationQueue } from './lookup.js';
@@ -11,7 +11,7 @@ export const destinationStateSchema = z.enum(DESTINATION_STATES).meta({
   description: '`closed`: attempts go out; `open`: the circuit breaker stopped them until its cooldown ends; `half-open`: one probe attempt decides; `paused`: stopped until resumed.',
 });
 
-const stateChangeSchema = z.object({
+export const stateChangeSchema = z.object({
   state: destinationStateSchema.meta({ description: 'Where the destination stands now.' }),
   was: destinationStateSchema.meta({ description: 'Where it stood before the request.' }),
 });
@@ -42,34 +42,57 @@ export const DESTINATION_STATE_ROUTES = [
   },
 ] as const satisfies RouteDoc[];
 
+type StateChange = z.output<typeof stateChangeSchema>;
+
+/** One destination, as an operator pauses or resumes it. */
+export interface OperatedDestination {
+  readonly flow: string;
+  readonly destination: string;
+  readonly queue: DeliveryQueue;
+}
+
+/** An operator's pause and resume, from the admin API or Bull Board: the destination's state first, then BullMQ's pause of its queue, and one log line per change. */
+export interface DestinationStateControl {
+  pause(target: OperatedDestination, requester: string | undefined): Promise<StateChange>;
+  resume(target: OperatedDestination, requester: string | undefined): Promise<StateChange>;
+}
+
+export function destinationStateControl({ health, logger }: { readonly health: DestinationHealth; readonly logger: Logger }): DestinationStateControl {
+  const logged = ({ flow, destination }: OperatedDestination, from: string, to: string, requester: string | undefined) =>
+    logger.warn({ flow, destination, from, to, reason: 'operator', ...(requester ? { requester } : {}) }, 'destination.state_changed');
+  return {
+    async pause(target, requester) {
+      const was = await health.pause(target.queue.name, 'operator');
+      await target.queue.pause();
+      if (was !== 'paused') logged(target, was, 'paused', requester);
+      return { state: 'paused', was };
+    },
+    async resume(target, requester) {
+      const was = await health.resume(target.queue.name);
+      if (was !== 'paused') return { state: was, was };
+      await target.queue.resume();
+      logged(target, was, 'closed', requester);
+      return { state: 'closed', was };
+    },
+  };
+}
+
 export interface DestinationStateRoutesDeps {
   flows: readonly Flow[];
   queues: Pick<DeliveryQueues, 'get'>;
-  health: DestinationHealth;
-  logger: Logger;
+  control: DestinationStateControl;
 }
 
-/** `POST …/pause` and `…/resume`: the destination's state, and BullMQ's pause of its queue with it. */
-export function destinationStateRoutes({ flows, queues, health, logger }: DestinationStateRoutesDeps): express.Router {
+/** `POST …/pause` and `…/resume`. */
+export function destinationStateRoutes({ flows, queues, control }: DestinationStateRoutesDeps): express.Router {
   const router = express.Router();
   const [pause, resume] = DESTINATION_STATE_ROUTES;
+  const target = (flow: string, destination: string): OperatedDestination => ({ flow, destination, queue: findDestinationQueue(flows, queues, flow, destination) });
   router.post(pause.path, async (req, res) => {
-    const { flow, destination } = req.params;
-    const queue = findDestinationQueue(flows, queues, flow, destination);
-    const was = await health.pause(queue.name, 'operator');
-    await queue.pause();
-    if (was !== 'paused') logger.warn({ flow, destination, from: was, to: 'paused', reason: 'operator', requester: req.ip }, 'destination.state_changed');
-    res.json({ state: 'paused', was } satisfies z.output<typeof stateChangeSchema>);
+    res.json(await control.pause(target(req.params.flow, req.params.destination), req.ip));
   });
   router.post(resume.path, async (req, res) => {
-    const { flow, destination } = req.params;
-    const queue = findDestinationQueue(flows, queues, flow, destination);
-    const was = await health.resume(queue.name);
-    if (was === 'paused') {
-      await queue.resume();
-      logger.warn({ flow, destination, from: was, to: 'closed', reason: 'operator', requester: req.ip }, 'destination.state_changed');
-    }
-    res.json({ state: was === 'paused' ? 'closed' : was, was } satisfies z.output<typeof stateChangeSchema>);
+    res.json(await control.resume(target(req.params.flow, req.params.destination), req.ip));
   });
   return router;
 }

@@ -35,6 +35,16 @@ describe('POST /flows/:flow/destinations/:destination/pause and /resume', () => 
     expect(await post(`${harness.url}/flows/payments/destinations/orders/resume`)).toMatchObject({ status: 200, body: { state: 'closed', was: 'closed' } });
   });
 
+  it("maps Bull Board's Pause and Resume onto the destination's", async () => {
+    const api = `${harness.url}/admin/queues/api/queues/payments.archive`;
+    expect((await adminRequest(`${api}/pause`, { method: 'PUT' })).status).toBe(200);
+    expect(await stateOf('archive')).toBe('paused');
+    expect(await harness.queues.get('payments', 'archive')!.isPaused()).toBe(true);
+    expect((await adminRequest(`${api}/resume`, { method: 'PUT' })).status).toBe(200);
+    expect(await stateOf('archive')).toBe('closed');
+    expect(await harness.queues.get('payments', 'archive')!.isPaused()).toBe(false);
+  });
+
   it('answers 404 for a flow or destination that is not loaded', async () => {
     expect(await post(`${harness.url}/flows/nope/destinations/orders/pause`)).toMatchObject({ status: 404, body: { error: { code: 'FLOW_NOT_FOUND' } } });
     expect(await post(`${harness.url}/flows/payments/destinations/nope/resume`)).toMatchObject({ status: 404, body: { error: { code: 'DESTINATION_NOT_FOUND' } } });
