@@ -19,15 +19,6 @@ const hooks = (url: string, overrides: Partial<HttpDestination> = {}): HttpDesti
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function waitForState(h: Harness, state: DestinationStateName, timeoutMs = 10_000): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if ((await h.health.read(QUEUE)).state === state) return Date.now();
-    await sleep(10);
-  }
-  throw new Error(`hooks did not get ${state} within ${timeoutMs} ms`);
-}
-
 const stateChanges = (h: Harness) => h.logLines.filter((line) => line['msg'] === 'destination.state_changed').map((line) => `${String(line['from'])}→${String(line['to'])}`);
 
 async function waitUntil(what: string, done: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<number> {
@@ -38,6 +29,8 @@ async function waitUntil(what: string, done: () => boolean | Promise<boolean>, t
   }
   throw new Error(`${what} did not happen within ${timeoutMs} ms`);
 }
+
+const waitForState = (h: Harness, state: DestinationStateName): Promise<number> => waitUntil(`hooks ${state}`, async () => (await h.health.read(QUEUE)).state === state);
 
 describe('a circuit breaker', () => {
   let h: Harness;
