@@ -10,6 +10,8 @@ import { createRedisFixture, recordAsDispatched, type RedisFixture } from '@fano
 const TTL = 60_000;
 const QUEUE = deliveryQueueName('payments', 'orders');
 const COOLDOWN = 30_000;
+/** Every attempt here lasts this long (ms): the breaker counts it when it ended. */
+const DURATION = 5;
 
 describe('destination health in the attempt transitions', () => {
   let fx: RedisFixture;
@@ -32,7 +34,7 @@ describe('destination health in the attempt transitions', () => {
     await recordAsDispatched(fx.redis, p, [{ eventId: id, flow: 'payments', receivedAt: clock, streamId, destinations: new Map([['orders', true]]) }], TTL, clock);
     return { eventId: id, destination: 'orders', flow: 'payments', streamId };
   }
-  const facts = (attempt: number) => ({ attempt, startedAt: clock, durationMs: 5 });
+  const facts = (attempt: number) => ({ attempt, startedAt: clock, durationMs: DURATION });
   const consecutive = (count: number): CircuitBreakerPolicy => ({ trip: { kind: 'consecutiveFailures', count }, cooldownMs: COOLDOWN, redrive: true });
   const counted = (breaker: CircuitBreakerPolicy, healthy: boolean): AttemptHealth => ({ queue: QUEUE, breaker, healthy });
 
@@ -54,13 +56,13 @@ describe('destination health in the attempt transitions', () => {
     expect(await fail(job, breaker)).toEqual({ status: 'retrying' });
     expect(await fail(job, breaker)).toEqual({ status: 'retrying' });
     expect(await fail(job, breaker)).toEqual({ status: 'retrying', breaker: { to: 'open', reopened: false } });
-    expect(await health.read(QUEUE)).toEqual({ state: 'open', until: clock + COOLDOWN });
+    expect(await health.read(QUEUE)).toEqual({ state: 'open', until: clock + DURATION + COOLDOWN });
   });
 
   it('gates every begin while open, without numbering an attempt; half-open lets one probe through, whose success closes it', async () => {
     const breaker = consecutive(1);
     const [job, other] = [await dispatched(), await dispatched()];
-    const firstFailureAt = clock;
+    const firstFailureAt = clock + DURATION;
     await fail(job, breaker);
     clock += 1_000;
     expect(await state.begin(other)).toEqual({ kind: 'gated', state: 'open', until: firstFailureAt + COOLDOWN });
@@ -85,14 +87,14 @@ describe('destination health in the attempt transitions', () => {
     const breaker = consecutive(1);
     const [job, other] = [await dispatched(), await dispatched()];
     await fail(job, breaker);
-    clock += COOLDOWN;
-    await health.halfOpen(QUEUE);
+    clock += DURATION + COOLDOWN;
+    expect(await health.halfOpen(QUEUE)).toBe(true);
     expect(await state.begin(job, { probeLeaseMs: 1_000 })).toMatchObject({ kind: 'send' });
     clock += 1_001;
     const probe = await state.begin(other, { probeLeaseMs: 1_000 });
     expect(probe).toMatchObject({ kind: 'send' });
     expect(await state.deadLetter(other, { error: 'HTTP 500', attempt: facts(1), retentionMs: TTL, health: counted(breaker, false) })).toEqual({ status: 'dead', breaker: { to: 'open', reopened: true } });
-    expect(await health.read(QUEUE)).toEqual({ state: 'open', until: clock + COOLDOWN });
+    expect(await health.read(QUEUE)).toEqual({ state: 'open', until: clock + DURATION + COOLDOWN });
   });
 
   it('opens on a failure rate once enough attempts were counted in the window', async () => {
