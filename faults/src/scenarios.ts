@@ -73,7 +73,7 @@ export interface Scenario {
 const ANSWER_WINDOW_MS = 2_000;
 /** Events whose seq is a multiple of this are of type `u`; d3 only takes type `t`. */
 const OTHER_TYPE_EVERY = 4;
-const typeOf = (seq: number): string => (seq % OTHER_TYPE_EVERY === 0 ? 'u' : 't');
+export const typeOf = (seq: number): string => (seq % OTHER_TYPE_EVERY === 0 ? 'u' : 't');
 
 export function destinations(config: ScenarioConfig, overrides: Partial<DestinationSpec> = {}): DestinationSpec[] {
   const base = { attempts: 10, timeoutMs: RECOVERY[config.recovery].destinationTimeoutMs, retryDelayMs: 200, maxRetryDelayMs: 2_000, concurrency: 8, ...overrides };
@@ -129,6 +129,8 @@ export interface Setup {
   readonly ingress?: (harness: Harness) => () => readonly RoleProcess[];
   /** What the destinations that are not the recording receiver hold. */
   readonly observer?: DestinationObserver;
+  /** The first group's flows in a ConfigMap-like folder, which `harness.updateFlows` changes. */
+  readonly flowsVolume?: boolean;
 }
 
 /** What a scenario's faults add to the run's checks and report. */
@@ -147,9 +149,9 @@ export interface Injected {
 }
 
 /** Every load's request timeout: longer than any answer the ingress gives (1 s Redis timeouts). */
-const REQUEST_TIMEOUT_MS = 5_000;
+export const REQUEST_TIMEOUT_MS = 5_000;
 /** How long a refused request is sent again, as a client would. */
-const RETRY_REFUSED_MS = 5_000;
+export const RETRY_REFUSED_MS = 5_000;
 
 export async function runScenario(
   name: string,
@@ -169,6 +171,7 @@ export async function runScenario(
     ...(config.workRoot ? { workRoot: config.workRoot } : {}),
     ...(config.log ? { log: config.log } : {}),
     ...(setup.observer ? { observer: setup.observer } : {}),
+    ...(setup.flowsVolume ? { flowsVolume: true } : {}),
   });
   let report: ScenarioReport | undefined;
   try {
@@ -432,10 +435,10 @@ export const groupLost: Scenario = {
 };
 
 /** A rate at which the load lasts at least `seconds`, the config's at most: a scenario whose faults take that long happens under load. */
-const rateLasting = (config: ScenarioConfig, seconds: number): number => Math.min(config.ratePerSecond, config.events / seconds);
+export const rateLasting = (config: ScenarioConfig, seconds: number): number => Math.min(config.ratePerSecond, config.events / seconds);
 
 /** Waits until unix ms `at`. */
-const sleepUntil = (at: number): Promise<void> => sleep(Math.max(0, at - Date.now()));
+export const sleepUntil = (at: number): Promise<void> => sleep(Math.max(0, at - Date.now()));
 
 /** A process's readiness answers as one line for a note: how many said ready, how many not and why. */
 function readinessSummary(name: string, answers: readonly ProbeAnswer[]): string {

@@ -43,7 +43,7 @@ export const FLOW_ROUTES = [
 export function flowRoutes({ flows, health }: FlowRoutesDeps): express.Router {
   const router = express.Router();
   const [list, one] = FLOW_ROUTES;
-  // Masked once: flows are fixed for the life of the process.
+  // Masked once: flows are frozen, and a reload builds the dashboard again.
   const masked = flows.map(maskFlow);
   const withStates = async (flow: Flow) => ({
     ...flow,

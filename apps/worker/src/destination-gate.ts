@@ -33,7 +33,8 @@ export interface DestinationGate {
 export interface DestinationGateDeps {
   readonly health: DestinationHealth;
   readonly state: DeliveryState;
-  readonly served: readonly GatedDestination[];
+  /** The destinations served, at each look. */
+  readonly served: () => readonly GatedDestination[];
   readonly logger: Logger;
   /** How often each destination's state is looked at (the cooldown's end, its queue's pause), ms. */
   readonly everyMs: number;
@@ -63,7 +64,7 @@ export function startDestinationGate({ health, state, served, logger, everyMs, n
   // The queue's pause follows the state: paused and open hold it; half-open lets one job in
   // (the probe; whatever else starts meanwhile is gated and pauses it again); closed releases it.
   const watch = startPeriodic(async (stopped) => {
-    for (const target of served) {
+    for (const target of served()) {
       try {
         let view = await health.read(target.name);
         if (view.state === 'open' && (view.until ?? 0) <= now() && (await health.halfOpen(target.name))) {

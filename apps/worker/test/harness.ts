@@ -8,7 +8,7 @@ import { createLogger, createMetrics, type FanoutMetrics } from '@fanout/observa
 import { createDeliveryQueues, deliveryJob, deliveryQueueName, orderLineName, type DeliveryQueue, type DeliveryQueues } from '@fanout/queues';
 import { createRedisConnection, type FanoutKeys } from '@fanout/redis';
 import { ALL_SCRIPTS, createRedisFixture, recordAsDispatched, startReceiver, type RedisFixture, type ScriptedReceiver } from '@fanout/testkit';
-import { startWorkers, type DeliveryWorkers, type LineSweepOptions, type StallOptions } from '@fanout/worker';
+import { startWorkers, type DeliveryWorkers, type LineSweepOptions, type RetireOptions, type StallOptions } from '@fanout/worker';
 import type { Redis } from 'ioredis';
 
 const RECORD_TTL_MS = 600_000;
@@ -56,6 +56,8 @@ export interface HarnessOptions {
   lineSweep?: LineSweepOptions;
   /** How often the workers look at each destination's state, ms. Default the product's (1 s). */
   gateWatchEveryMs?: number;
+  /** When a removed destination's worker stops. Default the product's. */
+  retire?: RetireOptions;
 }
 
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
@@ -80,18 +82,15 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const state = deliveryState({ redis: records, keys, attemptLogTtlMs: RECORD_TTL_MS, now: Date.now });
   const started: DeliveryWorkers[] = [];
   const startMoreWorkers = async (): Promise<DeliveryWorkers> => {
-    const workers = startWorkers({ flows, connection: redis, keys, state, destinations, metrics, logger: createLogger({ destination: sink }), ...(options.stall ?? PRODUCT_STALL), ...(options.deadLetterSweepEveryMs ? { deadLetterSweepEveryMs: options.deadLetterSweepEveryMs } : {}), ...(options.lineSweep ? { lineSweep: options.lineSweep } : {}), ...(options.gateWatchEveryMs ? { gateWatchEveryMs: options.gateWatchEveryMs } : {}) });
+    const workers = startWorkers({ flows, connection: redis, keys, state, destinations, metrics, logger: createLogger({ destination: sink }), ...(options.stall ?? PRODUCT_STALL), ...(options.deadLetterSweepEveryMs ? { deadLetterSweepEveryMs: options.deadLetterSweepEveryMs } : {}), ...(options.lineSweep ? { lineSweep: options.lineSweep } : {}), ...(options.retire ? { retire: options.retire } : {}), ...(options.gateWatchEveryMs ? { gateWatchEveryMs: options.gateWatchEveryMs } : {}) });
     started.push(workers);
     await workers.waitUntilReady();
     return workers;
   };
   const workers = await startMoreWorkers();
 
-  const queue = (destination: Destination): DeliveryQueue => {
-    const found = queues.get(flow.name, destination.name);
-    if (!found) throw new Error(`no queue for ${flow.name}.${destination.name}`);
-    return found;
-  };
+  // Any destination's, in the flow or not: a reload adds and removes destinations.
+  const queue = (destination: Destination): DeliveryQueue => queues.queueFor(flow.name, destination.name);
 
   return {
     flow,

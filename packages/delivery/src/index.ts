@@ -1,7 +1,7 @@
 export { deliveryOfJob, GATED_JOB_RECHECK_MS, handBackJob, HELD_JOB_RECHECK_MS, isLastAttempt, parkGatedJob, parkHeldJob, recordJobFailure, refOf, releaseJob, replayJob, type JobDelivery, type ReplayOutcome } from './bullmq-jobs.js';
 export { DESTINATION_STATES, destinationHealth, type DestinationHealth, type DestinationHealthView, type DestinationStateName, type PauseReason } from './destination-health.js';
 export { recordDispatches, type DispatchMode, type EventDispatchRecords } from './dispatch-records.js';
-export { readLineHead, takeIdleLines, type IdleLine } from './lines.js';
+export { hasWaitingLines, readLineHead, takeIdleLines, type IdleLine } from './lines.js';
 export { DeadLetterError, JobRefusedError, RetryLaterError } from './job-outcomes.js';
 export {
   ATTEMPT_LOG_LENGTH,
