@@ -1,5 +1,5 @@
 import { FanoutError } from '@fanout/core';
-import { destinationHealth, type DeliveryState } from '@fanout/delivery';
+import { destinationHealth, type DeliveryState, type Replays } from '@fanout/delivery';
 import type { Flow } from '@fanout/flows';
 import { canonicalPath, errorHandler, isUnder, openApiDocument, requireToken, type RouteDoc } from '@fanout/http';
 import type { Logger } from '@fanout/observability';
@@ -10,9 +10,10 @@ import type { Redis } from 'ioredis';
 import { BULL_BOARD_PATH, bullBoardHandler } from './bull-board.js';
 import { DEAD_LETTER_ROUTES, deadLetterRoutes } from './dead-letter-routes.js';
 import { DESTINATION_STATE_ROUTES, destinationStateControl, destinationStateRoutes } from './destination-state-routes.js';
-import { dispatcherDeadLetterRoute, dispatcherDeadLetterRoutes } from './dispatcher-dead-letter-routes.js';
+import { DISPATCHER_REPLAY_ROUTE, dispatcherDeadLetterRoute, dispatcherDeadLetterRoutes } from './dispatcher-dead-letter-routes.js';
 import { EVENT_ROUTE, eventRoutes } from './event-routes.js';
 import { FLOW_ROUTES, flowRoutes } from './flow-routes.js';
+import { REPLAY_ROUTES, replayRoutes } from './replay-routes.js';
 import { destinationTarget } from './mask-flow.js';
 import { STATUS_ROUTE, statusRoutes } from './status-routes.js';
 
@@ -21,11 +22,15 @@ export interface DashboardDeps {
   flows: readonly Flow[];
   /** The destination queues of those flows; their failed sets are the dead-letter queues. */
   queues: Pick<DeliveryQueues, 'destinations' | 'get' | 'readDepths'>;
-  /** Replays (from the admin API and from Bull Board) go through the delivery's transitions. */
+  /** Bull Board's actions go through the delivery's transitions. */
   state: DeliveryState;
+  /** Replays of dead letters (the admin API's): run in the background, audited. */
+  replays: Replays;
   /** Event and delivery records are read through this connection, and destinations paused and resumed (it runs DELIVERY_SCRIPTS). */
   redis: Redis;
   keys: FanoutKeys;
+  /** How long event records are kept (FANOUT_EVENT_RETENTION), ms: a replayed dispatcher dead letter's record is kept that long. */
+  eventRecordTtlMs: number;
   logger: Logger;
   /** FANOUT_ADMIN_TOKEN. Undefined or empty: every request to the dashboard's paths is answered 401. */
   adminToken: string | undefined;
@@ -59,7 +64,7 @@ const BULL_BOARD_ROUTE = {
 
 /** Every route the dashboard serves, described; the dispatcher dead letters' query depends on the event log's partitions. */
 export function adminRoutes(partitions: number): RouteDoc[] {
-  return [EVENT_ROUTE, ...FLOW_ROUTES, ...DEAD_LETTER_ROUTES, ...DESTINATION_STATE_ROUTES, dispatcherDeadLetterRoute(partitions), STATUS_ROUTE, OPENAPI_ROUTE, BULL_BOARD_ROUTE];
+  return [EVENT_ROUTE, ...FLOW_ROUTES, ...DEAD_LETTER_ROUTES, ...REPLAY_ROUTES, ...DESTINATION_STATE_ROUTES, dispatcherDeadLetterRoute(partitions), DISPATCHER_REPLAY_ROUTE, STATUS_ROUTE, OPENAPI_ROUTE, BULL_BOARD_ROUTE];
 }
 
 /** The version of the HTTP API the OpenAPI document describes (the DeliveryFlow's fanout.dev/v1). */
@@ -69,7 +74,7 @@ const API_VERSION = 'v1';
  * Where the dashboard serves, and what its auth guards: these paths and everything under them,
  * however a request spells them. The process mounts other routes beside it.
  */
-const ADMIN_PATHS = ['/events', '/flows', '/dispatcher', '/admin', STATUS_ROUTE.path, OPENAPI_ROUTE.path];
+const ADMIN_PATHS = ['/events', '/flows', '/replays', '/dispatcher', '/admin', STATUS_ROUTE.path, OPENAPI_ROUTE.path];
 
 /**
  * The admin token in front of every admin path, whatever its spelling: case, `//`, `.` and
@@ -96,16 +101,17 @@ function guardAdminPaths(deps: Pick<DashboardDeps, 'adminToken' | 'logger'>, red
  * the process's app (Bull Board's pages assume BULL_BOARD_PATH). Never listens.
  */
 export function buildDashboard(deps: DashboardDeps): express.Router {
-  const { flows, queues, state, redis, keys, logger, readOnly, redisReachable = () => true } = deps;
+  const { flows, queues, state, replays, redis, keys, eventRecordTtlMs, logger, readOnly, redisReachable = () => true } = deps;
   const router = express.Router();
   router.use(guardAdminPaths(deps, redisReachable));
   const health = destinationHealth({ redis, keys, now: Date.now });
   router.use(eventRoutes({ redis, keys, flows }));
   router.use(flowRoutes({ flows, health }));
-  router.use(deadLetterRoutes({ flows, queues, state }));
+  router.use(deadLetterRoutes({ flows, queues, replays }));
+  router.use(replayRoutes({ replays }));
   const control = destinationStateControl({ health, logger });
   router.use(destinationStateRoutes({ flows, queues, control }));
-  router.use(dispatcherDeadLetterRoutes({ redis, keys }));
+  router.use(dispatcherDeadLetterRoutes({ redis, keys, flows, eventRecordTtlMs }));
   router.use(statusRoutes({ queues, health }));
   const openApi = openApiDocument(
     { title: 'fanout', version: API_VERSION, description: 'Durable webhook fan-out: the webhook ingress, the admin API, health and metrics.' },

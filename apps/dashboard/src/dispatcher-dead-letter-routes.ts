@@ -1,11 +1,10 @@
 import { readDispatchDeadLetters, type DispatchDeadLetter } from '@fanout/event-log';
 import type { RouteDoc } from '@fanout/http';
-import type { FanoutKeys } from '@fanout/redis';
 import express from 'express';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { MAX_DEAD_LETTER_PAGE } from './dead-letter-routes.js';
+import { MAX_DEAD_LETTER_PAGE, MAX_REPLAY_IDS } from './dead-letter-routes.js';
 import { isoTime, isoTimeSchema } from './iso-time.js';
+import { dispatcherReplayResultSchema, replayDispatcherDeadLetters, type DispatcherReplayDeps } from './replay-dispatcher-dead-letters.js';
 import { parseRequestInput } from './request-input.js';
 
 // A cursor rather than an offset: the dead letters are a stream, read by id; an offset would cost as many entries as it skips.
@@ -49,23 +48,45 @@ export function dispatcherDeadLetterRoute(partitions: number) {
   } as const satisfies RouteDoc;
 }
 
+// Strict, so a misspelt `ids` is refused rather than read as "replay everything".
+const replayBody = z
+  .strictObject({ ids: z.array(z.string().regex(/^\d+-\d+$/, 'expected a dispatcher dead letter id, as GET /dispatcher/dead-letters lists it')).max(MAX_REPLAY_IDS).optional().meta({ description: 'Dispatcher dead letter ids (their `id`); absent: every one, of every partition.' }) })
+  .optional();
+
+export const DISPATCHER_REPLAY_ROUTE = {
+  method: 'post',
+  path: '/dispatcher/dead-letters/replay',
+  tag: 'admin',
+  summary: 'Replays dispatcher dead letters: every one, or those of the given ids',
+  description: 'An entry whose flow is loaded again goes back on the event stream and is dispatched (same event id); one still undeliverable stays, with its reason. Any content type is read as JSON.',
+  body: { description: 'No body: every dispatcher dead letter.', json: replayBody },
+  responses: { 202: { description: 'How many go to be dispatched again, which stay and why, and the ids not found.', json: dispatcherReplayResultSchema } },
+  errors: ['REQUEST_INVALID'],
+} as const satisfies RouteDoc;
+
 function view({ id, streamId, reason, deliveryCount, deadLetteredAt, fields, body }: DispatchDeadLetter): DispatcherDeadLetterView {
   return { id, streamId, reason, deliveryCount, deadLetteredAt: isoTime(deadLetteredAt), entry: fields, bodyBytes: body?.length ?? null };
 }
 
-export interface DispatcherDeadLetterRoutesDeps {
-  redis: Redis;
-  keys: FanoutKeys;
-}
+export type DispatcherDeadLetterRoutesDeps = DispatcherReplayDeps;
 
-/** `GET /dispatcher/dead-letters`: the stream entries the dispatcher gave up on, newest first (of one partition, `?partition=n`, 0 by default). */
-export function dispatcherDeadLetterRoutes({ redis, keys }: DispatcherDeadLetterRoutesDeps): express.Router {
+/**
+ * `GET /dispatcher/dead-letters`: the stream entries the dispatcher gave up on, newest first
+ * (of one partition, `?partition=n`, 0 by default); `POST /dispatcher/dead-letters/replay`.
+ */
+export function dispatcherDeadLetterRoutes(deps: DispatcherDeadLetterRoutesDeps): express.Router {
+  const { redis, keys } = deps;
   const router = express.Router();
   const route = dispatcherDeadLetterRoute(keys.partitions.length);
   router.get(route.path, async (req, res) => {
     const { limit, cursor, partition } = parseRequestInput(route.query, req.query, 'query');
     const page = await readDispatchDeadLetters(redis, keys.partitions[partition]!, { limit, ...(cursor === undefined ? {} : { cursor }) });
     res.json({ items: page.items.map(view), total: page.total, limit, nextCursor: page.nextCursor });
+  });
+  // Any content type is read as JSON: a body sent as text/plain must not be skipped and taken for "replay everything".
+  router.post(DISPATCHER_REPLAY_ROUTE.path, express.json({ type: () => true }), async (req, res) => {
+    const body = parseRequestInput(replayBody, req.body, 'body');
+    res.status(202).json(await replayDispatcherDeadLetters(deps, body?.ids));
   });
   return router;
 }

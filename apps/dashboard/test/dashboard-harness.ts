@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { newEventId } from '@fanout/core';
-import { deliveryState, type DeliveryState } from '@fanout/delivery';
+import { deliveryState, startReplayer, type DeliveryState, type Replayer } from '@fanout/delivery';
 import { appendEvent } from '@fanout/event-log';
 import type { Flow } from '@fanout/flows';
 import { errorHandler, notFoundHandler } from '@fanout/http';
@@ -25,6 +25,8 @@ export interface DashboardHarness {
   readonly state: DeliveryState;
   /** The connection BullMQ queues and test workers share. */
   readonly bullConnection: Redis;
+  /** The replayer the dashboard asks for replays (its runner runs them). */
+  readonly replayer: Replayer;
   /** Every log line the dashboard wrote, parsed. */
   readonly logLines: Record<string, unknown>[];
   close(): Promise<void>;
@@ -39,6 +41,9 @@ export interface HarnessOptions {
   readOnly?: boolean;
   /** What the process's health probe says of Redis. Default: it answers. */
   redisReachable?: () => boolean;
+  /** The replayer's lease and poll, ms. Default 10 000 and 1 000. */
+  replayLeaseMs?: number;
+  replayPollMs?: number;
 }
 
 /**
@@ -64,7 +69,8 @@ export async function startDashboard(options: HarnessOptions): Promise<Dashboard
   const adminToken = 'adminToken' in options ? options.adminToken : ADMIN_TOKEN;
   const app = express();
   const state = deliveryState({ redis: fx.redis, keys: fx.keys, attemptLogTtlMs: 600_000, now: options.now ?? Date.now });
-  app.use(buildDashboard({ flows: options.flows, queues, state, redis: fx.redis, keys: fx.keys, logger, adminToken, readOnly: options.readOnly ?? false, ...(options.redisReachable ? { redisReachable: options.redisReachable } : {}) }));
+  const replayer = startReplayer({ redis: fx.redis, keys: fx.keys, queues, state, logger, ...(options.replayLeaseMs ? { leaseMs: options.replayLeaseMs } : {}), ...(options.replayPollMs ? { pollMs: options.replayPollMs } : {}) });
+  app.use(buildDashboard({ flows: options.flows, queues, state, replays: replayer, redis: fx.redis, keys: fx.keys, eventRecordTtlMs: 600_000, logger, adminToken, readOnly: options.readOnly ?? false, ...(options.redisReachable ? { redisReachable: options.redisReachable } : {}) }));
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   app.use(notFoundHandler);
   app.use(errorHandler(logger));
@@ -76,9 +82,11 @@ export async function startDashboard(options: HarnessOptions): Promise<Dashboard
     fx,
     queues,
     state,
+    replayer,
     bullConnection,
     logLines,
     async close() {
+      await replayer.stop();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await queues.close();
@@ -120,9 +128,9 @@ export async function dispatchEvents(harness: DashboardHarness, flow: Flow, coun
  * Dead-letters every waiting job of the queue for real: a worker whose processor refuses each
  * delivery for good, recording it through the transitions as fanout's workers do. One at a
  * time with a pause, so failure times are distinct and "newest first" is well defined.
- * Answers the event ids in the order they failed.
+ * Answers the event ids in the order they failed. `error` is each one's reason (default `HTTP 410`).
  */
-export async function failAllWaiting(harness: DashboardHarness, queue: DeliveryQueue, count: number, { sequential = true } = {}): Promise<string[]> {
+export async function failAllWaiting(harness: DashboardHarness, queue: DeliveryQueue, count: number, { sequential = true, error = 'HTTP 410' } = {}): Promise<string[]> {
   const failed: string[] = [];
   let worker: Worker<DeliveryJob> | undefined;
   const done = new Promise<void>((resolve, reject) => {
@@ -133,8 +141,8 @@ export async function failAllWaiting(harness: DashboardHarness, queue: DeliveryQ
         const { eventId, destination, flow, streamId } = job.data;
         const begun = await harness.state.begin({ eventId, destination, flow, streamId });
         const attempt = begun.kind === 'send' ? begun.attempt : 1;
-        await harness.state.deadLetter({ eventId, destination }, { error: 'HTTP 410', attempt: { attempt, startedAt: Date.now(), durationMs: 1, statusCode: 410, response: `gone: ${eventId}` }, retentionMs: 86_400_000 });
-        throw new UnrecoverableError('HTTP 410');
+        await harness.state.deadLetter({ eventId, destination }, { error, attempt: { attempt, startedAt: Date.now(), durationMs: 1, statusCode: 410, response: `gone: ${eventId}` }, retentionMs: 86_400_000 });
+        throw new UnrecoverableError(error);
       },
       { connection: harness.bullConnection, prefix: harness.fx.keys.bullPrefix, concurrency: sequential ? 1 : 20 },
     );
@@ -150,4 +158,31 @@ export async function failAllWaiting(harness: DashboardHarness, queue: DeliveryQ
   } finally {
     await worker?.close();
   }
+}
+
+/** What a replay request answers, and the replay once finished (GET /replays/:replay). */
+export interface FinishedReplay {
+  readonly status: number;
+  readonly started: { replay: string; matched: number; notFound?: string[]; outOfOrder?: true };
+  readonly finished: { replay: string; status: string; matched: number; queued: number; skipped: number; done: number } & Record<string, unknown>;
+}
+
+/** Polls GET /replays/:replay until the replay is finished; answers its view. */
+export async function waitForReplay(harness: Pick<DashboardHarness, 'url'>, replay: string, timeoutMs = 15_000): Promise<FinishedReplay['finished']> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { body } = await adminRequest(`${harness.url}/replays/${replay}`);
+    const view = body as FinishedReplay['finished'];
+    if (view.status === 'finished') return view;
+    if (Date.now() > deadline) throw new Error(`replay ${replay} did not finish: ${JSON.stringify(view)}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** POSTs a replay request to `path` and waits for the replay to finish. */
+export async function replayAndWait(harness: Pick<DashboardHarness, 'url'>, path: string, body?: unknown): Promise<FinishedReplay> {
+  const response = await adminRequest(`${harness.url}${path}`, { method: 'POST', ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  if (response.status !== 202) throw new Error(`the replay answered ${response.status}: ${JSON.stringify(response.body)}`);
+  const started = response.body as FinishedReplay['started'];
+  return { status: response.status, started, finished: await waitForReplay(harness, started.replay) };
 }

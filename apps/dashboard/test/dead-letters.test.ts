@@ -3,7 +3,7 @@ import { newEventId } from '@fanout/core';
 import { readDeliveryRecord, readEventRecord, type DeliveryRecord } from '@fanout/delivery';
 import type { DeliveryQueue } from '@fanout/queues';
 import { httpDestination, testFlow } from '@fanout/testkit';
-import { adminRequest, dispatchEvents, failAllWaiting, startDashboard, type DashboardHarness } from './dashboard-harness.js';
+import { adminRequest, dispatchEvents, failAllWaiting, replayAndWait, startDashboard, type DashboardHarness } from './dashboard-harness.js';
 
 const flow = testFlow('payments', [httpDestination({ name: 'orders', url: 'http://127.0.0.1:9/a' }), httpDestination({ name: 'archive', url: 'http://127.0.0.1:9/b' })]);
 const base = '/flows/payments/destinations/orders/dead-letters';
@@ -102,9 +102,9 @@ describe('dead letters', () => {
 
     it('replays every dead letter with its job id and a fresh set of attempts, records back to pending', async () => {
       const ids = await deadLetter(3);
-      const response = await adminRequest(`${harness.url}${base}/replay`, { method: 'POST' });
-      expect(response.status).toBe(202);
-      expect(response.body).toEqual({ queued: 3, notFound: [] });
+      const { started, finished } = await replayAndWait(harness, `${base}/replay`);
+      expect(started).toEqual({ replay: expect.any(String), matched: 3 });
+      expect(finished).toMatchObject({ matched: 3, queued: 3, skipped: 0, done: 3 });
       await expectReplayed(ids);
       expect(await orders.getFailedCount()).toBe(0);
       expect(await orders.getWaitingCount()).toBe(3);
@@ -112,8 +112,8 @@ describe('dead letters', () => {
 
     it('pages through a failed set larger than one page', async () => {
       const ids = await deadLetter(230, { sequential: false });
-      const response = await adminRequest(`${harness.url}${base}/replay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-      expect(response.body).toEqual({ queued: 230, notFound: [] });
+      const { finished } = await replayAndWait(harness, `${base}/replay`, {});
+      expect(finished).toMatchObject({ matched: 230, queued: 230 });
       expect(await orders.getFailedCount()).toBe(0);
       expect((await orders.getWaiting(0, -1)).map((job) => job.id).sort()).toEqual([...ids].sort());
     });
@@ -121,8 +121,8 @@ describe('dead letters', () => {
     it('replays each dead letter once even when replayed deliveries fail again during the replay', async () => {
       const ids = await deadLetter(150, { sequential: false });
       const failingAgain = failAllWaiting(harness, orders, 150, { sequential: false });
-      const response = await adminRequest(`${harness.url}${base}/replay`, { method: 'POST' });
-      expect(response.body).toEqual({ queued: 150, notFound: [] });
+      const { finished } = await replayAndWait(harness, `${base}/replay`);
+      expect(finished).toMatchObject({ matched: 150, queued: 150 });
       expect((await failingAgain).sort()).toEqual([...ids].sort());
       const failed = await orders.getFailed(0, -1);
       expect(failed).toHaveLength(150);
@@ -132,9 +132,8 @@ describe('dead letters', () => {
 
     it('queues each dead letter once when replays run concurrently', async () => {
       const ids = await deadLetter(40, { sequential: false });
-      const replay = (body?: string): Promise<{ body: unknown }> => adminRequest(`${harness.url}${base}/replay`, { method: 'POST', ...(body ? { body } : {}) });
-      const answers = (await Promise.all([replay(), replay(), replay(JSON.stringify({ ids })), replay(JSON.stringify({ ids }))])).map((answer) => answer.body as { queued: number });
-      expect(answers.reduce((sum, answer) => sum + answer.queued, 0)).toBe(40);
+      const replays = await Promise.all([replayAndWait(harness, `${base}/replay`), replayAndWait(harness, `${base}/replay`), replayAndWait(harness, `${base}/replay`, { ids }), replayAndWait(harness, `${base}/replay`, { ids })]);
+      expect(replays.reduce((sum, { finished }) => sum + finished.queued, 0)).toBe(40);
       expect(await orders.getWaitingCount()).toBe(40);
     });
 
@@ -148,8 +147,9 @@ describe('dead letters', () => {
       const forgottenIn = harness.fx.keys.partitionOf(forgotten);
       await harness.fx.redis.hdel(forgottenIn.eventRecords(forgotten), forgotten);
       await harness.fx.redis.hdel(forgottenIn.deadLetterEvent(forgotten), 'record');
-      const response = await adminRequest(`${harness.url}${base}/replay`, { method: 'POST', body: JSON.stringify({ ids: [kept, forgotten] }) });
-      expect(response.body).toEqual({ queued: 1, notFound: [forgotten] });
+      const { started, finished } = await replayAndWait(harness, `${base}/replay`, { ids: [kept, forgotten] });
+      expect(started).toMatchObject({ matched: 2, notFound: [] });
+      expect(finished).toMatchObject({ queued: 1, skipped: 1, done: 2 });
       expect(await orders.getJobState(forgotten)).toBe('failed');
       expect(await readEventRecord(harness.fx.redis, harness.fx.keys.partitionOf(forgotten), forgotten)).toBeUndefined();
     });
@@ -157,18 +157,16 @@ describe('dead letters', () => {
     it('replays only the named event ids and reports those not dead-lettered', async () => {
       const [first = '', second = '', third = ''] = await deadLetter(3);
       const unknown = newEventId();
-      const response = await adminRequest(`${harness.url}${base}/replay`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ ids: [third, unknown, first, third] }),
-      });
-      expect(response.status).toBe(202);
-      expect(response.body).toEqual({ queued: 2, notFound: [unknown] });
+      const { status, started, finished } = await replayAndWait(harness, `${base}/replay`, { ids: [third, unknown, first, third] });
+      expect(status).toBe(202);
+      expect(started).toEqual({ replay: expect.any(String), matched: 2, notFound: [unknown] });
+      expect(finished).toMatchObject({ queued: 2, filters: { ids: [third, unknown, first, third] } });
       await expectReplayed([first, third]);
       expect(await orders.getJobState(second)).toBe('failed');
 
-      const again = await adminRequest(`${harness.url}${base}/replay`, { method: 'POST', body: JSON.stringify({ ids: [first] }) });
-      expect(again.body).toEqual({ queued: 0, notFound: [first] });
+      const again = await replayAndWait(harness, `${base}/replay`, { ids: [first] });
+      expect(again.started).toMatchObject({ matched: 0, notFound: [first] });
+      expect(again.finished).toMatchObject({ status: 'finished', queued: 0 });
     });
 
     it.each([

@@ -11,7 +11,7 @@ import { httpDestination, replies, startReceiver, testFlow, type ScriptedReceive
 import { startWorkers, type DeliveryWorkers, type StallOptions } from '@fanout/worker';
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { adminRequest, startDashboard, type DashboardHarness } from './dashboard-harness.js';
+import { replayAndWait, startDashboard, type DashboardHarness } from './dashboard-harness.js';
 
 jest.setTimeout(30_000);
 
@@ -82,8 +82,8 @@ describe('replaying dead letters', () => {
     expect(trimmed.trimmed).toBe(1);
     expect(await readEvent(harness.fx.redis, harness.fx.keys.partitions[0]!, streamId)).toBeUndefined();
 
-    const response = await adminRequest(`${harness.url}${replayPath}`, { method: 'POST' });
-    expect(response.body).toEqual({ queued: 1, notFound: [] });
+    const { finished } = await replayAndWait(harness, replayPath);
+    expect(finished).toMatchObject({ matched: 1, queued: 1 });
     await waitForStatus(eventId, 'delivered');
     const [refused, delivered, ...more] = receiver.requestsTo('/orders').filter((request) => request.headers['webhook-id'] === eventId);
     expect(more).toEqual([]);
@@ -115,8 +115,8 @@ describe('replaying dead letters', () => {
     expect((await queue.getJob(eventId))?.failedReason).toBe('job stalled more than allowable limit');
     expect(receiver.requestsTo('/orders')).toEqual([]);
 
-    const response = await adminRequest(`${harness.url}${replayPath}`, { method: 'POST', body: JSON.stringify({ ids: [eventId] }) });
-    expect(response.body).toEqual({ queued: 1, notFound: [] });
+    const { started, finished } = await replayAndWait(harness, replayPath, { ids: [eventId] });
+    expect([started.notFound, finished.queued]).toEqual([[], 1]);
     await waitForStatus(eventId, 'delivered');
     expect(receiver.requestsTo('/orders').map((request) => request.headers['webhook-id'])).toEqual([eventId]);
     // With a fresh stall count too: one more stall would not fail it at once.

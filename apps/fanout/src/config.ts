@@ -110,6 +110,8 @@ const configSchema = z
     FANOUT_STREAM_RETENTION: positiveDuration.default(3_600_000),
     /** How long an entry stays pending on a dispatcher before another claims it (the dispatcher died). Default 30s. */
     FANOUT_CLAIM_IDLE: positiveDuration.default(30_000),
+    /** How long a replay's lease lasts unless its runner renews it: a replay whose process died is resumed by another within this. Default 10s. */
+    FANOUT_REPLAY_LEASE: positiveDuration.default(10_000),
     /** The shortest delivery job lock; a crashed worker's jobs are taken up once it expires. Default 30s (a destination gets at least twice its timeout). */
     FANOUT_WORKER_LOCK: positiveDuration.default(30_000),
     /** How often each queue is checked for jobs whose worker died. Default 10s. */

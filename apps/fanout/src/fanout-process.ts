@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { FanoutError, maskUrl } from '@fanout/core';
 import { buildDashboard } from '@fanout/dashboard';
-import { DELIVERY_SCRIPTS, deliveryState, DESTINATION_STATES, destinationHealth } from '@fanout/delivery';
+import { DELIVERY_SCRIPTS, deliveryState, DESTINATION_STATES, destinationHealth, startReplayer } from '@fanout/delivery';
 import { createDestinationRegistry, createNetworkGuard, defaultKinds } from '@fanout/destinations';
 import { flowPlans, startDispatcher } from '@fanout/dispatcher';
 import { EVENT_LOG_SCRIPTS } from '@fanout/event-log';
@@ -188,12 +188,16 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
       }),
     );
   }
+  // Replays of dead letters run in the background of every process that replays or delivers
+  // (whichever takes a replay's lease runs it); the dashboard asks for them.
+  const replayer = roles.has('dashboard') || roles.has('worker') ? startReplayer({ redis: background, keys, queues, state: stateOn(background), logger: logger.child({ role: 'replayer' }), leaseMs: config.FANOUT_REPLAY_LEASE }) : undefined;
+  if (replayer) stoppers.push({ name: 'replayer', run: () => replayer.stop() });
   /** Builds the dashboard of the flows in force again (GET /flows, Bull Board's queues): a reload swaps it whole. */
   let rebuildDashboard: ((flows: readonly Flow[]) => void) | undefined;
-  if (roles.has('dashboard')) {
+  if (roles.has('dashboard') && replayer) {
     // Queues and reads of their own on a `request` connection: while Redis is away the admin
     // API and Bull Board answer 503 within a second instead of waiting for it.
-    const admin = await openConnection('request', 'admin', [DELIVERY_SCRIPTS]);
+    const admin = await openConnection('request', 'admin', [EVENT_LOG_SCRIPTS, DELIVERY_SCRIPTS]);
     const adminQueues = createDeliveryQueues({ flows, connection: admin, keys });
     closers.unshift({ name: 'admin queues', run: () => adminQueues.close() });
     const build = (inForce: readonly Flow[]): Router =>
@@ -201,8 +205,10 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
         flows: inForce,
         queues: adminQueues,
         state: stateOn(admin),
+        replays: replayer,
         redis: admin,
         keys,
+        eventRecordTtlMs: config.FANOUT_EVENT_RETENTION,
         logger: logger.child({ role: 'dashboard' }),
         adminToken: config.FANOUT_ADMIN_TOKEN,
         readOnly: config.FANOUT_DASHBOARD_READONLY,

@@ -175,46 +175,60 @@ describe('the commands that talk to a deployment', () => {
       expect(await runCli(['dead-letters', 'shop', 'nope'], env)).toMatchObject({ code: 1, stderr: 'fanout: flow "shop" has no destination named "nope" (DESTINATION_NOT_FOUND)\n' });
     });
 
-    it('says what a replay would do with --dry-run, and replays nothing', async () => {
+    it('says how many a replay would take with --dry-run, filters included, and replays nothing', async () => {
       const before = await failed();
       const all = await runCli(['dead-letters', 'shop', 'gone', '--replay', '--dry-run'], env);
-      expect(all.code).toBe(0);
-      expect(all.stdout).toContain(`would replay ${before} dead letters of shop/gone`);
-      expect(all.stdout).toContain('dry run: nothing was replayed');
+      expect(all).toEqual({ code: 0, stdout: `would replay ${before} dead letters of shop/gone\ndry run: nothing was replayed\n`, stderr: '' });
       const some = await runCli(['dead-letters', 'shop', 'gone', '--replay', '--dry-run', '--ids', `${ids[0]},missing`, '--json'], env);
       expect(some.code).toBe(1);
-      expect(JSON.parse(some.stdout)).toMatchObject({ dryRun: true, matched: 1, deadLetters: [{ eventId: ids[0] }], notFound: ['missing'] });
+      expect(JSON.parse(some.stdout)).toEqual({ dryRun: true, matched: 1, notFound: ['missing'] });
+      const byError = async (error: string) => (JSON.parse((await runCli(['dead-letters', 'shop', 'gone', '--replay', '--dry-run', '--error', error, '--json'], env)).stdout) as { matched: number }).matched;
+      expect([await byError('HTTP 410'), await byError('HTTP 503')]).toEqual([before, 0]);
+      const future = new Date(Date.now() + 3_600_000).toISOString();
+      expect(JSON.parse((await runCli(['dead-letters', 'shop', 'gone', '--replay', '--dry-run', '--from', future, '--json'], env)).stdout)).toMatchObject({ matched: 0 });
       expect(await failed()).toBe(before);
       expect(fanout.receiver.requestsTo('/gone').length).toBe(before);
     });
 
-    it('replays the ids given, or every dead letter, with the same webhook-id', async () => {
+    it('replays the ids given, or every dead letter, with the same webhook-id, and waits for the replay', async () => {
       const before = await failed();
       const one = await runCli(['dead-letters', 'shop', 'gone', '--replay', '--ids', `${ids[0]},missing`], env);
       expect(one.code).toBe(1);
-      expect(one.stdout).toBe('replayed 1 dead letter of shop/gone: queued again with the same webhook-id\nnot dead letters of shop/gone: missing\n');
+      expect(one.stdout).toMatch(/^replayed 1 dead letter of shop\/gone: queued again with the same webhook-id\nnot dead letters of shop\/gone: missing\nreplay (\S+) \(GET \/replays\/\1\)\n$/);
       const again = await fanout.receiver.waitFor('/gone', before + 1);
       expect(again.at(-1)!.headers['webhook-id']).toBe(ids[0]);
       await eventually(failed, (count) => count === before);
 
-      const all = await runCli(['dead-letters', 'shop', 'gone', '--replay', '--json'], env);
+      const all = await runCli(['dead-letters', 'shop', 'gone', '--replay', '--rate', '100/s', '--reason', 'gone came back', '--json'], env);
       expect(all.code).toBe(0);
-      expect(JSON.parse(all.stdout)).toEqual({ queued: before, notFound: [] });
+      const started = JSON.parse(all.stdout) as { replay: string; matched: number; notFound: string[] };
+      expect(started).toEqual({ replay: expect.any(String), matched: before, notFound: [] });
+      const audited = await eventually(
+        async () => (await (await fetch(`${fanout.base}/replays/${started.replay}`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })).json()) as { status: string },
+        (replay) => replay.status === 'finished',
+      );
+      expect(audited).toMatchObject({ matched: before, queued: before, rate: '100/s', reason: 'gone came back', filters: {} });
       await fanout.receiver.waitFor('/gone', 2 * before + 1);
     });
 
-    it('shows a replay progressing on a terminal', async () => {
-      // script(1) gives the command a terminal; what it printed comes back on its stdout.
-      const shell = `FANOUT_URL=${fanout.base} FANOUT_ADMIN_TOKEN=${ADMIN_TOKEN} ${process.execPath} ${FANOUT_BIN} dead-letters shop gone --replay --dry-run`;
-      const { code, stdout } = await runCli(['-qec', shell, '/dev/null'], {}, ['script']);
-      expect(code).toBe(0);
-      const clearedLines = stdout.split('\r\x1b[2K').slice(1);
-      expect(clearedLines.some((line) => /^listing dead letters: \d+\/\d+/.test(line))).toBe(true);
-      expect(stdout).toContain('would replay');
+    it('refuses a bad filter with the field it names', async () => {
+      expect(await runCli(['dead-letters', 'shop', 'gone', '--replay', '--rate', 'fast'], env)).toMatchObject({ code: 1, stderr: 'fanout: rate: expected deliveries per second, minute or hour, such as "50/s" or "600/m", got "fast" (REQUEST_INVALID)\n' });
+      expect(await runCli(['dead-letters', 'shop', 'gone', '--replay', '--from', 'yesterday'], env)).toMatchObject({ code: 1, stderr: expect.stringMatching(/^fanout: from: .*\(REQUEST_INVALID\)\n$/) });
     });
 
-    it('refuses --ids and --dry-run without --replay', async () => {
-      expect(await runCli(['dead-letters', 'shop', 'gone', '--dry-run'], env)).toMatchObject({ code: 2, stderr: 'fanout: --ids and --dry-run go with --replay\n' });
+    it('shows a replay progressing on a terminal', async () => {
+      await eventually(failed, (count) => count >= 2);
+      // script(1) gives the command a terminal; what it printed comes back on its stdout.
+      const shell = `FANOUT_URL=${fanout.base} FANOUT_ADMIN_TOKEN=${ADMIN_TOKEN} ${process.execPath} ${FANOUT_BIN} dead-letters shop gone --replay --rate 2/s`;
+      const { code, stdout } = await runCli(['-qec', shell, '/dev/null'], {}, ['script']);
+      expect(code).toBe(0);
+      expect(stdout).toMatch(/\r\x1b\[2Kreplaying: \d+\/\d+ dead letters handled, \d+ queued again \(at most 2\/s\)/);
+      expect(stdout).toMatch(/replayed \d+ dead letters of shop\/gone/);
+    });
+
+    it('refuses the replay options without --replay', async () => {
+      expect(await runCli(['dead-letters', 'shop', 'gone', '--dry-run'], env)).toMatchObject({ code: 2, stderr: 'fanout: --dry-run goes with --replay\n' });
+      expect(await runCli(['dead-letters', 'shop', 'gone', '--ids', 'a', '--rate', '5/s'], env)).toMatchObject({ code: 2, stderr: 'fanout: --ids, --rate go with --replay\n' });
     });
   });
 });

@@ -140,7 +140,7 @@ describe('all roles in one process', () => {
     const replayed = ids.slice(0, 2);
     const response = await fetch(`${base}/flows/shop/destinations/refusing/dead-letters/replay`, { method: 'POST', headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify({ ids: replayed }) });
     expect(response.status).toBe(202);
-    expect(await response.json()).toMatchObject({ queued: 2 });
+    expect(await response.json()).toMatchObject({ matched: 2 });
     const again = await receiver.waitFor('/refusing', EVENTS + 2);
     expect(new Set(again.slice(EVENTS).map((request) => String(request.headers['webhook-id'])))).toEqual(new Set(replayed));
   });

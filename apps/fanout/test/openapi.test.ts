@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { deliveryState } from '@fanout/delivery';
+import { deliveryState, startReplayer } from '@fanout/delivery';
 import { adminRoutes, buildDashboard } from '@fanout/dashboard';
 import { parseFlowDocuments } from '@fanout/flows';
 import { openApiPath } from '@fanout/http';
@@ -70,8 +70,10 @@ describe('GET /openapi.json', () => {
       const queues = createDeliveryQueues({ flows, connection: fx.redis, keys: fx.keys });
       const state = deliveryState({ redis: fx.redis, keys: fx.keys, attemptLogTtlMs: 60_000, now: Date.now });
       const ingress = buildIngress({ findFlow: (name) => flows.find((flow) => flow.name === name), redis: fx.redis, keys: fx.keys, metrics, logger, eventRecordTtlMs: 60_000, isDraining: () => false });
-      const dashboard = buildDashboard({ flows, queues, state, redis: fx.redis, keys: fx.keys, logger, adminToken: ADMIN_TOKEN, readOnly: false, otherRoutes: NON_ADMIN_ROUTES });
+      const replays = startReplayer({ redis: fx.redis, keys: fx.keys, queues, state, logger });
+      const dashboard = buildDashboard({ flows, queues, state, replays, redis: fx.redis, keys: fx.keys, eventRecordTtlMs: 600_000, logger, adminToken: ADMIN_TOKEN, readOnly: false, otherRoutes: NON_ADMIN_ROUTES });
       app = buildHttpApp({ routers: [ingress, dashboard], metrics, logger, metricsToken: undefined, readiness: () => ({ redis: 'ok' }) });
+      await replays.stop();
       await queues.close();
     });
     afterAll(() => fx.cleanup());
@@ -130,7 +132,15 @@ describe('GET /openapi.json', () => {
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ ids: [id, 'unknown'] }),
       });
-      expect(replay).toEqual({ status: 202, body: { queued: 1, notFound: ['unknown'] } });
+      expect(replay).toEqual({ status: 202, body: { replay: expect.any(String), matched: 1, notFound: ['unknown'] } });
+      const dryRun = await answersAsDocumented('post', '/flows/shop/destinations/gone/dead-letters/replay', '/flows/{flow}/destinations/{destination}/dead-letters/replay', { body: '{"dryRun": true, "error": "410"}' });
+      expect(dryRun.status).toBe(200);
+      await answersAsDocumented('post', '/flows/shop/destinations/gone/dead-letters/replay', '/flows/{flow}/destinations/{destination}/dead-letters/replay', { body: '{"rate": "fast"}' });
+      const { replay: replayId } = replay.body as { replay: string };
+      await answersAsDocumented('get', `/replays/${replayId}`, '/replays/{replay}');
+      await answersAsDocumented('get', '/replays/nope', '/replays/{replay}');
+      await answersAsDocumented('get', '/replays', '/replays');
+      await answersAsDocumented('get', '/replays?limit=-1', '/replays');
       await answersAsDocumented('post', '/flows/shop/destinations/gone/dead-letters/replay', '/flows/{flow}/destinations/{destination}/dead-letters/replay', { body: '{"idz": []}' });
     });
   });

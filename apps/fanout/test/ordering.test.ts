@@ -183,7 +183,7 @@ describe('ordered destinations, across two processes', () => {
     goneFixed = true;
     const response = await fetch(`${base}/flows/shop/destinations/gone-first/dead-letters/replay`, { method: 'POST', headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify({ ids: [ids[0]] }) });
     expect(response.status).toBe(202);
-    expect(await response.json()).toEqual({ queued: 1, notFound: [], outOfOrder: true });
+    expect(await response.json()).toEqual({ replay: expect.any(String), matched: 1, notFound: [], outOfOrder: true });
     await until('the replay delivered', async () => (await delivery(ids[0]!, 'gone-first'))?.status === 'delivered');
     expect((attempts.get('/gone-first') ?? []).at(-1)).toMatchObject({ seq: 0, status: 200 });
   });

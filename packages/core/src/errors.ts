@@ -40,6 +40,7 @@ export const ERROR_CODES = {
   UNAUTHORIZED: { status: 401, summary: 'The admin token is missing or wrong, or no FANOUT_ADMIN_TOKEN is configured.' },
   EVENT_NOT_FOUND: { status: 404, summary: 'No event with that id is known (never accepted, or past retention).' },
   DESTINATION_NOT_FOUND: { status: 404, summary: 'The flow has no destination with that name.' },
+  REPLAY_NOT_FOUND: { status: 404, summary: 'No replay with that id was ever asked for (GET /replays lists them all).' },
   ROUTE_NOT_FOUND: { status: 404, summary: 'No route matches the method and path.' },
   REQUEST_INVALID: { status: 400, summary: 'The request is malformed; the message says which part.' },
   HEADERS_TOO_LARGE: { status: 431, summary: 'The request headers are larger than the server takes (Node\'s 16 KiB).' },

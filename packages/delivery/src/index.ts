@@ -45,3 +45,7 @@ export {
   type Settlement,
   type TransitionResult,
 } from './transitions.js';
+export { decodeMatchedDelivery, matchDeadLetters, matchedDelivery, type MatchedDeadLetters } from './match-dead-letters.js';
+export { formatReplayRate, MAX_REPLAY_RATE_PER_SECOND, matchesFilter, parseReplayRate, type DeadLetterFacts, type ReplayFilter } from './replay-filter.js';
+export { type ReplayRecord, type ReplayStatus } from './replay-records.js';
+export { REPLAY_BATCH, ReplayError, startReplayer, type Replayer, type ReplayerDeps, type ReplayLogger, type ReplayMatch, type ReplayRequest, type Replays } from './replayer.js';

@@ -1,5 +1,6 @@
-import { DISPATCHER_GROUP, runScript, type PartitionKeys } from '@fanout/redis';
+import { DISPATCHER_GROUP, recordBucketTtlMs, runScript, type PartitionKeys } from '@fanout/redis';
 import type { Redis } from 'ioredis';
+import { encodeEventEntry, type EventEntry } from './event-entry.js';
 import { EVENT_LOG_SCRIPTS } from './scripts.js';
 
 /** A stream entry the dispatcher gives up on, and why. */
@@ -38,6 +39,7 @@ export interface DispatchDeadLetterPage {
 const ENTRY_FIELD = 'entry.';
 
 const DEAD_LETTER = EVENT_LOG_SCRIPTS.get('deadLetterEntries');
+const REDRIVE = EVENT_LOG_SCRIPTS.get('redriveDeadLetter');
 
 /**
  * Moves entries to the dispatcher dead letters: each is copied there (its fields byte for
@@ -84,4 +86,20 @@ export async function readDispatchDeadLetters(redis: Redis, partition: Partition
   ]);
   const items = raw.slice(0, limit).map(toDeadLetter);
   return { items, total, nextCursor: raw.length > limit ? (items.at(-1)?.id ?? null) : null };
+}
+
+/** One dispatcher dead letter by its id; undefined when the partition has none of that id. */
+export async function readDispatchDeadLetter(redis: Redis, partition: PartitionKeys, id: string): Promise<DispatchDeadLetter | undefined> {
+  const [found] = (await redis.xrangeBuffer(partition.dispatchDeadLetters, id, id)) as [Buffer, Buffer[]][];
+  return found ? toDeadLetter(found) : undefined;
+}
+
+/**
+ * Puts a dispatcher dead letter's entry back on the event stream (see redriveDeadLetter.lua),
+ * so a dispatcher dispatches it again; answers its new stream id, or undefined when the dead
+ * letter was gone.
+ */
+export async function redriveDispatchDeadLetter(redis: Redis, partition: PartitionKeys, id: string, entry: EventEntry, recordTtlMs: number): Promise<string | undefined> {
+  const streamId = await runScript<string | null>(redis, REDRIVE, [partition.stream, partition.eventRecords(entry.id), partition.dispatchDeadLetters, recordBucketTtlMs(recordTtlMs), id, ...encodeEventEntry(entry)]);
+  return streamId ?? undefined;
 }

@@ -31,6 +31,26 @@ export interface FanoutKeys {
    * must share a slot, so an event with a key is given an id of this partition.
    */
   partitionForIdempotencyKey(flow: string, key: string): PartitionKeys;
+  /** The replays of dead letters: their records, audit and leases. */
+  readonly replays: ReplayKeys;
+}
+
+/**
+ * The keys of dead-letter replays. Every one carries the hash tag `{replays}`: the script that
+ * advances a replay changes its record, lease, list and the running set at once, so on Redis
+ * Cluster they share one slot (replays are few; one slot holds them all).
+ */
+export interface ReplayKeys {
+  /** Every replay's id, scored by when it was asked for (unix ms): the audit, newest last. */
+  readonly audit: string;
+  /** The ids of the replays not yet finished, which some process must run. */
+  readonly running: string;
+  /** One replay's record: its request, counts and cursor (a hash). */
+  record(replay: string): string;
+  /** The deliveries one replay matched when it was asked for (`<event id>|<dead-lettered at>`, oldest first), until it finishes. */
+  matched(replay: string): string;
+  /** Which process runs the replay: its token, with a ttl it renews. */
+  lease(replay: string): string;
 }
 
 /** The keys of one partition of the event log and of the events in it. */
@@ -131,6 +151,17 @@ function partitionKeys(prefix: string, index: number, count: number): PartitionK
   };
 }
 
+function replayKeys(tagged: string): ReplayKeys {
+  return {
+    audit: `${tagged}:audit`,
+    running: `${tagged}:running`,
+    // Replay ids are UUIDv7s: no ':'.
+    record: (replay) => `${tagged}:replay:${replay}`,
+    matched: (replay) => `${tagged}:replay:${replay}:matched`,
+    lease: (replay) => `${tagged}:replay:${replay}:lease`,
+  };
+}
+
 /** FNV-1a: cheap, stable across processes and versions, and spreads UUIDv7s evenly. */
 function fnv1a(text: string): number {
   let hash = 0x811c9dc5;
@@ -154,5 +185,6 @@ export function createKeys(prefix = 'fanout', partitions = 1): FanoutKeys {
     flowPlan: (flow, version) => `${prefix}:flow-plan:${flow}:${version}`,
     partitionOf: (eventId) => all[partitions === 1 ? 0 : fnv1a(eventId) % partitions]!,
     partitionForIdempotencyKey: (flow, key) => all[partitions === 1 ? 0 : fnv1a(`${flow}:${key}`) % partitions]!,
+    replays: replayKeys(`${prefix}:{replays}`),
   };
 }

@@ -95,11 +95,16 @@ export function buildProgram(io: CliIo, env: NodeJS.ProcessEnv, exit: (code: Exi
     .argument('<destination>', 'the destination name')
     .option('--limit <n>', 'dead letters per page', wholeNumber(1, 500), 50)
     .option('--offset <n>', 'dead letters to skip, newest first', wholeNumber(0, Number.MAX_SAFE_INTEGER), 0)
-    .option('--replay', 'replay every dead letter of the destination (or those of --ids)')
+    .option('--replay', 'replay every dead letter of the destination (or those the filters below match)')
     .option('--ids <ids>', 'with --replay: only these event ids, comma-separated')
-    .option('--dry-run', 'with --replay: list what would be replayed, replay nothing')
+    .option('--from <time>', 'with --replay: only those dead-lettered at or after this ISO time')
+    .option('--to <time>', 'with --replay: only those dead-lettered at or before this ISO time')
+    .option('--error <text>', 'with --replay: only those whose reason contains this text')
+    .option('--rate <rate>', 'with --replay: queue at most this many again per second, minute or hour (50/s, 600/m)')
+    .option('--reason <text>', 'with --replay: why, for the audit (GET /replays)')
+    .option('--dry-run', 'with --replay: say how many would be replayed, replay nothing')
     .addOption(jsonOption())
-    .addHelpText('after', '\nA replay of many dead letters shows its progress on a terminal. The dry run lists the dead letters from\nthe CLI: the admin API has no dry run of its own yet.')
+    .addHelpText('after', '\nA replay runs in the background of the deployment; the command follows it until it finishes, with its\nprogress on a terminal (Ctrl-C stops following, not the replay). --json answers at once with the\nreplay\'s id: GET /replays/<id> has its progress.')
     .action(async (flow, destination, options) => exit(await (await import('./commands/dead-letters.js')).deadLettersCommand(flow, destination, options, client(), io)));
 
   program

@@ -1,4 +1,4 @@
-import { deadLetterPageSchema, MAX_DEAD_LETTER_PAGE, MAX_REPLAY_IDS, replayResultSchema, type DeadLetter, type ReplayResult } from '@fanout/dashboard';
+import { deadLetterPageSchema, MAX_REPLAY_IDS, replayDryRunSchema, replayStartedSchema, replayViewSchema, type DeadLetter, type ReplayView } from '@fanout/dashboard';
 import type { DeploymentClient } from '../deployment-client.js';
 import { EXIT_CODES, usageError, type ExitCode } from '../exit-codes.js';
 import { formatTable, printJson, printLine, progressLine, type CliIo, type Column, type Progress } from '../output.js';
@@ -9,13 +9,19 @@ export interface DeadLettersOptions {
   readonly replay?: true | undefined;
   /** Comma-separated event ids. */
   readonly ids?: string | undefined;
+  /** ISO times of the dead-lettering. */
+  readonly from?: string | undefined;
+  readonly to?: string | undefined;
+  /** A substring of the reason they died. */
+  readonly error?: string | undefined;
+  /** `50/s`, `600/m`. */
+  readonly rate?: string | undefined;
+  readonly reason?: string | undefined;
   readonly dryRun?: true | undefined;
   readonly json?: true | undefined;
 }
 
-/** A whole dead-letter queue may take minutes to replay in one request. */
-const REPLAY_TIMEOUT_MS = 15 * 60_000;
-/** How often the dead letters are counted while a whole queue replays on a terminal, in ms, for the progress line. */
+/** How often a replay's progress is read while the command waits for it, in ms. */
 const PROGRESS_POLL_MS = 500;
 
 const COLUMNS: readonly Column<DeadLetter>[] = [
@@ -39,75 +45,42 @@ const deadLetters = (count: number): string => `${count} dead ${count === 1 ? 'l
 function parseIds(raw: string): string[] {
   const ids = [...new Set(raw.split(',').map((id) => id.trim()).filter(Boolean))];
   if (ids.length === 0) throw usageError('--ids takes event ids separated by commas');
+  if (ids.length > MAX_REPLAY_IDS) throw usageError(`--ids takes at most ${MAX_REPLAY_IDS} event ids, got ${ids.length}`);
   return ids;
 }
 
 const page = (target: Target, limit: number, offset: number) => target.client.admin({ path: `${target.path}?limit=${limit}&offset=${offset}`, schema: deadLetterPageSchema });
 
-/** Every dead letter of the destination, page by page. */
-async function listAll(target: Target, progress: Progress): Promise<DeadLetter[]> {
-  const all: DeadLetter[] = [];
-  for (let offset: number | null = 0; offset !== null; ) {
-    const { items, total, nextOffset } = await page(target, MAX_DEAD_LETTER_PAGE, offset);
-    all.push(...items);
-    progress.update(`listing dead letters: ${all.length}/${total}`);
-    offset = nextOffset;
-  }
-  progress.done();
-  return all;
+/** The replay request's body: the filters given on the command line. */
+function replayFilters(options: DeadLettersOptions, ids: string[] | undefined): Record<string, unknown> {
+  const { from, to, error, rate, reason } = options;
+  return Object.fromEntries(Object.entries({ ids, from, to, error, rate, reason }).filter(([, value]) => value !== undefined));
 }
 
-/** The dry run is done here, by listing: the admin API has no dry run of its own yet. */
-async function dryRun(target: Target, ids: readonly string[] | undefined, progress: Progress): Promise<{ matched: DeadLetter[]; notFound: string[] }> {
-  const all = await listAll(target, progress);
-  if (ids === undefined) return { matched: all, notFound: [] };
-  const byId = new Map(all.map((deadLetter) => [deadLetter.eventId, deadLetter]));
-  return { matched: ids.flatMap((id) => byId.get(id) ?? []), notFound: ids.filter((id) => !byId.has(id)) };
-}
-
-/** Named ids go in requests of at most MAX_REPLAY_IDS, so progress is exact and no request is refused for its size. */
-async function replayIds(target: Target, ids: readonly string[], progress: Progress): Promise<ReplayResult> {
-  let queued = 0;
-  const notFound: string[] = [];
-  for (let start = 0; start < ids.length; start += MAX_REPLAY_IDS) {
-    progress.update(`replaying: ${start}/${ids.length} ids`);
-    const result = await target.client.admin({ method: 'POST', path: `${target.path}/replay`, schema: replayResultSchema, body: { ids: ids.slice(start, start + MAX_REPLAY_IDS) } });
-    queued += result.queued;
-    notFound.push(...result.notFound);
-  }
-  progress.done();
-  return { queued, notFound };
-}
-
-/** The whole queue is replayed by the admin API in one request; on a terminal, the progress line counts what has left the dead letters meanwhile. */
-async function replayAll(target: Target, progress: Progress): Promise<ReplayResult> {
-  const replay = () => target.client.admin({ method: 'POST', path: `${target.path}/replay`, schema: replayResultSchema, timeoutMs: REPLAY_TIMEOUT_MS });
-  if (!progress.shown) return replay();
-  const { total } = await page(target, 1, 0);
-  let finished = false;
-  progress.update(`replaying ${deadLetters(total)}`);
-  const ticker = setInterval(() => {
-    void page(target, 1, 0).then(
-      ({ total: left }) => finished || progress.update(`replaying: ${Math.max(total - left, 0)}/${total} dead letters back in the queue`),
-      () => {},
-    );
-  }, PROGRESS_POLL_MS);
-  try {
-    return await replay();
-  } finally {
-    finished = true;
-    clearInterval(ticker);
-    progress.done();
+/** Polls the replay until it finishes, showing its progress on a terminal. */
+async function waitForReplay(client: DeploymentClient, id: string, progress: Progress): Promise<ReplayView> {
+  for (;;) {
+    const replay = await client.admin({ path: `/replays/${encodeURIComponent(id)}`, schema: replayViewSchema });
+    if (replay.status === 'finished') {
+      progress.done();
+      return replay;
+    }
+    progress.update(`replaying: ${replay.done}/${replay.matched} dead letters handled, ${replay.queued} queued again${replay.rate ? ` (at most ${replay.rate})` : ''}`);
+    await new Promise((resolve) => setTimeout(resolve, PROGRESS_POLL_MS));
   }
 }
 
 /**
  * `fanout dead-letters <flow> <destination>`: a page of the destination's dead letters, or with
- * `--replay` every one of them (or `--ids`) sent again with the same webhook-id; `--dry-run`
- * says what would be replayed. Exit 1 when some of the named ids are not dead letters.
+ * `--replay` those the filters match (every one without) sent again with the same webhook-id,
+ * by a replay in the background whose progress the command follows until it finishes
+ * (`--json` answers at once with its id); `--dry-run` says how many would be replayed. Exit 1
+ * when some of the named ids are not dead letters.
  */
 export async function deadLettersCommand(flow: string, destination: string, options: DeadLettersOptions, client: DeploymentClient, io: CliIo): Promise<ExitCode> {
-  if (!options.replay && (options.ids !== undefined || options.dryRun)) throw usageError('--ids and --dry-run go with --replay');
+  const replayOnly = { '--ids': options.ids, '--from': options.from, '--to': options.to, '--error': options.error, '--rate': options.rate, '--reason': options.reason, '--dry-run': options.dryRun };
+  const misplaced = Object.entries(replayOnly).flatMap(([flag, value]) => (value === undefined ? [] : [flag]));
+  if (!options.replay && misplaced.length > 0) throw usageError(`${misplaced.join(', ')} ${misplaced.length === 1 ? 'goes' : 'go'} with --replay`);
   const target: Target = { client, path: `/flows/${encodeURIComponent(flow)}/destinations/${encodeURIComponent(destination)}/dead-letters`, name: `${flow}/${destination}` };
   const progress = progressLine(io, !options.json);
   const ids = options.ids === undefined ? undefined : parseIds(options.ids);
@@ -124,25 +97,33 @@ export async function deadLettersCommand(flow: string, destination: string, opti
     return EXIT_CODES.OK;
   }
 
+  const filters = replayFilters(options, ids);
+  const notFoundLine = (notFound: readonly string[] | undefined) => notFound && notFound.length > 0 && printLine(io, `not dead letters of ${target.name}: ${notFound.join(', ')}`);
+  const exitFor = (notFound: readonly string[] | undefined) => (notFound && notFound.length > 0 ? EXIT_CODES.FAILED : EXIT_CODES.OK);
   if (options.dryRun) {
-    const { matched, notFound } = await dryRun(target, ids, progress);
+    const { matched, notFound } = await client.admin({ method: 'POST', path: `${target.path}/replay`, schema: replayDryRunSchema, body: { ...filters, dryRun: true } });
     if (options.json) {
-      printJson(io, { dryRun: true, matched: matched.length, deadLetters: matched, notFound });
+      printJson(io, { dryRun: true, matched, notFound: notFound ?? [] });
     } else {
-      if (matched.length > 0) printLine(io, formatTable(COLUMNS, matched));
-      printLine(io, `would replay ${deadLetters(matched.length)} of ${target.name}`);
-      if (notFound.length > 0) printLine(io, `not dead letters of ${target.name}: ${notFound.join(', ')}`);
-      printLine(io, 'dry run: nothing was replayed (listed by the CLI: the admin API has no dry run yet)');
+      printLine(io, `would replay ${deadLetters(matched)} of ${target.name}`);
+      notFoundLine(notFound);
+      printLine(io, 'dry run: nothing was replayed');
     }
-    return notFound.length > 0 ? EXIT_CODES.FAILED : EXIT_CODES.OK;
+    return exitFor(notFound);
   }
 
-  const result = ids === undefined ? await replayAll(target, progress) : await replayIds(target, ids, progress);
+  const started = await client.admin({ method: 'POST', path: `${target.path}/replay`, schema: replayStartedSchema, body: filters });
+  // Scripts get the answer at once and follow GET /replays/:replay themselves.
   if (options.json) {
-    printJson(io, result);
-  } else {
-    printLine(io, `replayed ${deadLetters(result.queued)} of ${target.name}: queued again with the same webhook-id`);
-    if (result.notFound.length > 0) printLine(io, `not dead letters of ${target.name}: ${result.notFound.join(', ')}`);
+    printJson(io, { ...started, notFound: started.notFound ?? [] });
+    return exitFor(started.notFound);
   }
-  return result.notFound.length > 0 ? EXIT_CODES.FAILED : EXIT_CODES.OK;
+  const outOfOrder = started.outOfOrder ? ' (out of order: this destination is ordered)' : '';
+  progress.update(`replay ${started.replay}: ${deadLetters(started.matched)} of ${target.name}`);
+  const finished = await waitForReplay(client, started.replay, progress);
+  printLine(io, `replayed ${deadLetters(finished.queued)} of ${target.name}: queued again with the same webhook-id${outOfOrder}`);
+  if (finished.skipped > 0) printLine(io, `skipped ${finished.skipped}: no longer dead letters when their turn came`);
+  notFoundLine(started.notFound);
+  printLine(io, `replay ${finished.replay} (GET /replays/${finished.replay})`);
+  return exitFor(started.notFound);
 }
