@@ -13,6 +13,8 @@ export interface DestinationSpec {
   readonly retryDelayMs: number;
   readonly maxRetryDelayMs: number;
   readonly concurrency: number;
+  /** Its `circuitBreaker` (consecutiveFailures); absent: none. */
+  readonly circuitBreaker?: { readonly consecutiveFailures: number; readonly cooldownMs: number; readonly redrive: boolean };
   /**
    * Where it delivers, when not to the recording receiver: the YAML fields after `name`
    * (`type: s3`, `bucket: …`, one field per line). Absent: `type: http` to the receiver.
@@ -59,6 +61,8 @@ function flowDocument({ name, destinations }: FlowSpec, urlOf: (destination: str
       `      retry: { attempts: ${destination.attempts}, backoff: { type: exponential, delay: ${destination.retryDelayMs}ms, maxDelay: ${destination.maxRetryDelayMs}ms, jitter: full } }`,
     );
     if (destination.eventTypes) lines.push(`      filter: { eventTypes: [${destination.eventTypes.join(', ')}] }`);
+    const breaker = destination.circuitBreaker;
+    if (breaker) lines.push(`      circuitBreaker: { consecutiveFailures: ${breaker.consecutiveFailures}, cooldown: ${breaker.cooldownMs}ms, redrive: ${breaker.redrive} }`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -39,6 +39,8 @@ export interface RoleProcess {
   readonly roles: readonly Role[];
   readonly port: number;
   readonly url: string;
+  /** Where every incarnation's stdout and stderr go (its log lines). */
+  readonly logFile: string;
   /** Exits the harness did not cause. */
   readonly crashes: readonly ProcessExit[];
   /** The running child's pid (the dispatcher's consumer name contains it). */
@@ -151,6 +153,7 @@ export async function createRoleProcess(options: RoleProcessOptions): Promise<Ro
     roles: options.roles,
     port,
     url,
+    logFile: options.logFile,
     crashes,
     get pid() {
       return child?.pid;

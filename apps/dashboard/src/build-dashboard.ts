@@ -1,5 +1,5 @@
 import { FanoutError } from '@fanout/core';
-import type { DeliveryState, Replays } from '@fanout/delivery';
+import { destinationHealth, type DeliveryState, type Replays } from '@fanout/delivery';
 import type { Flow } from '@fanout/flows';
 import { canonicalPath, errorHandler, isUnder, openApiDocument, requireToken, type RouteDoc } from '@fanout/http';
 import type { Logger } from '@fanout/observability';
@@ -9,6 +9,7 @@ import express, { type RequestHandler } from 'express';
 import type { Redis } from 'ioredis';
 import { BULL_BOARD_PATH, bullBoardHandler } from './bull-board.js';
 import { DEAD_LETTER_ROUTES, deadLetterRoutes } from './dead-letter-routes.js';
+import { DESTINATION_STATE_ROUTES, destinationStateControl, destinationStateRoutes } from './destination-state-routes.js';
 import { DISPATCHER_REPLAY_ROUTE, dispatcherDeadLetterRoute, dispatcherDeadLetterRoutes } from './dispatcher-dead-letter-routes.js';
 import { EVENT_ROUTE, eventRoutes } from './event-routes.js';
 import { FLOW_ROUTES, flowRoutes } from './flow-routes.js';
@@ -25,7 +26,7 @@ export interface DashboardDeps {
   state: DeliveryState;
   /** Replays of dead letters (the admin API's): run in the background, audited. */
   replays: Replays;
-  /** Event and delivery records are read through this connection. */
+  /** Event and delivery records are read through this connection, and destinations paused and resumed (it runs DELIVERY_SCRIPTS). */
   redis: Redis;
   keys: FanoutKeys;
   /** How long event records are kept (FANOUT_EVENT_RETENTION), ms: a replayed dispatcher dead letter's record is kept that long. */
@@ -63,7 +64,7 @@ const BULL_BOARD_ROUTE = {
 
 /** Every route the dashboard serves, described; the dispatcher dead letters' query depends on the event log's partitions. */
 export function adminRoutes(partitions: number): RouteDoc[] {
-  return [EVENT_ROUTE, ...FLOW_ROUTES, ...DEAD_LETTER_ROUTES, ...REPLAY_ROUTES, dispatcherDeadLetterRoute(partitions), DISPATCHER_REPLAY_ROUTE, STATUS_ROUTE, OPENAPI_ROUTE, BULL_BOARD_ROUTE];
+  return [EVENT_ROUTE, ...FLOW_ROUTES, ...DEAD_LETTER_ROUTES, ...REPLAY_ROUTES, ...DESTINATION_STATE_ROUTES, dispatcherDeadLetterRoute(partitions), DISPATCHER_REPLAY_ROUTE, STATUS_ROUTE, OPENAPI_ROUTE, BULL_BOARD_ROUTE];
 }
 
 /** The version of the HTTP API the OpenAPI document describes (the DeliveryFlow's fanout.dev/v1). */
@@ -103,19 +104,22 @@ export function buildDashboard(deps: DashboardDeps): express.Router {
   const { flows, queues, state, replays, redis, keys, eventRecordTtlMs, logger, readOnly, redisReachable = () => true } = deps;
   const router = express.Router();
   router.use(guardAdminPaths(deps, redisReachable));
+  const health = destinationHealth({ redis, keys, now: Date.now });
   router.use(eventRoutes({ redis, keys, flows }));
-  router.use(flowRoutes({ flows }));
+  router.use(flowRoutes({ flows, health }));
   router.use(deadLetterRoutes({ flows, queues, replays }));
   router.use(replayRoutes({ replays }));
+  const control = destinationStateControl({ health, logger });
+  router.use(destinationStateRoutes({ flows, queues, control }));
   router.use(dispatcherDeadLetterRoutes({ redis, keys, flows, eventRecordTtlMs }));
-  router.use(statusRoutes({ queues }));
+  router.use(statusRoutes({ queues, health }));
   const openApi = openApiDocument(
     { title: 'fanout', version: API_VERSION, description: 'Durable webhook fan-out: the webhook ingress, the admin API, health and metrics.' },
     [...(deps.otherRoutes ?? []), ...adminRoutes(keys.partitions.length)],
   );
   router.get(OPENAPI_ROUTE.path, (_req, res) => void res.json(openApi));
-  const boardQueues = queues.destinations.map(({ flow, destination }) => ({ queue: queues.get(flow.name, destination.name)!, destination, target: destinationTarget(destination, flow.envTemplates), state, redis, keys }));
-  router.use(BULL_BOARD_PATH, bullBoardHandler(boardQueues, { readOnly }));
+  const boardQueues = queues.destinations.map(({ flow, destination }) => ({ flow: flow.name, queue: queues.get(flow.name, destination.name)!, destination, target: destinationTarget(destination, flow.envTemplates), state, redis, keys }));
+  router.use(BULL_BOARD_PATH, bullBoardHandler(boardQueues, { readOnly, control }));
   router.use(errorHandler(logger));
   return router;
 }

@@ -6,6 +6,7 @@ import { deliveryJobOptions, deliveryJobSchema } from '@fanout/queues';
 import type { Job } from 'bullmq';
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
+import type { DestinationStateControl } from './destination-state-routes.js';
 import { OperatorRefusal } from './operator-refusal.js';
 import { attemptLines, operatorJobs, type OperatorQueue } from './operator-jobs.js';
 
@@ -22,13 +23,25 @@ type CleanStatus = Parameters<BullMQAdapter['clean']>[0];
  * operator-jobs.ts). Queue-wide actions that would drop queued deliveries (Empty, Obliterate,
  * Clean of waiting or delayed jobs) are refused; a job added by hand gets its delivery's job
  * id and options, and is sent only if it names a real delivery (the worker's begin checks).
+ * Pause and Resume pause and resume the destination, as the admin API does (the workers keep
+ * the queue's own pause in step with the destination's state, so a bare queue pause would not last).
  */
 class DeliveryQueueAdapter extends BullMQAdapter {
   readonly #context: OperatorQueue;
+  readonly #control: DestinationStateControl;
 
-  constructor(context: OperatorQueue, options: Partial<BullMQAdapterOptions>) {
+  constructor(context: OperatorQueue, control: DestinationStateControl, options: Partial<BullMQAdapterOptions>) {
     super(context.queue, options);
     this.#context = context;
+    this.#control = control;
+  }
+
+  override async pause(): Promise<void> {
+    await this.#control.pause({ flow: this.#context.flow, destination: this.#context.destination.name, queue: this.#context.queue }, 'Bull Board');
+  }
+
+  override async resume(): Promise<void> {
+    await this.#control.resume({ flow: this.#context.flow, destination: this.#context.destination.name, queue: this.#context.queue }, 'Bull Board');
   }
 
   override async getJob(id: string): Promise<Job | undefined> {
@@ -68,15 +81,17 @@ class DeliveryQueueAdapter extends BullMQAdapter {
 export interface BullBoardOptions {
   /** FANOUT_DASHBOARD_READONLY: every queue read-only (no retry, promote, clean, pause). */
   readonly readOnly: boolean;
+  /** Where Pause and Resume go. */
+  readonly control: DestinationStateControl;
 }
 
 /** Bull Board over every destination queue, to be mounted at BULL_BOARD_PATH. */
-export function bullBoardHandler(queues: Iterable<OperatorQueue>, { readOnly }: BullBoardOptions): RequestHandler {
+export function bullBoardHandler(queues: Iterable<OperatorQueue>, { readOnly, control }: BullBoardOptions): RequestHandler {
   const serverAdapter = new ExpressAdapter().setBasePath(BULL_BOARD_PATH);
   // Bull Board's "Add job" form is built from it.
   const jobDataSchema = z.toJSONSchema(deliveryJobSchema);
   createBullBoard({
-    queues: [...queues].map((context) => new DeliveryQueueAdapter(context, { readOnlyMode: readOnly, description: `${context.destination.type} destination`, jobDataSchema })),
+    queues: [...queues].map((context) => new DeliveryQueueAdapter(context, control, { readOnlyMode: readOnly, description: `${context.destination.type} destination`, jobDataSchema })),
     serverAdapter,
     options: { uiConfig: { boardTitle: 'fanout', jobDetails: { defaultTab: 'Data' } } },
   });

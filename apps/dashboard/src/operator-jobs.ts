@@ -11,6 +11,8 @@ import { payloadPreview, type PayloadPreview } from './payload-preview.js';
 
 /** What Bull Board's job actions need to know of one destination's queue. */
 export interface OperatorQueue {
+  /** The flow of its destination. */
+  readonly flow: string;
   readonly queue: DeliveryQueue;
   readonly destination: Destination;
   /** Where the destination delivers, masked. */

@@ -19,9 +19,9 @@ describe('GET /status', () => {
     expect(status).toBe(200);
     expect(body).toEqual({
       destinations: [
-        { flow: 'payments', destination: 'orders', waiting: 0, active: 0, delayed: 0, failed: 3 },
-        { flow: 'payments', destination: 'archive', waiting: 3, active: 0, delayed: 0, failed: 0 },
-        { flow: 'refunds', destination: 'ledger', waiting: 0, active: 0, delayed: 0, failed: 0 },
+        { flow: 'payments', destination: 'orders', waiting: 0, active: 0, delayed: 0, failed: 3, state: 'closed' },
+        { flow: 'payments', destination: 'archive', waiting: 3, active: 0, delayed: 0, failed: 0, state: 'closed' },
+        { flow: 'refunds', destination: 'ledger', waiting: 0, active: 0, delayed: 0, failed: 0, state: 'closed' },
       ],
     });
   });

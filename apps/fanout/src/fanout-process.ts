@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { FanoutError, maskUrl } from '@fanout/core';
 import { buildDashboard } from '@fanout/dashboard';
-import { DELIVERY_SCRIPTS, deliveryState, startReplayer } from '@fanout/delivery';
+import { DELIVERY_SCRIPTS, deliveryState, DESTINATION_STATES, destinationHealth, startReplayer } from '@fanout/delivery';
 import { createDestinationRegistry, createNetworkGuard, defaultKinds } from '@fanout/destinations';
 import { flowPlans, startDispatcher } from '@fanout/dispatcher';
 import { EVENT_LOG_SCRIPTS } from '@fanout/event-log';
@@ -151,6 +151,10 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
   const stateOn = (redis: Redis) => deliveryState({ redis, keys, attemptLogTtlMs: config.FANOUT_EVENT_RETENTION, now: Date.now });
   closers.unshift({ name: 'delivery queues', run: () => queues.close() });
   metrics.observeQueueDepth(() => queues.readDepths());
+  const destinationStates = destinationHealth({ redis: background, keys, now: Date.now });
+  metrics.observeDestinationStates(DESTINATION_STATES, () =>
+    Promise.all(queues.destinations.map(async ({ name, flow, destination }) => ({ flow: flow.name, destination: destination.name, state: (await destinationStates.read(name)).state }))),
+  );
   // Before any webhook is taken: a dispatcher of another process (of an older or newer
   // version) may dispatch what this one accepts, by the plan it publishes here.
   await publishFlowPlans(background, keys, flows, config.FANOUT_EVENT_RETENTION);

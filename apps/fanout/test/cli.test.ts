@@ -158,7 +158,7 @@ describe('the commands that talk to a deployment', () => {
     await settled(ids[1]!);
     const { code, stdout } = await runCli(['status'], env);
     expect(code).toBe(0);
-    expect(stdout).toMatch(/^FLOW +DESTINATION +WAITING +ACTIVE +DELAYED +FAILED\nshop +ok +0 +0 +0 +0\nshop +gone +0 +0 +0 +\d+\n$/);
+    expect(stdout).toMatch(/^FLOW +DESTINATION +WAITING +ACTIVE +DELAYED +FAILED +STATE\nshop +ok +0 +0 +0 +0 +closed\nshop +gone +0 +0 +0 +\d+ +closed\n$/);
     const json = JSON.parse((await runCli(['status', '--json'], env)).stdout) as { destinations: { destination: string; failed: number }[] };
     expect(json.destinations.map((destination) => destination.destination)).toEqual(['ok', 'gone']);
     expect(json.destinations[1]!.failed).toBeGreaterThanOrEqual(2);

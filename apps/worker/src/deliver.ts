@@ -1,9 +1,9 @@
 import type { AttemptReport, DestinationClient } from '@fanout/destinations';
-import { DeadLetterError, deliveryOfJob, handBackJob, isLastAttempt, JobRefusedError, parkHeldJob, refOf, releaseJob, RetryLaterError, type AttemptFacts, type DeliveryRef, type DeliveryState, type LineHead } from '@fanout/delivery';
-import type { Destination } from '@fanout/flows';
+import { DeadLetterError, deliveryOfJob, handBackJob, isLastAttempt, JobRefusedError, parkGatedJob, parkHeldJob, refOf, releaseJob, RetryLaterError, type AttemptFacts, type AttemptHealth, type BreakerChange, type DeliveryRef, type DeliveryState, type LineHead } from '@fanout/delivery';
+import { longestAttemptMs } from '@fanout/flows';
 import type { FanoutMetrics, Logger } from '@fanout/observability';
-import type { DeliveryQueue } from '@fanout/queues';
-import type { Job } from 'bullmq';
+import { DelayedError, type Job } from 'bullmq';
+import type { DestinationGate, GatedDestination } from './destination-gate.js';
 import { nextTransition } from './next-transition.js';
 import { untilWritten } from './until-written.js';
 
@@ -19,17 +19,21 @@ export interface DeliverDeps {
   readonly now: () => number;
   /** Aborted when a stop gives up waiting: attempts still in flight end, and their jobs are handed back. */
   readonly shutdown: AbortSignal;
+  /** What a paused destination or an open breaker makes the workers do. */
+  readonly gate: Pick<DestinationGate, 'changed' | 'gated' | 'gone'>;
 }
 
 /** The destination a worker delivers to, with its flow's name, the client of its kind, and its queue (an ordered one's releases add jobs to it). */
-export interface DeliveryTarget {
-  readonly flow: string;
-  readonly destination: Destination;
+export interface DeliveryTarget extends GatedDestination {
   readonly client: DestinationClient;
-  readonly queue: DeliveryQueue;
 }
 
 export const PAYLOAD_GONE = 'payload no longer stored';
+
+/** A half-open breaker's probe is its attempt's own for the attempt's longest time and this much more (ms); then another attempt may probe. */
+export const PROBE_LEASE_MARGIN_MS = 5_000;
+
+export const GONE_PAUSED = 'HTTP 410 Gone: the destination is paused (onGone: pause)';
 
 /**
  * One attempt of one delivery, as the processor of the destination's BullMQ worker: begin
@@ -61,7 +65,7 @@ export async function deliver(deps: DeliverDeps, target: DeliveryTarget, job: Jo
 
   const release = (next: LineHead | undefined): Promise<void> => (next && ref.line ? written('release', () => releaseJob(deps.state, target.queue, target.destination, target.flow, ref.line!, next)) : Promise.resolve());
 
-  const begun = await written('begin', () => deps.state.begin(delivery));
+  const begun = await written('begin', () => deps.state.begin(delivery, { probeLeaseMs: longestAttemptMs(target.destination) + PROBE_LEASE_MARGIN_MS }));
   if (begun.kind === 'refused') {
     deps.logger.warn({ ...about, jobId: job.id, reason: begun.reason }, 'delivery.refused');
     await release(begun.next);
@@ -69,6 +73,10 @@ export async function deliver(deps: DeliverDeps, target: DeliveryTarget, job: Jo
   }
   // The dispatcher writes a delivery's record before its job: this job is early, or no dispatch made it.
   if (begun.kind === 'undispatched') throw new RetryLaterError('the delivery has no record yet: its dispatch has not finished');
+  if (begun.kind === 'gated') {
+    await deps.gate.gated(target).catch((error: unknown) => deps.logger.warn({ ...about, err: error }, 'destination.pause_failed'));
+    return parkGatedJob(job, token, begun.until, deps.now());
+  }
   if (begun.kind === 'held') {
     deps.logger.info({ ...about, waitingFor: begun.waitingFor.eventId }, 'delivery.held');
     return parkHeldJob(job, token);
@@ -96,7 +104,32 @@ export async function deliver(deps: DeliverDeps, target: DeliveryTarget, job: Jo
     deps.logger.warn({ ...about, attempt, durationMs: report.durationMs }, 'delivery.interrupted');
     return handBackJob(deps.state, job, token, ref, attempt);
   }
-  await record(deps, target, job, ref, { attempt, startedAt, ...factsOf(report) }, report, written, release);
+  const facts = { attempt, startedAt, ...factsOf(report) };
+  if (report.statusCode === 410 && target.destination.onGone === 'pause') return pauseForGone(deps, target, job, token, ref, facts, written);
+  await record(deps, target, job, ref, facts, report, written, release);
+}
+
+/**
+ * onGone: pause. The attempt is logged (the delivery retrying, its breaker not counting it),
+ * the destination paused, and the job waits in its paused queue with no retry spent, to be
+ * attempted again once an operator resumes the destination.
+ */
+async function pauseForGone(deps: DeliverDeps, target: DeliveryTarget, job: Job<unknown>, token: string | undefined, ref: DeliveryRef, facts: AttemptFacts, written: Written): Promise<never> {
+  await written('scheduleRetry', () => deps.state.scheduleRetry(ref, facts, GONE_PAUSED));
+  deps.logger.warn({ eventId: ref.eventId, flow: target.flow, destination: ref.destination, attempt: facts.attempt, statusCode: 410, durationMs: facts.durationMs, outcome: 'paused', error: GONE_PAUSED }, 'delivery.attempted');
+  await written('pause', () => deps.gate.gone(target));
+  await job.moveToDelayed(deps.now(), token);
+  throw new DelayedError(GONE_PAUSED);
+}
+
+/** How the attempt counts for the destination's breaker: answered (delivered, or refused with a status) or failed; absent when it has none, or the outcome says nothing of its health. */
+function healthOf(target: DeliveryTarget, report: AttemptReport): AttemptHealth | undefined {
+  const breaker = target.destination.circuitBreaker;
+  if (!breaker) return undefined;
+  const { outcome } = report;
+  // A refusal without an answer (the network guard's, a missing exchange) is not the destination failing.
+  if (outcome.kind === 'dead' && report.statusCode === undefined) return undefined;
+  return { queue: target.name, breaker, healthy: outcome.kind !== 'retry' };
 }
 
 function factsOf({ durationMs, statusCode, response }: AttemptReport): Omit<AttemptFacts, 'attempt' | 'startedAt'> {
@@ -117,9 +150,14 @@ async function record(
   release: (next: LineHead | undefined) => Promise<void>,
 ): Promise<void> {
   const next = nextTransition(report.outcome, isLastAttempt(job));
-  if (next.to === 'delivered') await release((await written('markDelivered', () => deps.state.markDelivered(ref, facts))).next);
-  else if (next.to === 'retrying') await written('scheduleRetry', () => deps.state.scheduleRetry(ref, facts, next.error));
-  else await release((await written('deadLetter', () => deps.state.deadLetter(ref, { error: next.error, attempt: facts, retentionMs: target.destination.deadLetter.retentionMs }))).next);
+  const health = healthOf(target, report);
+  const settle = async (settlement: { readonly next?: LineHead; readonly breaker?: BreakerChange }): Promise<void> => {
+    if (settlement.breaker) await deps.gate.changed(target, settlement.breaker).catch((error: unknown) => deps.logger.warn({ eventId: ref.eventId, flow: target.flow, destination: ref.destination, err: error }, 'destination.gate_failed'));
+    await release(settlement.next);
+  };
+  if (next.to === 'delivered') await settle(await written('markDelivered', () => deps.state.markDelivered(ref, facts, health)));
+  else if (next.to === 'retrying') await settle(await written('scheduleRetry', () => deps.state.scheduleRetry(ref, facts, next.error, health)));
+  else await settle(await written('deadLetter', () => deps.state.deadLetter(ref, { error: next.error, attempt: facts, retentionMs: target.destination.deadLetter.retentionMs, ...(health && { health }) })));
 
   const outcome = next.to === 'delivered' ? 'delivered' : next.to === 'retrying' ? 'retry' : 'dead';
   const labels = { flow: target.flow, destination: ref.destination, outcome };

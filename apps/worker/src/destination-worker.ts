@@ -38,7 +38,7 @@ export function startDestinationWorker(deps: DestinationWorkerDeps, { name, flow
   // One delivery in flight per line is the lines' doing; how many lines at once, across every
   // worker process, is the queue's global concurrency. A destination no longer ordered loses it.
   const configured = destination.ordering === 'none' ? queue.removeGlobalConcurrency() : queue.setGlobalConcurrency(destination.concurrency);
-  const target = { flow: flow.name, destination, client: deps.destinations.clientFor(destination), queue };
+  const target = { name, flow: flow.name, destination, client: deps.destinations.clientFor(destination), queue };
   const worker = new Worker<unknown, void>(name, (job, token) => deliver(deps.deliver, target, job, token), deliveryWorkerOptions({ destination, connection: deps.connection, keys: deps.keys, stall: deps.stall }));
   // Without a listener an 'error' event (Redis gone, a failed lock renewal) would crash the process.
   worker.on('error', (error) => logger.error({ err: error, queue: name }, 'worker.error'));

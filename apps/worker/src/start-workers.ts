@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { hasWaitingLines, type DeliveryState } from '@fanout/delivery';
+import { destinationHealth, hasWaitingLines, type DeliveryState } from '@fanout/delivery';
 import type { DestinationRegistry } from '@fanout/destinations';
 import type { Flow } from '@fanout/flows';
 import type { Logger } from '@fanout/observability';
@@ -10,6 +10,7 @@ import { startDeadLetterRetention } from './dead-letter-retention.js';
 import { startDestinationWorker, type DestinationWorker } from './destination-worker.js';
 import { LINE_SWEEP, startLineSweep, type LineSweepOptions } from './line-sweep.js';
 import type { DeliverDeps, DeliveryMetrics } from './deliver.js';
+import { startDestinationGate } from './destination-gate.js';
 import { startPeriodic } from './periodic.js';
 import { settlesWithin } from './settles-within.js';
 import type { StallOptions } from './worker-options.js';
@@ -33,6 +34,8 @@ export interface WorkerDeps extends StallOptions {
   readonly lineSweep?: LineSweepOptions;
   /** When the worker of a destination removed from the flows stops. Default RETIRE. */
   readonly retire?: RetireOptions;
+  /** How often each destination's state is looked at (a breaker's cooldown ending, its queue's pause kept in step), ms. Default 1000. */
+  readonly gateWatchEveryMs?: number;
 }
 
 /**
@@ -85,7 +88,16 @@ export function startWorkers(deps: WorkerDeps): DeliveryWorkers {
   // Every attempt in flight, across all destinations, listens on it.
   setMaxListeners(0, shutdown.signal);
   const { state, metrics, logger, now = Date.now } = deps;
-  const deliverDeps: DeliverDeps = { state, metrics, logger, now, shutdown: shutdown.signal };
+  const gate = startDestinationGate({
+    health: destinationHealth({ redis: deps.connection, keys: deps.keys, now }),
+    state,
+    // Read at each look: the destinations served change with a reload.
+    served: () => served().map(({ name, flow, destination, queue }) => ({ name, flow: flow.name, destination, queue })),
+    logger,
+    everyMs: deps.gateWatchEveryMs ?? 1_000,
+    now,
+  });
+  const deliverDeps: DeliverDeps = { state, metrics, logger, now, shutdown: shutdown.signal, gate };
   const recording = new Set<Promise<void>>();
   const unitDeps = { connection: deps.connection, keys: deps.keys, state, destinations: deps.destinations, metrics, logger, stall: deps, deliver: deliverDeps, recording };
   const retire = deps.retire ?? RETIRE;
@@ -191,6 +203,7 @@ export function startWorkers(deps: WorkerDeps): DeliveryWorkers {
       stopping = true;
       retention.stop();
       lines.stop();
+      gate.stop();
       drains.stop();
       const units = [...running.keys()];
       // pause() stops fetching and waits for the jobs in flight, BullMQ's own completion

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { newEventId } from '@fanout/core';
-import { DELIVERY_SCRIPTS, deliveryState, readDeliveryRecord, type DeliveryRecord } from '@fanout/delivery';
+import { DELIVERY_SCRIPTS, deliveryState, destinationHealth, readDeliveryRecord, type DeliveryRecord, type DestinationHealth } from '@fanout/delivery';
 import { createDestinationRegistry } from '@fanout/destinations';
 import { appendEvent } from '@fanout/event-log';
 import type { Destination, Flow, HttpDestination } from '@fanout/flows';
@@ -29,6 +29,8 @@ export interface Harness {
   /** Starts another set of workers on the same flows, as a second process would; closed with the harness. */
   startMoreWorkers(): Promise<DeliveryWorkers>;
   readonly metrics: FanoutMetrics;
+  /** The destinations' health (breaker state, pause), as every worker process shares it. */
+  readonly health: DestinationHealth;
   /** Every line the workers logged, parsed. */
   readonly logLines: Record<string, unknown>[];
   queue(destination: Destination): DeliveryQueue;
@@ -52,6 +54,8 @@ export interface HarnessOptions {
   deadLetterSweepEveryMs?: number;
   /** How ordered destinations' lines are swept. Default the product's. */
   lineSweep?: LineSweepOptions;
+  /** How often the workers look at each destination's state, ms. Default the product's (1 s). */
+  gateWatchEveryMs?: number;
   /** When a removed destination's worker stops. Default the product's. */
   retire?: RetireOptions;
 }
@@ -78,7 +82,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const state = deliveryState({ redis: records, keys, attemptLogTtlMs: RECORD_TTL_MS, now: Date.now });
   const started: DeliveryWorkers[] = [];
   const startMoreWorkers = async (): Promise<DeliveryWorkers> => {
-    const workers = startWorkers({ flows, connection: redis, keys, state, destinations, metrics, logger: createLogger({ destination: sink }), ...(options.stall ?? PRODUCT_STALL), ...(options.deadLetterSweepEveryMs ? { deadLetterSweepEveryMs: options.deadLetterSweepEveryMs } : {}), ...(options.lineSweep ? { lineSweep: options.lineSweep } : {}), ...(options.retire ? { retire: options.retire } : {}) });
+    const workers = startWorkers({ flows, connection: redis, keys, state, destinations, metrics, logger: createLogger({ destination: sink }), ...(options.stall ?? PRODUCT_STALL), ...(options.deadLetterSweepEveryMs ? { deadLetterSweepEveryMs: options.deadLetterSweepEveryMs } : {}), ...(options.lineSweep ? { lineSweep: options.lineSweep } : {}), ...(options.retire ? { retire: options.retire } : {}), ...(options.gateWatchEveryMs ? { gateWatchEveryMs: options.gateWatchEveryMs } : {}) });
     started.push(workers);
     await workers.waitUntilReady();
     return workers;
@@ -101,6 +105,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     workers,
     startMoreWorkers,
     metrics,
+    health: destinationHealth({ redis, keys, now: Date.now }),
     logLines,
     queue,
     async publish(destinations, body = Buffer.from('{"type":"payment.succeeded"}'), contentType = 'application/json') {

@@ -5,9 +5,10 @@
   (from the stream, here) for the dead letter's retention, so a replay after the stream's trim
   sends the same bytes; the copy holds the event record as well (its bucket may expire first),
   and the attempt log is kept that long too. A delivered delivery is never turned dead. At an
-  ordered destination the delivery leaves its line (a dead letter lets the next one go).
+  ordered destination the delivery leaves its line (a dead letter lets the next one go). The
+  destination's circuit breaker counts the attempt, when there was one.
 
-  Input (the number of keys is passed first: 5, or 7 at an ordered destination):
+  Input (the number of keys is passed first: 5, 7 at an ordered destination, one more with a breaker):
     KEYS[1] the event's record bucket
     KEYS[2] the dead-letter copy of the event
     KEYS[3] the partition's open deliveries
@@ -15,6 +16,7 @@
     KEYS[5] the partition's event stream
     KEYS[6] its line (ordered destinations)
     KEYS[7] the partition's set of lines (ordered destinations)
+    KEYS[#KEYS] the destination's health (when ARGV[12] names a breaker)
 
     ARGV[1] the event id
     ARGV[2] the destination
@@ -27,32 +29,38 @@
     ARGV[9] the attempt log's ttl (ms)
     ARGV[10] the attempt log's longest length
     ARGV[11] the copy's retention (ms)
+    ARGV[12..17] the breaker's policy and this attempt's health (destinationHealth.lua, recordHealth)
 
-  Returns {status, first}: the delivery's status ('dead', the one it kept: settled, or a newer
-  attempt under way; or 'missing' for a delivery without a record: nothing is written) and, at
-  an ordered destination that it left, the first of its line now (nil when nothing waits).
+  Returns {status, first, change, outageFrom}: the delivery's status ('dead', the one it kept:
+  settled, or a newer attempt under way; or 'missing' for a delivery without a record: nothing
+  is written); at an ordered destination that it left, the first of its line now (nil when
+  nothing waits); the breaker's change (nil for none) and, when it closed, where its outage began.
 ]]
 --- @include "deliveryRecord"
 --- @include "eventRecord"
 --- @include "appendAttempt"
 --- @include "streamEntry"
 --- @include "line"
+--- @include "destinationHealth"
 local bucket, copy, eventId, destination = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
--- An ordered destination's delivery comes with its line: 7 keys instead of 5.
+local health = ARGV[12] ~= '' and KEYS[#KEYS]
+-- An ordered destination's delivery comes with its line: 2 keys more.
 local line, lines = nil, nil
-if #KEYS > 5 then line, lines = KEYS[6], KEYS[7] end
+if #KEYS - (health and 1 or 0) > 5 then line, lines = KEYS[6], KEYS[7] end
 local record = loadEventRecord(bucket, copy, eventId)
 local current = record and getDelivery(record, destination)
 if not current then return {'missing'} end
+local breaker = recordHealth(health, eventId, ARGV[5], ARGV, 12)
+local function settled(status)
+  local first = line and leaveLine(line, lines, eventId, ARGV[5])
+  return {status, first or false, breaker[1], breaker[2]}
+end
 if ARGV[8] ~= '' then appendAttempt(KEYS[4], ARGV[8], ARGV[10], ARGV[9]) end
 local status = recordStatus(current)
 -- Settled already: it left its line then (a repeat leaves it again, harmlessly).
-if isFinal(status) then
-  if line then return {status, leaveLine(line, lines, eventId, ARGV[5])} end
-  return {status}
-end
+if isFinal(status) then return settled(status) end
 -- A worker that lost its lock records late: a newer attempt of the delivery is under way, and keeps its place.
-if ARGV[3] ~= '' and recordAttempts(current) > tonumber(ARGV[3]) then return {status} end
+if ARGV[3] ~= '' and recordAttempts(current) > tonumber(ARGV[3]) then return {status, false, breaker[1], breaker[2]} end
 local attempt = ARGV[3] ~= '' and ARGV[3] or recordAttempts(current)
 setDelivery(record, destination, deliveryRecord('dead', attempt, ARGV[4], ARGV[5], ARGV[6], ARGV[7]))
 redis.call('ZREM', KEYS[3], eventId .. ':' .. destination)
@@ -66,5 +74,4 @@ storeEventRecord(bucket, copy, eventId, record)
 redis.call('PEXPIRE', copy, ARGV[11], 'NX')
 redis.call('PEXPIRE', copy, ARGV[11], 'GT')
 if redis.call('EXISTS', KEYS[4]) == 1 then redis.call('PEXPIRE', KEYS[4], ARGV[11], 'GT') end
-if line then return {'dead', leaveLine(line, lines, eventId, ARGV[5])} end
-return {'dead'}
+return settled('dead')

@@ -115,6 +115,20 @@ export async function parkHeldJob(job: Job<unknown>, token: string | undefined):
   throw new DelayedError('held behind an earlier delivery of its line');
 }
 
+/** How long a gated job waits when no end is known (paused, a probe under way): its queue is paused meanwhile, so a job due again waits in it without running. */
+export const GATED_JOB_RECHECK_MS = 1_000;
+
+/**
+ * A job whose destination is paused or whose breaker is open ran: it waits, delayed until
+ * `until` (unix ms; the breaker's cooldown) or GATED_JOB_RECHECK_MS, with no attempt spent.
+ * A line's first delivery stays first: nothing behind it has a job. Throws BullMQ's
+ * DelayedError, which tells the worker the job was moved.
+ */
+export async function parkGatedJob(job: Job<unknown>, token: string | undefined, until: number | undefined, now: number): Promise<never> {
+  await job.moveToDelayed(Math.max(until ?? 0, now + GATED_JOB_RECHECK_MS), token);
+  throw new DelayedError('its destination is paused, or its circuit breaker open');
+}
+
 /**
  * Makes sure the first delivery of a line can run: the delivery before it settled. Its job
  * is made (held deliveries have none), or, where it has one waiting delayed because it ran

@@ -1,4 +1,5 @@
-export { deliveryOfJob, handBackJob, HELD_JOB_RECHECK_MS, isLastAttempt, parkHeldJob, recordJobFailure, refOf, releaseJob, replayJob, type JobDelivery, type ReplayOutcome } from './bullmq-jobs.js';
+export { deliveryOfJob, GATED_JOB_RECHECK_MS, handBackJob, HELD_JOB_RECHECK_MS, isLastAttempt, parkGatedJob, parkHeldJob, recordJobFailure, refOf, releaseJob, replayJob, type JobDelivery, type ReplayOutcome } from './bullmq-jobs.js';
+export { DESTINATION_STATES, destinationHealth, type DestinationHealth, type DestinationHealthView, type DestinationStateName, type PauseReason } from './destination-health.js';
 export { recordDispatches, type DispatchMode, type EventDispatchRecords } from './dispatch-records.js';
 export { hasWaitingLines, readLineHead, takeIdleLines, type IdleLine } from './lines.js';
 export { DeadLetterError, JobRefusedError, RetryLaterError } from './job-outcomes.js';
@@ -26,16 +27,21 @@ export {
 export { DELIVERY_SCRIPTS } from './scripts.js';
 export {
   decodeLineHead,
+  DEFAULT_PROBE_LEASE_MS,
   deliveryState,
   RESPONSE_EXCERPT_CHARS,
   type AttemptFacts,
+  type AttemptHealth,
+  type BeginOptions,
   type BeginResult,
+  type BreakerChange,
   type Death,
   type DeliveryRef,
   type DeliveryState,
   type DeliveryStateDeps,
   type LineHead,
   type NamedDelivery,
+  type Retried,
   type Settlement,
   type TransitionResult,
 } from './transitions.js';

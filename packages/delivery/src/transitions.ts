@@ -1,4 +1,6 @@
 import { decodeEventEntry, type EventEntry } from '@fanout/event-log';
+import type { CircuitBreakerPolicy } from '@fanout/flows';
+import { deliveryQueueName } from '@fanout/queues';
 import { runScript, type FanoutKeys, type PartitionKeys } from '@fanout/redis';
 import type { Redis } from 'ioredis';
 import { ATTEMPT_LOG_LENGTH, decodeDeliveryRecord, readDeliveryRecord, type AttemptOutcomeName, type AttemptRecord, type DeliveryRecord, type DeliveryStatus } from './records.js';
@@ -59,7 +61,30 @@ export type BeginResult =
   /** The job names no delivery: no such event, another flow's, another stream entry. An ordered one that no longer exists left its line: `next` is the first now. */
   | { readonly kind: 'refused'; readonly reason: string; readonly next?: LineHead }
   /** The event exists, but its dispatch has not recorded this delivery (yet). */
-  | { readonly kind: 'undispatched' };
+  | { readonly kind: 'undispatched' }
+  /** The destination is paused, or its breaker open (or half-open with another probe under way): nothing is sent, no attempt spent; `until` (unix ms) is when that may change, where known. */
+  | { readonly kind: 'gated'; readonly state: 'paused' | 'open' | 'half-open'; readonly until?: number };
+
+/** What begin needs of the destination beyond the job. */
+export interface BeginOptions {
+  /** How long a half-open breaker's probe is its own (ms): the longest an attempt may take, and some. Default DEFAULT_PROBE_LEASE_MS. */
+  readonly probeLeaseMs?: number;
+}
+
+/** A probe's lease when begin is not told the destination's longest attempt, ms. */
+export const DEFAULT_PROBE_LEASE_MS = 60_000;
+
+/** How an attempt's outcome counts for its destination's circuit breaker. */
+export interface AttemptHealth {
+  /** The destination's queue (deliveryQueueName): its health is kept under it. */
+  readonly queue: string;
+  readonly breaker: CircuitBreakerPolicy;
+  /** true: the destination answered (delivered, or refused the event for good); false: it did not answer, or answered "not now" (5xx, 408, 429…). */
+  readonly healthy: boolean;
+}
+
+/** What an attempt's outcome did to its destination's breaker: opened it, a failed probe opened it again, a probe's success closed it (`outageFrom`: unix ms, where the outage began). */
+export type BreakerChange = { readonly to: 'open'; readonly reopened: boolean } | { readonly to: 'closed'; readonly outageFrom: number };
 
 /** What a transition left the delivery at; `missing` when it has no record (nothing was written). */
 export type TransitionResult = DeliveryStatus | 'missing';
@@ -68,6 +93,14 @@ export type TransitionResult = DeliveryStatus | 'missing';
 export interface Settlement {
   readonly status: TransitionResult;
   readonly next?: LineHead;
+  /** Absent when the breaker did not change (or the destination has none). */
+  readonly breaker?: BreakerChange;
+}
+
+/** What a scheduled retry left: the delivery's status, and the breaker's change when its failure opened it. */
+export interface Retried {
+  readonly status: TransitionResult;
+  readonly breaker?: BreakerChange;
 }
 
 /** Why a delivery is dead, and the attempt that made it so when there was one. */
@@ -77,15 +110,17 @@ export interface Death {
   readonly attempt?: AttemptFacts;
   /** How long the dead letter is kept (the destination's deadLetter.retention), ms. */
   readonly retentionMs: number;
+  /** How the attempt counts for the destination's breaker; absent: not counted. */
+  readonly health?: AttemptHealth;
 }
 
 export interface DeliveryState {
   /** Begin an attempt of the delivery a job names: pending, retrying or active (cut short) → active. */
-  begin(job: NamedDelivery): Promise<BeginResult>;
-  /** The attempt delivered: → delivered, the delivery closed; at an ordered destination it leaves its line. */
-  markDelivered(ref: DeliveryRef, attempt: AttemptFacts): Promise<Settlement>;
-  /** The attempt failed, another is scheduled: active → retrying. */
-  scheduleRetry(ref: DeliveryRef, attempt: AttemptFacts, error: string): Promise<TransitionResult>;
+  begin(job: NamedDelivery, options?: BeginOptions): Promise<BeginResult>;
+  /** The attempt delivered: → delivered, the delivery closed; at an ordered destination it leaves its line. `health`: how the breaker counts it. */
+  markDelivered(ref: DeliveryRef, attempt: AttemptFacts, health?: AttemptHealth): Promise<Settlement>;
+  /** The attempt failed, another is scheduled: active → retrying. `health`: how the breaker counts it. */
+  scheduleRetry(ref: DeliveryRef, attempt: AttemptFacts, error: string, health?: AttemptHealth): Promise<Retried>;
   /** → dead: ran out of attempts, refused for good, or failed by BullMQ; closed, its event copied for replay. */
   deadLetter(ref: DeliveryRef, death: Death): Promise<Settlement>;
   /** A stopping worker gave the attempt up: active → pending. */
@@ -131,6 +166,23 @@ const withNext = (member: Buffer | string | null | undefined): { next?: LineHead
   return next ? { next } : {};
 };
 
+/** The breaker's ARGV of an outcome transition (destinationHealth.lua, recordHealth): '' for none. */
+function healthArgs(health: AttemptHealth | undefined): (string | number)[] {
+  if (!health) return [''];
+  const { breaker, healthy } = health;
+  const { trip } = breaker;
+  const counts = trip.kind === 'consecutiveFailures' ? ['consecutive', healthy ? 1 : 0, trip.count, '', ''] : ['rate', healthy ? 1 : 0, trip.thresholdPercent, trip.minAttempts, trip.windowMs];
+  return [...counts, breaker.cooldownMs];
+}
+
+function decodeBreakerChange(change: string | null | undefined, outageFrom: string | null | undefined): { breaker?: BreakerChange } {
+  if (change === 'opened' || change === 'reopened') return { breaker: { to: 'open', reopened: change === 'reopened' } };
+  if (change === 'closed') return { breaker: { to: 'closed', outageFrom: Number(outageFrom) } };
+  return {};
+}
+
+const GATED = new Set(['paused', 'open', 'half-open']);
+
 function decodeBegin(reply: (Buffer | number | null)[]): BeginResult {
   const [kind, ...rest] = reply;
   switch (kind?.toString()) {
@@ -146,13 +198,21 @@ function decodeBegin(reply: (Buffer | number | null)[]): BeginResult {
       return { kind: 'refused', reason: String(rest[0]), ...withNext(rest[1] as Buffer | null | undefined) };
     case 'undispatched':
       return { kind: 'undispatched' };
+    case 'gated': {
+      const state = String(rest[0]);
+      if (!GATED.has(state)) throw new Error(`beginAttempt answered gated by ${state}`);
+      const until = Number(String(rest[1] ?? ''));
+      return { kind: 'gated', state: state as 'paused' | 'open' | 'half-open', ...(until > 0 ? { until } : {}) };
+    }
     default:
       throw new Error(`beginAttempt answered ${String(kind)}`);
   }
 }
 
-function decodeSettlement([status, next]: [TransitionResult, string | null | undefined]): Settlement {
-  return { status, ...withNext(next) };
+type SettlementReply = [TransitionResult, string | null | undefined, string | null | undefined, string | null | undefined];
+
+function decodeSettlement([status, next, change, outageFrom]: SettlementReply): Settlement {
+  return { status, ...withNext(next), ...decodeBreakerChange(change, outageFrom) };
 }
 
 /**
@@ -167,52 +227,61 @@ export function deliveryState({ redis, keys, attemptLogTtlMs, now }: DeliverySta
   const recordKeys = (partition: PartitionKeys, eventId: string) => [partition.eventRecords(eventId), partition.deadLetterEvent(eventId)] as const;
   /** The keys an ordered delivery's transitions end with: its line and the partition's set of lines. */
   const lineKeys = (partition: PartitionKeys, line: string | undefined) => (line === undefined ? [] : [partition.line(line), partition.lines]);
+  /** The destination's health key, last, for a transition its breaker counts. */
+  const healthKeys = (partition: PartitionKeys, health: AttemptHealth | undefined) => (health === undefined ? [] : [partition.destinationHealth(health.queue)]);
   /** A script with a variable number of keys: their count first. */
   const keyed = (keys: readonly string[], args: readonly (string | number)[]) => [keys.length, ...keys, ...args];
   return {
-    async begin(job) {
+    async begin(job, { probeLeaseMs = DEFAULT_PROBE_LEASE_MS } = {}) {
       const partition = keys.partitionOf(job.eventId);
       const reply = await runScript<(Buffer | number | null)[]>(
         redis,
         BEGIN,
         keyed(
-          [...recordKeys(partition, job.eventId), partition.stream, partition.attempts(job.eventId, job.destination), ...lineKeys(partition, job.line)],
-          [job.eventId, job.destination, job.flow, job.streamId, now(), ...log],
+          [...recordKeys(partition, job.eventId), partition.stream, partition.attempts(job.eventId, job.destination), partition.destinationHealth(deliveryQueueName(job.flow, job.destination)), ...lineKeys(partition, job.line)],
+          [job.eventId, job.destination, job.flow, job.streamId, now(), ...log, probeLeaseMs],
         ),
         'buffers',
       );
       return decodeBegin(reply);
     },
-    async markDelivered({ eventId, destination, line }, attempt) {
+    async markDelivered({ eventId, destination, line }, attempt, health) {
       const partition = keys.partitionOf(eventId);
       const endedAt = attempt.startedAt + attempt.durationMs;
-      const reply = await runScript<[TransitionResult, string | null]>(
+      const reply = await runScript<SettlementReply>(
         redis,
         MARK_DELIVERED,
         keyed(
-          [...recordKeys(partition, eventId), partition.openDeliveries, partition.attempts(eventId, destination), ...lineKeys(partition, line)],
-          [eventId, destination, attempt.attempt, attempt.statusCode ?? '', endedAt, attempt.durationMs, ...log],
+          [...recordKeys(partition, eventId), partition.openDeliveries, partition.attempts(eventId, destination), ...lineKeys(partition, line), ...healthKeys(partition, health)],
+          [eventId, destination, attempt.attempt, attempt.statusCode ?? '', endedAt, attempt.durationMs, ...log, ...healthArgs(health)],
         ),
       );
       return decodeSettlement(reply);
     },
-    scheduleRetry({ eventId, destination }, attempt, error) {
+    async scheduleRetry({ eventId, destination }, attempt, error, health) {
       const partition = keys.partitionOf(eventId);
       const endedAt = attempt.startedAt + attempt.durationMs;
-      return runScript(redis, SCHEDULE_RETRY, [
-        ...recordKeys(partition, eventId), partition.attempts(eventId, destination),
-        eventId, destination, attempt.attempt, attempt.statusCode ?? '', endedAt, attempt.durationMs, error, logEntry('retry', attempt, error), ...log,
-      ]);
+      const [status, change] = await runScript<[TransitionResult, string | null]>(
+        redis,
+        SCHEDULE_RETRY,
+        keyed(
+          [...recordKeys(partition, eventId), partition.attempts(eventId, destination), ...healthKeys(partition, health)],
+          [eventId, destination, attempt.attempt, attempt.statusCode ?? '', endedAt, attempt.durationMs, error, logEntry('retry', attempt, error), ...log, ...healthArgs(health)],
+        ),
+      );
+      return { status, ...decodeBreakerChange(change, undefined) };
     },
-    async deadLetter({ eventId, destination, line }, { error, attempt, retentionMs }) {
+    async deadLetter({ eventId, destination, line }, { error, attempt, retentionMs, health }) {
       const partition = keys.partitionOf(eventId);
       const endedAt = attempt ? attempt.startedAt + attempt.durationMs : now();
-      const reply = await runScript<[TransitionResult, string | null]>(
+      // Only an attempt tells anything of the destination's health.
+      const counted = attempt ? health : undefined;
+      const reply = await runScript<SettlementReply>(
         redis,
         DEAD_LETTER,
         keyed(
-          [...recordKeys(partition, eventId), partition.openDeliveries, partition.attempts(eventId, destination), partition.stream, ...lineKeys(partition, line)],
-          [eventId, destination, attempt?.attempt ?? '', attempt?.statusCode ?? '', endedAt, attempt?.durationMs ?? '', error, attempt ? logEntry('dead', attempt, error) : '', ...log, retentionMs],
+          [...recordKeys(partition, eventId), partition.openDeliveries, partition.attempts(eventId, destination), partition.stream, ...lineKeys(partition, line), ...healthKeys(partition, counted)],
+          [eventId, destination, attempt?.attempt ?? '', attempt?.statusCode ?? '', endedAt, attempt?.durationMs ?? '', error, attempt ? logEntry('dead', attempt, error) : '', ...log, retentionMs, ...healthArgs(counted)],
         ),
       );
       return decodeSettlement(reply);

@@ -64,7 +64,7 @@ describe('ordered deliveries: lines', () => {
   it('holds the line while its first retries, and lets the next go once it is dead', async () => {
     const [a, b] = [await dispatched(), await dispatched()];
     await state.begin(job(a));
-    expect(await state.scheduleRetry(job(a), facts(1), 'HTTP 500')).toBe('retrying');
+    expect((await state.scheduleRetry(job(a), facts(1), 'HTTP 500')).status).toBe('retrying');
     expect(await readLineHead(fx.redis, p, FIFO)).toMatchObject({ eventId: a.eventId });
     expect(await state.begin(job(b))).toMatchObject({ kind: 'held' });
     await state.begin(job(a));

@@ -146,10 +146,10 @@ describe('the delivery transitions', () => {
       const job = await dispatched();
       await state.begin(job);
       await state.begin(job);
-      expect(await state.scheduleRetry(job, facts(1), 'timeout after 5000 ms')).toBe('active');
+      expect((await state.scheduleRetry(job, facts(1), 'timeout after 5000 ms')).status).toBe('active');
       expect(await record(job)).toMatchObject({ status: 'active', attempts: 2 });
       await state.markDelivered(job, facts(2, { statusCode: 200 }));
-      expect(await state.scheduleRetry(job, facts(2), 'HTTP 500')).toBe('delivered');
+      expect((await state.scheduleRetry(job, facts(2), 'HTTP 500')).status).toBe('delivered');
     });
   });
 

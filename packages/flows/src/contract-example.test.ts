@@ -111,6 +111,7 @@ describe('the contract example', () => {
             rateLimit: { max: 100, perMs: 1_000 },
             ordering: 'none',
             deadLetter: { retentionMs: 604_800_000 },
+            onGone: 'dead-letter',
           },
           {
             type: 's3',
@@ -127,6 +128,7 @@ describe('the contract example', () => {
             concurrency: 1_000,
             ordering: 'none',
             deadLetter: { retentionMs: 604_800_000 },
+            onGone: 'dead-letter',
           },
         ],
         envTemplates: new Map([

@@ -25,6 +25,7 @@ const POLICY = {
   concurrency: 10,
   ordering: 'none',
   deadLetter: { retentionMs: 604_800_000 },
+  onGone: 'dead-letter',
 };
 
 describe('type: s3', () => {

@@ -30,6 +30,17 @@ export const duration = z
 /** A duration that must be longer than zero (a timeout, a window, a retention). */
 export const positiveDuration = duration.refine((ms) => ms > 0, expecting('a duration longer than 0'));
 
+const PERCENT_PATTERN = /^\d+(\.\d+)?%$/;
+const PERCENT = 'a percentage such as 50%, above 0% and at most 100%';
+
+/** `50%`, parsed to the number 50: above 0, at most 100. */
+export const percentage = z
+  .string(expecting(PERCENT))
+  .regex(PERCENT_PATTERN, expecting(PERCENT))
+  .transform((text) => Number(text.slice(0, -1)))
+  .refine((percent) => percent > 0 && percent <= 100, expecting(PERCENT))
+  .meta({ description: 'A percentage: `50%`.' });
+
 /** `512kb`, `1mb` (1kb = 1024 bytes) or whole bytes, parsed to bytes. */
 export const positiveSize = z
   .union([z.string(expecting(SIZE)).regex(SIZE_PATTERN, expecting(SIZE)), z.int(expecting(SIZE)).min(1, expecting(SIZE))], expecting(SIZE))

@@ -119,6 +119,19 @@ export interface EventTypeFilter {
   readonly path: readonly string[];
 }
 
+/** When a circuit breaker opens: after `count` failed attempts in a row, or once `thresholdPercent` of at least `minAttempts` attempts of the last `windowMs` failed. */
+export type BreakerTrip =
+  | { readonly kind: 'consecutiveFailures'; readonly count: number }
+  | { readonly kind: 'failureRate'; readonly thresholdPercent: number; readonly minAttempts: number; readonly windowMs: number };
+
+export interface CircuitBreakerPolicy {
+  readonly trip: BreakerTrip;
+  /** How long it stays open before its probe, ms. Default 30s. */
+  readonly cooldownMs: number;
+  /** On closing, replay the dead letters that died while it was open. Default false. */
+  readonly redrive: boolean;
+}
+
 /** The policy every destination has once `spec.defaults` is merged in. */
 export interface DestinationPolicy {
   /** Per attempt. Default 10s. */
@@ -133,6 +146,10 @@ export interface DestinationPolicy {
   readonly deadLetter: { readonly retentionMs: number };
   /** Absent: every event matches. */
   readonly filter?: EventTypeFilter;
+  /** Absent: none. */
+  readonly circuitBreaker?: CircuitBreakerPolicy;
+  /** What an HTTP 410 Gone does. Default dead-letter. */
+  readonly onGone: 'dead-letter' | 'pause';
 }
 
 /** Outbound Standard Webhooks signing: one `v1,<base64>` per secret in `webhook-signature`. */

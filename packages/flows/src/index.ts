@@ -5,6 +5,8 @@ export {
   SENDER_ID_HEADERS,
   SENDER_ID_TTL_MS,
   type AmqpDestination,
+  type BreakerTrip,
+  type CircuitBreakerPolicy,
   type Destination,
   type DestinationPolicy,
   type EventTypeFilter,

@@ -63,6 +63,7 @@ describe('resolveFlow: defaults', () => {
           concurrency: 10,
           ordering: 'none',
           deadLetter: { retentionMs: 604_800_000 },
+          onGone: 'dead-letter',
         },
       ],
     });
@@ -111,6 +112,30 @@ describe('resolveFlow: defaults', () => {
     const spec = { destinations: [{ ...ORDERS, filter: { eventTypes: ['payment.succeeded'] } }, { ...ORDERS, name: 'billing', filter: { eventTypes: ['a', 'b'], jsonPath: '$.data.kind' } }] };
     expect(destination(spec, 0).filter).toEqual({ eventTypes: ['payment.succeeded'], path: ['type'] });
     expect(destination(spec, 1).filter).toEqual({ eventTypes: ['a', 'b'], path: ['data', 'kind'] });
+  });
+});
+
+describe('resolveFlow: circuitBreaker and onGone', () => {
+  it('takes spec.defaults.circuitBreaker whole, a destination replaces it whole or turns it off with false', () => {
+    const flow = resolve({
+      defaults: { circuitBreaker: { consecutiveFailures: 10 }, onGone: 'pause' },
+      destinations: [ORDERS, { ...ORDERS, name: 'billing', circuitBreaker: { failureRate: { threshold: '50%' }, cooldown: '5s', redrive: true } }, { ...ORDERS, name: 'audit', circuitBreaker: false, onGone: 'dead-letter' }],
+    });
+    const [orders, billing, audit] = flow.destinations;
+    expect(orders).toMatchObject({ circuitBreaker: { trip: { kind: 'consecutiveFailures', count: 10 }, cooldownMs: 30_000, redrive: false }, onGone: 'pause' });
+    expect(billing).toMatchObject({ circuitBreaker: { trip: { kind: 'failureRate', thresholdPercent: 50, minAttempts: 20, windowMs: 60_000 }, cooldownMs: 5_000, redrive: true } });
+    expect(audit).not.toHaveProperty('circuitBreaker');
+    expect(audit).toMatchObject({ onGone: 'dead-letter' });
+  });
+
+  it.each([
+    [{ ...ORDERS, circuitBreaker: { cooldown: '5s' } }, 'give exactly one of consecutiveFailures or failureRate'],
+    [{ ...ORDERS, circuitBreaker: { consecutiveFailures: 3, failureRate: { threshold: '50%' } } }, 'give exactly one of consecutiveFailures or failureRate'],
+    [{ ...ORDERS, circuitBreaker: { failureRate: { threshold: '150%' } } }, 'expected a percentage such as 50%'],
+    [{ ...ORDERS, circuitBreaker: { consecutiveFailures: 0 } }, 'expected a whole number ≥ 1'],
+    [{ ...ORDERS, onGone: 'ignore' }, 'expected dead-letter or pause'],
+  ])('refuses %p: %s', (written, message) => {
+    expect(() => resolve({ destinations: [written] })).toThrow(message);
   });
 });
 

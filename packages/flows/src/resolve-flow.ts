@@ -1,7 +1,7 @@
 import type { BackoffPolicy } from '@fanout/core';
 import { dispatchPlanOf } from './dispatch-plan.js';
 import { deepFreeze } from './freeze.js';
-import { SENDER_ID_HEADERS, SENDER_ID_TTL_MS, type Destination, type DestinationPolicy, type EventTypeFilter, type Flow, type IdempotencyKeyPolicy, type Ordering, type RateLimit, type RetryPolicy, type S3Credentials, type SourcePolicy, type VerifyPolicy } from './flow.js';
+import { SENDER_ID_HEADERS, SENDER_ID_TTL_MS, type Destination, type DestinationPolicy, type EventTypeFilter, type CircuitBreakerPolicy, type Flow, type IdempotencyKeyPolicy, type Ordering, type RateLimit, type RetryPolicy, type S3Credentials, type SourcePolicy, type VerifyPolicy } from './flow.js';
 import { jsonPathSegments } from './json-path.js';
 import type { DeliveryFlowDocument } from './schema.js';
 
@@ -95,6 +95,7 @@ function resolveCredentials({ accessKeyId, secretAccessKey, sessionToken }: NonN
 
 function resolvePolicy(destination: DestinationDocument, defaults: Defaults): DestinationPolicy {
   const rateLimit = resolveRateLimit(destination.rateLimit ?? defaults.rateLimit);
+  const breaker = destination.circuitBreaker === false ? undefined : resolveBreaker(destination.circuitBreaker ?? defaults.circuitBreaker);
   return {
     timeoutMs: destination.timeout ?? defaults.timeout,
     retry: resolveRetry(destination.retry, defaults.retry),
@@ -104,7 +105,19 @@ function resolvePolicy(destination: DestinationDocument, defaults: Defaults): De
     ordering: resolveOrdering(destination.ordering),
     deadLetter: { retentionMs: destination.deadLetter?.retention ?? defaults.deadLetter.retention },
     ...(destination.filter && { filter: resolveFilter(destination.filter) }),
+    ...(breaker && { circuitBreaker: breaker }),
+    onGone: destination.onGone ?? defaults.onGone,
   };
+}
+
+function resolveBreaker(breaker: Defaults['circuitBreaker']): CircuitBreakerPolicy | undefined {
+  if (!breaker) return undefined;
+  const { consecutiveFailures, failureRate, cooldown, redrive } = breaker;
+  // The schema admits exactly one of consecutiveFailures and failureRate.
+  const trip = failureRate
+    ? { kind: 'failureRate' as const, thresholdPercent: failureRate.threshold, minAttempts: failureRate.minAttempts, windowMs: failureRate.window }
+    : { kind: 'consecutiveFailures' as const, count: consecutiveFailures! };
+  return { trip, cooldownMs: cooldown, redrive };
 }
 
 function resolveOrdering(ordering: DestinationDocument['ordering']): Ordering {

@@ -1,6 +1,6 @@
 import { isStandardWebhooksSecret } from '@fanout/core';
 import { z } from 'zod';
-import { brokerUrl, duration, expecting, httpUrl, natsSubject, nonEmptyString, positiveDuration, positiveSize, resourceName, simpleJsonPath, wholeNumber } from './fields.js';
+import { brokerUrl, duration, expecting, httpUrl, natsSubject, nonEmptyString, percentage, positiveDuration, positiveSize, resourceName, simpleJsonPath, wholeNumber } from './fields.js';
 
 // Headers fanout sets itself on every delivery; letting a flow override them would break
 // receivers' dedupe (webhook-id), signatures, or the byte-for-byte body.
@@ -68,6 +68,30 @@ const ordering = z
       '`none` (the default): up to `concurrency` deliveries in flight, no order. `fifo`: one delivery in flight across every worker process, in ingest order; a retrying one holds back the later ones. `{ key: $.path }`: the same per key (events without it share the key ""), up to `concurrency` keys at once across every worker process.',
   });
 
+const circuitBreaker = z
+  .strictObject({
+    consecutiveFailures: wholeNumber(1).optional().meta({ description: 'Open after this many failed attempts in a row. Give this or `failureRate`.' }),
+    failureRate: z
+      .strictObject({
+        threshold: percentage.meta({ description: 'Open when at least this share of the attempts in `window` failed.' }),
+        minAttempts: wholeNumber(1).default(20).meta({ description: 'Fewer attempts than this in `window` never open it.' }),
+        window: positiveDuration.prefault('1m').meta({ description: 'The attempts counted: those that ended in the last `window`.' }),
+      })
+      .optional()
+      .meta({ description: 'Open on the share of failed attempts. Give this or `consecutiveFailures`.' }),
+    cooldown: positiveDuration.prefault('30s').meta({ description: 'How long it stays open before one probe attempt (half-open).' }),
+    redrive: z.boolean(expecting('true or false')).default(false).meta({ description: 'On closing, replay the dead letters that died while it was open, at the rateLimit (or 10/s).' }),
+  })
+  .refine((breaker) => (breaker.consecutiveFailures === undefined) !== (breaker.failureRate === undefined), { error: 'give exactly one of consecutiveFailures or failureRate' })
+  .meta({
+    description:
+      'Stops attempts to a failing destination: open, no attempt starts and deliveries wait (spending no attempts); after `cooldown` one probe attempt; its success closes it, its failure opens it again. A failed attempt is one the destination did not answer or answered with a retryable status (5xx, 408, 429…).',
+  });
+
+const onGone = z
+  .enum(['dead-letter', 'pause'], expecting('dead-letter or pause'))
+  .meta({ description: 'What an HTTP 410 Gone does: `dead-letter` (the default) that delivery, or `pause` the destination (the delivery waits until it is resumed).' });
+
 /**
  * `secret`, or `secrets` while rotating (newest first): exactly one of the two. Messages
  * about secrets never start with "expected", so the loader never appends the value it got.
@@ -111,6 +135,11 @@ const policyShape = {
   rateLimit: rateLimit.optional(),
   ordering: ordering.optional(),
   deadLetter: z.strictObject({ retention: positiveDuration.optional() }).optional(),
+  circuitBreaker: z
+    .union([circuitBreaker, z.literal(false)], expecting('a circuitBreaker mapping, or false'))
+    .optional()
+    .meta({ description: 'Replaces spec.defaults.circuitBreaker whole; `false`: none for this destination.' }),
+  onGone: onGone.optional(),
 };
 
 const httpDestination = z
@@ -256,6 +285,8 @@ const defaults = z
     concurrency: wholeNumber(1).default(10).meta({ description: 'Attempts in flight at once, per destination and worker process.' }),
     rateLimit: rateLimit.optional(),
     deadLetter: z.strictObject({ retention: positiveDuration.prefault('7d').meta({ description: 'How long dead letters are kept.' }) }).prefault({}),
+    circuitBreaker: circuitBreaker.optional(),
+    onGone: onGone.default('dead-letter'),
   })
   .meta({ description: 'Inherited by every destination; each may override any field.' });
 

@@ -1,2 +1,2 @@
 export { createLogger, LOG_FORMATS, REDACTED_PATHS, type LogFormat, type Logger, type LoggerConfig } from './logger.js';
-export { createMetrics, type DeliveryOutcome, type FanoutMetrics, type QueueDepth } from './metrics.js';
+export { createMetrics, type DeliveryOutcome, type DestinationStateSample, type FanoutMetrics, type QueueDepth } from './metrics.js';

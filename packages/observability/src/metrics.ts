@@ -12,6 +12,13 @@ export interface QueueDepth {
   readonly failed: number;
 }
 
+/** Where one destination stands (closed, open, half-open, paused), as `fanout_destination_state` reports it. */
+export interface DestinationStateSample {
+  readonly flow: string;
+  readonly destination: string;
+  readonly state: string;
+}
+
 export interface FanoutMetrics {
   readonly registry: Registry;
   /** `fanout_events_accepted_total{flow}` */
@@ -30,6 +37,8 @@ export interface FanoutMetrics {
   readonly flowInfo: Gauge<'flow' | 'version'>;
   /** Makes `fanout_queue_jobs{flow,destination,state}` report what `read` returns at each scrape. */
   observeQueueDepth(read: () => Promise<readonly QueueDepth[]>): void;
+  /** Makes `fanout_destination_state{flow,destination,state}` (1 for the state it is in, 0 for the other `states`) report what `read` returns at each scrape. */
+  observeDestinationStates(states: readonly string[], read: () => Promise<readonly DestinationStateSample[]>): void;
 }
 
 /** The process's metrics in a registry of its own (no prom-client global), default Node metrics included. */
@@ -38,6 +47,8 @@ export function createMetrics(): FanoutMetrics {
   // prom-client's own names already start with process_ or nodejs_: fanout_process_cpu_seconds_total, fanout_nodejs_heap_size_used_bytes.
   collectDefaultMetrics({ register: registry, prefix: 'fanout_' });
   let readDepths: (() => Promise<readonly QueueDepth[]>) | undefined;
+  let readStates: (() => Promise<readonly DestinationStateSample[]>) | undefined;
+  let stateNames: readonly string[] = [];
 
   new Gauge({
     name: 'fanout_queue_jobs',
@@ -51,6 +62,20 @@ export function createMetrics(): FanoutMetrics {
         for (const state of ['waiting', 'delayed', 'active', 'failed'] as const) {
           this.set({ flow: depth.flow, destination: depth.destination, state }, depth[state]);
         }
+      }
+    },
+  });
+
+  new Gauge({
+    name: 'fanout_destination_state',
+    help: 'Where each destination stands: 1 for its state (closed, open, half-open = circuit breaker; paused), 0 for the others.',
+    labelNames: ['flow', 'destination', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      if (!readStates) return;
+      for (const sample of await readStates()) {
+        for (const state of stateNames) this.set({ flow: sample.flow, destination: sample.destination, state }, sample.state === state ? 1 : 0);
       }
     },
   });
@@ -87,6 +112,10 @@ export function createMetrics(): FanoutMetrics {
     flowInfo: new Gauge({ name: 'fanout_flow_info', help: 'The flow versions in force in this process (1 each): what a reload put in force.', labelNames: ['flow', 'version'], registers: [registry] }),
     observeQueueDepth(read) {
       readDepths = read;
+    },
+    observeDestinationStates(states, read) {
+      stateNames = states;
+      readStates = read;
     },
   };
 }

@@ -71,8 +71,9 @@ export function createDeliveryQueues({ flows, connection, keys }: DeliveryQueues
       const current = byName;
       return Promise.all(
         destinations.map(async ({ name, flow, destination }) => {
-          const counts = await current.get(name)!.getJobCounts('waiting', 'delayed', 'active', 'failed');
-          return { flow: flow.name, destination: destination.name, waiting: counts['waiting'] ?? 0, delayed: counts['delayed'] ?? 0, active: counts['active'] ?? 0, failed: counts['failed'] ?? 0 };
+          // A paused queue keeps its waiting jobs in BullMQ's paused list: they wait all the same.
+          const counts = await current.get(name)!.getJobCounts('waiting', 'paused', 'delayed', 'active', 'failed');
+          return { flow: flow.name, destination: destination.name, waiting: (counts['waiting'] ?? 0) + (counts['paused'] ?? 0), delayed: counts['delayed'] ?? 0, active: counts['active'] ?? 0, failed: counts['failed'] ?? 0 };
         }),
       );
     },

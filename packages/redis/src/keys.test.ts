@@ -45,7 +45,7 @@ describe('partitions', () => {
     const eventId = newEventId();
     const partition = keys.partitionOf(eventId);
     expect(createKeys('fanout', 4).partitionOf(eventId).index).toBe(partition.index);
-    const eventKeys = [partition.stream, partition.openDeliveries, partition.dispatchDeadLetters, partition.eventRecords(eventId), partition.attempts(eventId, 'a'), partition.deadLetterEvent(eventId), partition.idempotency('f', 'k'), partition.line('payments.orders:0123456789abcdef'), partition.lines, partition.dispatchLease];
+    const eventKeys = [partition.stream, partition.openDeliveries, partition.dispatchDeadLetters, partition.eventRecords(eventId), partition.attempts(eventId, 'a'), partition.deadLetterEvent(eventId), partition.idempotency('f', 'k'), partition.line('payments.orders:0123456789abcdef'), partition.lines, partition.dispatchLease, partition.destinationHealth('payments.orders')];
     for (const key of eventKeys) expect(key).toContain(`:{events-${partition.index}}:`);
   });
 

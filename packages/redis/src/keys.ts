@@ -91,6 +91,14 @@ export interface PartitionKeys {
   line(name: string): string;
   /** Every line that has deliveries waiting (its key is the member), scored by the last time it moved, for the sweep of stuck lines. */
   readonly lines: string;
+  /**
+   * A destination's health, by its queue: its circuit breaker's state and counts, or that it
+   * is paused (see packages/delivery/lua/includes/destinationHealth.lua). Shared by every
+   * worker process of the destination, and in the partition's slot because the attempt's
+   * transitions change it in the same script as the record. With one partition (the default)
+   * that is one state per destination; with more, each partition's deliveries keep their own.
+   */
+  destinationHealth(queue: string): string;
   /** Which dispatcher owns the partition (the only one that dispatches it): its consumer name, with a ttl it renews. */
   readonly dispatchLease: string;
 }
@@ -139,6 +147,7 @@ function partitionKeys(prefix: string, index: number, count: number): PartitionK
     line: (name) => `${tagged}:line:${name}`,
     lines: `${tagged}:lines`,
     dispatchLease: `${tagged}:dispatch-lease`,
+    destinationHealth: (queue) => `${tagged}:destination-health:${queue}`,
   };
 }
 

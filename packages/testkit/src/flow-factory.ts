@@ -9,6 +9,7 @@ const TEST_POLICY: DestinationPolicy = {
   concurrency: 5,
   ordering: 'none',
   deadLetter: { retentionMs: 86_400_000 },
+  onGone: 'dead-letter',
 };
 
 /** An http destination with test-friendly defaults: 3 attempts, 50 ms fixed backoff, 2 s timeout. */

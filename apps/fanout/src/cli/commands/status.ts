@@ -7,7 +7,6 @@ export interface StatusOptions {
   readonly json?: true | undefined;
 }
 
-// The destination-health issue adds each destination's breaker state to GET /status: one more column here.
 const COLUMNS: readonly Column<DestinationStatus>[] = [
   { header: 'FLOW', value: (row) => row.flow },
   { header: 'DESTINATION', value: (row) => row.destination },
@@ -15,9 +14,10 @@ const COLUMNS: readonly Column<DestinationStatus>[] = [
   { header: 'ACTIVE', value: (row) => row.active },
   { header: 'DELAYED', value: (row) => row.delayed },
   { header: 'FAILED', value: (row) => row.failed },
+  { header: 'STATE', value: (row) => row.state },
 ];
 
-/** `fanout status`: every destination's queue (GET /status). */
+/** `fanout status`: every destination's queue and state (GET /status). */
 export async function statusCommand({ json }: StatusOptions, client: DeploymentClient, io: CliIo): Promise<ExitCode> {
   const status = await client.admin({ path: '/status', schema: statusSchema });
   if (json) printJson(io, status);
