@@ -13,6 +13,8 @@ export interface DestinationSpec {
   readonly retryDelayMs: number;
   readonly maxRetryDelayMs: number;
   readonly concurrency: number;
+  /** `fifo`, or `key`: ordered by the body's `$.key` (the load's `keyOf`). Absent: `ordering: none`. */
+  readonly ordering?: 'fifo' | 'key';
   /**
    * Where it delivers, when not to the recording receiver: the YAML fields after `name`
    * (`type: s3`, `bucket: …`, one field per line). Absent: `type: http` to the receiver.
@@ -53,6 +55,7 @@ function flowDocument({ name, destinations }: FlowSpec, urlOf: (destination: str
       `      concurrency: ${destination.concurrency}`,
       `      retry: { attempts: ${destination.attempts}, backoff: { type: exponential, delay: ${destination.retryDelayMs}ms, maxDelay: ${destination.maxRetryDelayMs}ms, jitter: full } }`,
     );
+    if (destination.ordering) lines.push(`      ordering: ${destination.ordering === 'fifo' ? 'fifo' : '{ key: $.key }'}`);
     if (destination.eventTypes) lines.push(`      filter: { eventTypes: [${destination.eventTypes.join(', ')}] }`);
   }
   return `${lines.join('\n')}\n`;
