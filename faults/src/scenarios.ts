@@ -70,10 +70,10 @@ export interface Scenario {
 }
 
 /** How long after a fault an attempt answered earlier may still be unrecorded by its worker. */
-const ANSWER_WINDOW_MS = 2_000;
+export const ANSWER_WINDOW_MS = 2_000;
 /** Events whose seq is a multiple of this are of type `u`; d3 only takes type `t`. */
 const OTHER_TYPE_EVERY = 4;
-const typeOf = (seq: number): string => (seq % OTHER_TYPE_EVERY === 0 ? 'u' : 't');
+export const typeOf = (seq: number): string => (seq % OTHER_TYPE_EVERY === 0 ? 'u' : 't');
 
 export function destinations(config: ScenarioConfig, overrides: Partial<DestinationSpec> = {}): DestinationSpec[] {
   const base = { attempts: 10, timeoutMs: RECOVERY[config.recovery].destinationTimeoutMs, retryDelayMs: 200, maxRetryDelayMs: 2_000, concurrency: 8, ...overrides };
@@ -121,6 +121,8 @@ export interface Setup {
   readonly receiverDelayMs?: number;
   /** Requests in flight from the load generator. */
   readonly loadConcurrency?: number;
+  /** The ordering key each event's body carries (`$.key`). Default: none. */
+  readonly keyOf?: (seq: number) => string;
   /** Events per second of the load on `faults`; default the config's. */
   readonly ratePerSecond?: number;
   /** The load sends webhook-ids, and sends requests in doubt again for this long (ms). Default: neither. */
@@ -151,12 +153,7 @@ const REQUEST_TIMEOUT_MS = 5_000;
 /** How long a refused request is sent again, as a client would. */
 const RETRY_REFUSED_MS = 5_000;
 
-export async function runScenario(
-  name: string,
-  config: ScenarioConfig,
-  setup: Setup,
-  inject: (harness: Harness, load: Load, random: Random, loadMs: number) => Promise<Injected>,
-): Promise<ScenarioReport> {
+export async function runScenario(name: string, config: ScenarioConfig, setup: Setup, inject: Inject): Promise<ScenarioReport> {
   const random = createRandom(config.seed).fork(name);
   const dests = setup.destinations ?? destinations(config);
   const harness = await startHarness({
@@ -184,6 +181,7 @@ export async function runScenario(
       timeoutMs: REQUEST_TIMEOUT_MS,
       retryRefusedMs: RETRY_REFUSED_MS,
       typeOf,
+      ...(setup.keyOf ? { keyOf: setup.keyOf } : {}),
       ...(setup.retryInDoubtMs !== undefined ? { webhookIds: true, retryInDoubtMs: setup.retryInDoubtMs } : {}),
       ...(setup.ingress ? { ingress: setup.ingress(harness) } : {}),
     });
@@ -220,21 +218,28 @@ async function waitUntilMidBatch(harness: Harness, dispatcher: RoleProcess): Pro
   }, 2_000, 2);
 }
 
+/** What a scenario does to its run: the faults, and what they add to the checks. */
+export type Inject = (harness: Harness, load: Load, random: Random, loadMs: number) => Promise<Injected>;
+
+/** SIGKILLs a dispatcher mid-batch at each fault time, and starts it again. */
+export const killDispatchers =
+  (config: ScenarioConfig): Inject =>
+  async (harness, _load, random, loadMs) => {
+    await atTimes(Date.now(), faultTimes(random, config.faults, loadMs), async () => {
+      const target = random.pick(harness.dispatchers);
+      const midBatch = await waitUntilMidBatch(harness, target);
+      await target.signal('SIGKILL');
+      harness.fault('SIGKILL', target.name, midBatch ? 'mid-batch: it held pending entries' : 'no pending entries seen within 2 s');
+      await sleep(random.int(0, 500));
+      await target.start();
+    });
+    return {};
+  };
+
 export const dispatcherKill: Scenario = {
   name: 'dispatcher-kill',
   summary: 'SIGKILL a dispatcher mid-batch (it holds read, unacknowledged entries), restart it; the other claims its entries after claimIdleMs. lost 0, unexpected 0, duplicated 0.',
-  run: (config) =>
-    runScenario('dispatcher-kill', config, {}, async (harness, _load, random, loadMs) => {
-      await atTimes(Date.now(), faultTimes(random, config.faults, loadMs), async () => {
-        const target = random.pick(harness.dispatchers);
-        const midBatch = await waitUntilMidBatch(harness, target);
-        await target.signal('SIGKILL');
-        harness.fault('SIGKILL', target.name, midBatch ? 'mid-batch: it held pending entries' : 'no pending entries seen within 2 s');
-        await sleep(random.int(0, 500));
-        await target.start();
-      });
-      return {};
-    }),
+  run: (config) => runScenario('dispatcher-kill', config, {}, killDispatchers(config)),
 };
 
 export const workerKill: Scenario = {
@@ -274,24 +279,28 @@ export const ingressKill: Scenario = {
     }),
 };
 
+/** SIGKILLs redis-server at each fault time and restarts it from its AOF after 0.2-1 s. */
+export const killRedis =
+  (config: ScenarioConfig): Inject =>
+  async (harness, _load, random, loadMs) => {
+    await atTimes(Date.now(), faultTimes(random, config.faults, loadMs), async () => {
+      const killedAt = Date.now();
+      await harness.redis.kill();
+      const downMs = random.int(200, 1_000);
+      await sleep(downMs);
+      await harness.redis.restart();
+      await sleep(300);
+      const inFlight = harness.markInFlight(Date.now() - killedAt + ANSWER_WINDOW_MS);
+      harness.workersHit(harness.workers.length);
+      harness.fault('SIGKILL+restart', 'redis-server', `down ${Date.now() - killedAt} ms, ${inFlight} attempts in flight meanwhile`);
+    });
+    return {};
+  };
+
 export const redisKill: Scenario = {
   name: 'redis-kill',
   summary: 'SIGKILL redis-server (AOF, appendfsync always) under load, restart it from its AOF after 0.2-1 s. lost 0, unexpected 0; only attempts in flight while it was down may repeat.',
-  run: (config) =>
-    runScenario('redis-kill', config, { receiverDelayMs: 50 }, async (harness, _load, random, loadMs) => {
-      await atTimes(Date.now(), faultTimes(random, config.faults, loadMs), async () => {
-        const killedAt = Date.now();
-        await harness.redis.kill();
-        const downMs = random.int(200, 1_000);
-        await sleep(downMs);
-        await harness.redis.restart();
-        await sleep(300);
-        const inFlight = harness.markInFlight(Date.now() - killedAt + ANSWER_WINDOW_MS);
-        harness.workersHit(harness.workers.length);
-        harness.fault('SIGKILL+restart', 'redis-server', `down ${Date.now() - killedAt} ms, ${inFlight} attempts in flight meanwhile`);
-      });
-      return {};
-    }),
+  run: (config) => runScenario('redis-kill', config, { receiverDelayMs: 50 }, killRedis(config)),
 };
 
 export const redisPause: Scenario = {
