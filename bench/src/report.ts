@@ -63,6 +63,11 @@ function formatStages({ accept, toWorker, send, dispatch }: LatencyStages): stri
   return `p50 / p99 by stage: accept ${stage(accept)}, to the worker ${stage(toWorker)} (the dispatcher's part ${stage(dispatch)} over the newest ${dispatch.count.toLocaleString('en-US')}), send ${stage(send)}`;
 }
 
+/** A round trip well below a millisecond, in µs. */
+function formatMicros(ms: number): string {
+  return Number.isFinite(ms) ? `${Math.round(ms * 1000).toLocaleString('en-US')} µs` : '–';
+}
+
 export function formatRatio(r: number): string {
   return Number.isFinite(r) ? `${r.toFixed(2)}×` : '–';
 }
@@ -344,7 +349,7 @@ export function buildTable(nodes: readonly NodeResults[]): Table {
   }, 'report against the round trip');
   add(ordering, '1 ÷ (POST round trip + one Redis round trip), measured in the same run', (r) => {
     const fifo = r.ordering?.fifo;
-    return fifo ? { value: `${formatRate(1000 / (fifo.postRoundTripMs + fifo.redisRoundTripMs))}: POST ${formatMs(fifo.postRoundTripMs)} (undici, one at a time) + PING ${formatMs(fifo.redisRoundTripMs)}` } : undefined;
+    return fifo ? { value: `${formatRate(1000 / (fifo.postRoundTripMs + fifo.redisRoundTripMs))}: POST ${formatMicros(fifo.postRoundTripMs)} (undici, one at a time) + PING ${formatMicros(fifo.redisRoundTripMs)}` } : undefined;
   });
   const keyedLabel = (r: NodeResults | undefined): string => `${r?.ordering?.keyed.keys ?? '?'} keys, concurrency ${r?.ordering?.keyed.concurrency ?? '?'}`;
   add(ordering, `ordering { key }: ${keyedLabel(nodes.find((r) => r.ordering))}`, (r) => {
