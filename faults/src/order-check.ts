@@ -82,3 +82,14 @@ export function checkOrder(destination: string, events: readonly LinedEvent[], a
   }
   return { outOfOrder, examples };
 }
+
+/** The most requests the destination had unanswered at once. */
+export function mostInFlight(attempts: readonly ReceivedAttempt[]): number {
+  const moments = attempts.flatMap((attempt) => (attempt.answeredAt === undefined ? [] : [[attempt.receivedAt, 1] as const, [attempt.answeredAt, -1] as const]));
+  // An answer before a request at the same ms: back to back is not at once.
+  moments.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let now = 0;
+  let most = 0;
+  for (const [, step] of moments) most = Math.max(most, (now += step));
+  return most;
+}

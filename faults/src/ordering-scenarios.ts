@@ -1,8 +1,9 @@
 import type { DestinationSpec } from './flow-file.js';
 import type { Harness } from './harness.js';
+import { mostInFlight } from './order-check.js';
 import { portOwners } from './port-owners.js';
 import type { ReceivedAttempt } from './recording-receiver.js';
-import { ANSWER_WINDOW_MS, atTimes, faultTimes, killDispatchers, killRedis, RECOVERY, runScenario, sleep, waitUntil, type Scenario, type ScenarioConfig, type Setup } from './scenarios.js';
+import { ANSWER_WINDOW_MS, atTimes, faultTimes, killDispatchers, killRedis, RECOVERY, runScenario, sleep, waitUntil, type Inject, type Injected, type Scenario, type ScenarioConfig, type Setup } from './scenarios.js';
 
 /** The ordered destinations' names: one line for `fifo`, one per key for `keyed`. */
 export const FIFO = 'fifo';
@@ -37,11 +38,36 @@ function nextAttempt(harness: Harness, destination: string, since: number, ports
   return harness.receiver.attempts(destination).find((attempt) => attempt.receivedAt > since && !ports.has(attempt.fromPort ?? 0));
 }
 
+/**
+ * Adds to a scenario's checks how many attempts each ordered destination had in flight at
+ * once: at most its concurrency (fifo: 1) across every worker process. `strict` where no
+ * fault touches a worker; elsewhere a job whose lock was lost may repeat beside the next one,
+ * which the promise allows, so it is only reported.
+ */
+function withConcurrencyCheck(specs: readonly DestinationSpec[], strict: boolean, inject: Inject): Inject {
+  return async (harness, load, random, loadMs) => {
+    const injected = await inject(harness, load, random, loadMs);
+    return {
+      ...injected,
+      async after(h, settled) {
+        const before = injected.after ? await injected.after(h, settled) : { violations: [], examples: [] };
+        const counts = specs.map((spec) => ({ spec, most: mostInFlight(h.receiver.attempts(spec.name)) }));
+        const over = counts.filter(({ spec, most }) => most > spec.concurrency);
+        return {
+          ...before,
+          violations: [...before.violations, ...(strict ? over.map(({ spec, most }) => `${spec.name}: ${most} attempts in flight at once, concurrency ${spec.concurrency}`) : [])],
+          notes: [...(before.notes ?? []), `most attempts in flight at once: ${counts.map(({ spec, most }) => `${spec.name} ${most} (concurrency ${spec.concurrency})`).join(', ')}`],
+        };
+      },
+    } satisfies Injected;
+  };
+}
+
 export const orderedDispatcherKill: Scenario = {
   name: 'ordered-dispatcher-kill',
   summary:
     'fifo and keyed destinations; SIGKILL one of two dispatchers mid-batch, restart it: the other takes the dispatch lease and claims its entries before new ones. out of order 0, lost 0, unexpected 0.',
-  run: (config) => runScenario('ordered-dispatcher-kill', config, orderedSetup(config, { receiverDelayMs: 20 }), killDispatchers(config)),
+  run: (config) => runScenario('ordered-dispatcher-kill', config, orderedSetup(config, { receiverDelayMs: 20 }), withConcurrencyCheck(orderedDestinations(config), true, killDispatchers(config))),
 };
 
 export const orderedWorkerKill: Scenario = {
@@ -50,7 +76,7 @@ export const orderedWorkerKill: Scenario = {
     'fifo and keyed destinations, two worker processes; SIGKILL the worker whose fifo attempt is in flight, restart it. The line waits for that attempt\'s job to come back (its 5 s lock), nothing behind it goes first: ' +
     `out of order 0, lost 0, unexpected 0; the fifo stall (kill to next attempt) under ${FIFO_STALL_BOUND_MS / 1_000} s.`,
   run: (config) =>
-    runScenario('ordered-worker-kill', config, orderedSetup(config), async (harness, _load, random, loadMs) => {
+    runScenario('ordered-worker-kill', config, orderedSetup(config), withConcurrencyCheck(orderedDestinations(config), false, async (harness, _load, random, loadMs) => {
       const violations: string[] = [];
       const stalls: string[] = [];
       // Each kill catches another event: one caught at every kill would be failed by BullMQ's maxStalledCount, by design.
@@ -82,13 +108,13 @@ export const orderedWorkerKill: Scenario = {
         await restarted;
       });
       return { violations, notes: [`fifo stall after kill -9 of the worker with its attempt in flight (kill → next attempt): ${stalls.join(', ')}`] };
-    }),
+    })),
 };
 
 export const orderedRedisKill: Scenario = {
   name: 'ordered-redis-kill',
   summary: 'fifo and keyed destinations; SIGKILL redis-server, restart it from its AOF after 0.2-1 s: lines, lease and records come back as written. out of order 0, lost 0, unexpected 0.',
-  run: (config) => runScenario('ordered-redis-kill', config, orderedSetup(config, { receiverDelayMs: 50 }), killRedis(config)),
+  run: (config) => runScenario('ordered-redis-kill', config, orderedSetup(config, { receiverDelayMs: 50 }), withConcurrencyCheck(orderedDestinations(config), false, killRedis(config))),
 };
 
 /** The share of attempts the flaky destination fails. */
@@ -102,7 +128,7 @@ export const orderedFlaky: Scenario = {
       'ordered-flaky',
       config,
       orderedSetup(config, { answer: (random) => () => (random.next() < FAILING_SHARE ? { status: 500 } : { status: 200, delayMs: 20 }) }),
-      async () => ({}),
+      withConcurrencyCheck(orderedDestinations(config), true, async () => ({})),
     ),
 };
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { checkDeliveries, type CheckInput } from '../src/checker.js';
+import { mostInFlight } from '../src/order-check.js';
 import type { DestinationSpec } from '../src/flow-file.js';
 import type { SendOutcome } from '../src/load-generator.js';
 import type { ReceivedAttempt } from '../src/recording-receiver.js';
@@ -163,6 +164,11 @@ describe('checkDeliveries', () => {
       expect(result.examples[0]).toMatch(/key "a": seq=3/);
       // The same attempts at a fifo destination: 2 and 4 went before 1 settled as well.
       expect(checkDeliveries({ ...ordered([1, 2, 3, 4], received, 'fifo'), types }).destinations[0]!.outOfOrder).toBe(3);
+    });
+
+    it('counts the most attempts in flight at once; back to back is one at a time', () => {
+      expect(mostInFlight([attempt('o', 1, 0, 10), attempt('o', 2, 10, 20), attempt('o', 3, 20, 30)])).toBe(1);
+      expect(mostInFlight([attempt('o', 1, 0, 10), attempt('o', 2, 5, 20), attempt('o', 3, 8, 9), attempt('o', 4, 30, 40)])).toBe(3);
     });
 
     it('checks nothing at a destination without ordering', () => {
