@@ -345,7 +345,7 @@ export function buildTable(nodes: readonly NodeResults[]): Table {
     const fifo = r.ordering?.fifo;
     if (!fifo) return undefined;
     const bound = 1000 / (fifo.postRoundTripMs + fifo.redisRoundTripMs);
-    return { value: `${formatRate(fifo.perSecond)} (${formatMs(1000 / fifo.perSecond)} per delivery)`, ratio: `${formatRatio(ratio(fifo.perSecond, bound))} of 1 ÷ (POST + Redis round trip)` };
+    return { value: `${formatRate(fifo.perSecond)} (${formatMs(1000 / fifo.perSecond)} per delivery)${cpu(fifo.cpuUsPerDelivery, 'delivery')}`, ratio: `${formatRatio(ratio(fifo.perSecond, bound))} of 1 ÷ (POST + Redis round trip)` };
   }, 'report against the round trip');
   add(ordering, '1 ÷ (POST round trip + one Redis round trip), measured in the same run', (r) => {
     const fifo = r.ordering?.fifo;

@@ -16,6 +16,8 @@ export interface OrderingResults {
   readonly fifo: {
     /** Deliveries per second at the sink, fifo, the worker alone on a preloaded line. */
     readonly perSecond: number;
+    /** CPU µs the worker spent per delivery: what is not waiting on a round trip. */
+    readonly cpuUsPerDelivery: number;
     /** One POST to the sink, back to back (undici, one in flight), ms. */
     readonly postRoundTripMs: number;
     /** One Redis command (PING), back to back, ms. */
@@ -66,8 +68,8 @@ export async function runOrdering(ctx: BenchContext): Promise<OrderingResults> {
   const none: number[] = [];
   for (let pair = 1; pair <= (ctx.quick ? 1 : PAIRS); pair++) {
     ctx.log(`ordering: ${ORDERING_KEYS} keys at concurrency ${KEYED_CONCURRENCY}, and ordering none (${pair})`);
-    none.push(await preloadedRun(ctx, { name: 'unordered', destinations: 1, concurrency: KEYED_CONCURRENCY }, Math.ceil(KEYED_PRELOAD_PER_SECOND * seconds)));
-    keyed.push(await preloadedRun(ctx, { name: 'keyed', destinations: 1, ordering: 'key', concurrency: KEYED_CONCURRENCY }, Math.ceil(KEYED_PRELOAD_PER_SECOND * seconds)));
+    none.push((await preloadedRun(ctx, { name: 'unordered', destinations: 1, concurrency: KEYED_CONCURRENCY }, Math.ceil(KEYED_PRELOAD_PER_SECOND * seconds))).perSecond);
+    keyed.push((await preloadedRun(ctx, { name: 'keyed', destinations: 1, ordering: 'key', concurrency: KEYED_CONCURRENCY }, Math.ceil(KEYED_PRELOAD_PER_SECOND * seconds))).perSecond);
   }
   const without: KeyedLatency[] = [];
   const withSlow: KeyedLatency[] = [];
@@ -77,7 +79,7 @@ export async function runOrdering(ctx: BenchContext): Promise<OrderingResults> {
     withSlow.push(await keyedLatency(ctx, true));
   }
   return {
-    fifo: { perSecond: fifo, postRoundTripMs, redisRoundTripMs },
+    fifo: { ...fifo, postRoundTripMs, redisRoundTripMs },
     keyed: { keys: ORDERING_KEYS, concurrency: KEYED_CONCURRENCY, keyed, none },
     slowKey: { rate: SLOW_KEY_RATE, delayMs: SLOW_KEY.delayMs, without, with: withSlow },
   };
@@ -103,8 +105,8 @@ async function redisRoundTrip(ctx: BenchContext): Promise<number> {
   return (performance.now() - from) / count;
 }
 
-/** The worker alone on `events` preloaded deliveries of one destination: ordered ones in their lines, only each line's first with a job, as the dispatcher leaves them. Deliveries/s at the sink. */
-async function preloadedRun(ctx: BenchContext, spec: BenchFlowSpec, events: number): Promise<number> {
+/** The worker alone on `events` preloaded deliveries of one destination: ordered ones in their lines, only each line's first with a job, as the dispatcher leaves them. Deliveries/s at the sink, and the worker's CPU per delivery. */
+async function preloadedRun(ctx: BenchContext, spec: BenchFlowSpec, events: number): Promise<{ perSecond: number; cpuUsPerDelivery: number }> {
   const flowsPath = await writeBenchFlow(ctx.flowsDir, ctx.sink.url, spec);
   const [flow] = await loadFlows(flowsPath, process.env);
   const prefix = ctx.newPrefix(spec.name);
@@ -114,11 +116,14 @@ async function preloadedRun(ctx: BenchContext, spec: BenchFlowSpec, events: numb
   const path = destinationPath(spec.name, destinationName(0));
   ctx.sink.reset();
   const service = await startService({ node: ctx.node.path, mainScript: ctx.mainScript, roles: ['worker'], redisUrl: ctx.redisUrl, flowsPath, prefix, ...profile(ctx, `ordering-${spec.name}-worker`) });
+  const cpuAtStart = service.cpuMs();
   const delivered = await meterRate({ read: () => ctx.sink.count(path), warmupMs: ctx.warmupMs, durationMs: ctx.durationMs, total: events });
+  const cpuMs = service.cpuMs() - cpuAtStart;
+  const count = ctx.sink.count(path);
   await service.stop();
-  recordUnits(ctx, `ordering-${spec.name}-worker`, ctx.sink.count(path), 'delivery');
+  recordUnits(ctx, `ordering-${spec.name}-worker`, count, 'delivery');
   await cleanRedis(ctx.redis, prefix);
-  return delivered.perSecond;
+  return { perSecond: delivered.perSecond, cpuUsPerDelivery: (cpuMs * 1000) / Math.max(1, count) };
 }
 
 /** What the dispatcher leaves for these events: records, and a job for each pending delivery (every one, or each line's first). */
