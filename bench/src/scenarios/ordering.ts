@@ -23,10 +23,16 @@ export interface OrderingResults {
     /** One Redis command (PING), back to back, ms. */
     readonly redisRoundTripMs: number;
   };
-  /** Deliveries per second at concurrency `concurrency`, ordered by `keys` keys and unordered, alternated run by run. */
-  readonly keyed: { readonly keys: number; readonly concurrency: number; readonly keyed: readonly number[]; readonly none: readonly number[] };
+  /** Deliveries per second (and the worker's CPU per delivery) at concurrency `concurrency`, ordered by `keys` keys and unordered, alternated run by run. */
+  readonly keyed: { readonly keys: number; readonly concurrency: number; readonly keyed: readonly PreloadedRun[]; readonly none: readonly PreloadedRun[] };
   /** Ingest → first byte at the sink of every key but the slow one, without and with it (1 s per request), alternated. */
   readonly slowKey: { readonly rate: number; readonly delayMs: number; readonly without: readonly KeyedLatency[]; readonly with: readonly KeyedLatency[] };
+}
+
+export interface PreloadedRun {
+  readonly perSecond: number;
+  /** CPU µs the worker spent per delivery. */
+  readonly cpuUsPerDelivery: number;
 }
 
 export interface KeyedLatency {
@@ -64,12 +70,12 @@ export async function runOrdering(ctx: BenchContext): Promise<OrderingResults> {
   const redisRoundTripMs = await redisRoundTrip(ctx);
   ctx.log('ordering: fifo');
   const fifo = await preloadedRun(ctx, { name: 'fifo', destinations: 1, ordering: 'fifo', concurrency: 1 }, Math.ceil(FIFO_PRELOAD_PER_SECOND * seconds));
-  const keyed: number[] = [];
-  const none: number[] = [];
+  const keyed: PreloadedRun[] = [];
+  const none: PreloadedRun[] = [];
   for (let pair = 1; pair <= (ctx.quick ? 1 : PAIRS); pair++) {
     ctx.log(`ordering: ${ORDERING_KEYS} keys at concurrency ${KEYED_CONCURRENCY}, and ordering none (${pair})`);
-    none.push((await preloadedRun(ctx, { name: 'unordered', destinations: 1, concurrency: KEYED_CONCURRENCY }, Math.ceil(KEYED_PRELOAD_PER_SECOND * seconds))).perSecond);
-    keyed.push((await preloadedRun(ctx, { name: 'keyed', destinations: 1, ordering: 'key', concurrency: KEYED_CONCURRENCY }, Math.ceil(KEYED_PRELOAD_PER_SECOND * seconds))).perSecond);
+    none.push(await preloadedRun(ctx, { name: 'unordered', destinations: 1, concurrency: KEYED_CONCURRENCY }, Math.ceil(KEYED_PRELOAD_PER_SECOND * seconds)));
+    keyed.push(await preloadedRun(ctx, { name: 'keyed', destinations: 1, ordering: 'key', concurrency: KEYED_CONCURRENCY }, Math.ceil(KEYED_PRELOAD_PER_SECOND * seconds)));
   }
   const without: KeyedLatency[] = [];
   const withSlow: KeyedLatency[] = [];
@@ -106,7 +112,7 @@ async function redisRoundTrip(ctx: BenchContext): Promise<number> {
 }
 
 /** The worker alone on `events` preloaded deliveries of one destination: ordered ones in their lines, only each line's first with a job, as the dispatcher leaves them. Deliveries/s at the sink, and the worker's CPU per delivery. */
-async function preloadedRun(ctx: BenchContext, spec: BenchFlowSpec, events: number): Promise<{ perSecond: number; cpuUsPerDelivery: number }> {
+async function preloadedRun(ctx: BenchContext, spec: BenchFlowSpec, events: number): Promise<PreloadedRun> {
   const flowsPath = await writeBenchFlow(ctx.flowsDir, ctx.sink.url, spec);
   const [flow] = await loadFlows(flowsPath, process.env);
   const prefix = ctx.newPrefix(spec.name);
