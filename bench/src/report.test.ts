@@ -189,8 +189,8 @@ describe('all-in-one rows', () => {
 describe('ordering rows', () => {
   const summary = (p50: number, p99: number) => ({ latency: { count: 100, p50, p99, p999: p99, max: p99 }, missing: 0 });
   const ordering: OrderingResults = {
-    fifo: { perSecond: 400, cpuUsPerDelivery: 310, postRoundTripMs: 0.15, redisRoundTripMs: 0.05 },
-    keyed: { keys: 100, concurrency: 50, keyed: [1_900, 2_100, 1_500].map((perSecond) => ({ perSecond, cpuUsPerDelivery: 200 })), none: [3_000, 2_800, 2_500].map((perSecond) => ({ perSecond, cpuUsPerDelivery: 150 })) },
+    fifo: { perSecond: 400, cpuUsPerDelivery: 310, redisPerDelivery: [{ command: 'evalsha', calls: 5, usec: 90 }, { command: 'hgetall', calls: 1, usec: 5 }, { command: 'ping', calls: 0.01, usec: 0 }], postRoundTripMs: 0.15, redisRoundTripMs: 0.05 },
+    keyed: { keys: 100, concurrency: 50, keyed: [1_900, 2_100, 1_500].map((perSecond) => ({ perSecond, cpuUsPerDelivery: 200, redisPerDelivery: [] })), none: [3_000, 2_800, 2_500].map((perSecond) => ({ perSecond, cpuUsPerDelivery: 150, redisPerDelivery: [] })) },
     slowKey: { rate: 100, delayMs: 1_000, without: [summary(4, 20), summary(5, 30), summary(4, 25)], with: [summary(5, 28), summary(4, 26), summary(5, 40)] },
   };
   const table = buildTable([{ ...results('20.20.2', 3_500), ordering }]);
@@ -198,6 +198,7 @@ describe('ordering rows', () => {
 
   it('reads fifo against 1 ÷ (POST + Redis round trip) of the same run', () => {
     expect(row('fifo')?.cells[0]).toEqual({ value: '400/s (2.5 ms per delivery), 310 µs CPU/delivery', ratio: '0.08× of 1 ÷ (POST + Redis round trip)' });
+    expect(row('fifo: Redis commands')?.cells[0]).toEqual({ value: '6.0: evalsha 5.0, hgetall 1.0' });
     expect(row('1 ÷ (POST')?.cells[0]).toEqual({ value: '5,000/s: POST 150 µs (undici, one at a time) + PING 50 µs' });
   });
 

@@ -347,6 +347,12 @@ export function buildTable(nodes: readonly NodeResults[]): Table {
     const bound = 1000 / (fifo.postRoundTripMs + fifo.redisRoundTripMs);
     return { value: `${formatRate(fifo.perSecond)} (${formatMs(1000 / fifo.perSecond)} per delivery)${cpu(fifo.cpuUsPerDelivery, 'delivery')}`, ratio: `${formatRatio(ratio(fifo.perSecond, bound))} of 1 ÷ (POST + Redis round trip)` };
   }, 'report against the round trip');
+  add(ordering, 'fifo: Redis commands per delivery', (r) => {
+    const costs = r.ordering?.fifo.redisPerDelivery;
+    if (!costs) return undefined;
+    const calls = costs.reduce((total, cost) => total + cost.calls, 0);
+    return { value: `${calls.toFixed(1)}: ${costs.filter((cost) => cost.calls >= 0.05).map((cost) => `${cost.command} ${cost.calls.toFixed(1)}`).join(', ')}` };
+  });
   add(ordering, '1 ÷ (POST round trip + one Redis round trip), measured in the same run', (r) => {
     const fifo = r.ordering?.fifo;
     return fifo ? { value: `${formatRate(1000 / (fifo.postRoundTripMs + fifo.redisRoundTripMs))}: POST ${formatMicros(fifo.postRoundTripMs)} (undici, one at a time) + PING ${formatMicros(fifo.redisRoundTripMs)}` } : undefined;

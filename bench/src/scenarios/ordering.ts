@@ -7,7 +7,7 @@ import { recordUnits, startBaseline, type BenchContext } from '../context.js';
 import { destinationName, destinationPath, slowKeyPath, writeBenchFlow, type BenchFlowSpec } from '../flows.js';
 import { eventBody, openLoop } from '../load.js';
 import { meterRate } from '../meter.js';
-import { addDeliveryJobs, appendEvents, cleanRedis, recordDeliveries, type QueuedEvent } from '../redis-tools.js';
+import { addDeliveryJobs, appendEvents, cleanRedis, commandCostPer, commandStats, recordDeliveries, type CommandCost, type QueuedEvent } from '../redis-tools.js';
 import { startService, type ServiceProcess } from '../service.js';
 import { summarizeLatencies, type LatencySummary } from '../stats.js';
 import { profile } from './ingest.js';
@@ -18,6 +18,8 @@ export interface OrderingResults {
     readonly perSecond: number;
     /** CPU µs the worker spent per delivery: what is not waiting on a round trip. */
     readonly cpuUsPerDelivery: number;
+    /** What Redis did per delivery (each call a round trip, most of them one after the other). */
+    readonly redisPerDelivery: readonly CommandCost[];
     /** One POST to the sink, back to back (undici, one in flight), ms. */
     readonly postRoundTripMs: number;
     /** One Redis command (PING), back to back, ms. */
@@ -33,6 +35,7 @@ export interface PreloadedRun {
   readonly perSecond: number;
   /** CPU µs the worker spent per delivery. */
   readonly cpuUsPerDelivery: number;
+  readonly redisPerDelivery: readonly CommandCost[];
 }
 
 export interface KeyedLatency {
@@ -123,13 +126,16 @@ async function preloadedRun(ctx: BenchContext, spec: BenchFlowSpec, events: numb
   ctx.sink.reset();
   const service = await startService({ node: ctx.node.path, mainScript: ctx.mainScript, roles: ['worker'], redisUrl: ctx.redisUrl, flowsPath, prefix, ...profile(ctx, `ordering-${spec.name}-worker`) });
   const cpuAtStart = service.cpuMs();
+  const statsAtStart = await commandStats(ctx.redis);
+  const countAtStart = ctx.sink.count(path);
   const delivered = await meterRate({ read: () => ctx.sink.count(path), warmupMs: ctx.warmupMs, durationMs: ctx.durationMs, total: events });
   const cpuMs = service.cpuMs() - cpuAtStart;
   const count = ctx.sink.count(path);
+  const redisPerDelivery = commandCostPer(statsAtStart, await commandStats(ctx.redis), Math.max(1, count - countAtStart)).filter((cost) => cost.command !== 'info');
   await service.stop();
   recordUnits(ctx, `ordering-${spec.name}-worker`, count, 'delivery');
   await cleanRedis(ctx.redis, prefix);
-  return { perSecond: delivered.perSecond, cpuUsPerDelivery: (cpuMs * 1000) / Math.max(1, count) };
+  return { perSecond: delivered.perSecond, cpuUsPerDelivery: (cpuMs * 1000) / Math.max(1, count - countAtStart), redisPerDelivery };
 }
 
 /** What the dispatcher leaves for these events: records, and a job for each pending delivery (every one, or each line's first). */
