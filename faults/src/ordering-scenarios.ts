@@ -32,6 +32,11 @@ function orderedSetup(config: ScenarioConfig, more: Partial<Setup> = {}): Setup 
  * doubled for a starved machine.
  */
 const FIFO_STALL_BOUND_MS = 14_000;
+/**
+ * The worker-kill scenario's rate at most: about what its fifo line, one 100 ms answer at a
+ * time, sustains on two busy cores. Faster, the line's backlog outlasts the settle deadline.
+ */
+const FIFO_KILL_RATE = 8;
 
 /** The first attempt at `destination` received after `since` that did not come from `ports` (the killed process's). */
 function nextAttempt(harness: Harness, destination: string, since: number, ports: ReadonlySet<number>): ReceivedAttempt | undefined {
@@ -76,7 +81,7 @@ export const orderedWorkerKill: Scenario = {
     'fifo and keyed destinations, two worker processes; SIGKILL the worker whose fifo attempt is in flight, restart it. The line waits for that attempt\'s job to come back (its 5 s lock), nothing behind it goes first: ' +
     `out of order 0, lost 0, unexpected 0; the fifo stall (kill to next attempt) under ${FIFO_STALL_BOUND_MS / 1_000} s.`,
   run: (config) =>
-    runScenario('ordered-worker-kill', config, orderedSetup(config), withConcurrencyCheck(orderedDestinations(config), false, async (harness, _load, random, loadMs) => {
+    runScenario('ordered-worker-kill', config, orderedSetup(config, { ratePerSecond: Math.min(config.ratePerSecond, FIFO_KILL_RATE) }), withConcurrencyCheck(orderedDestinations(config), false, async (harness, _load, random, loadMs) => {
       const violations: string[] = [];
       const stalls: string[] = [];
       // Each kill catches another event: one caught at every kill would be failed by BullMQ's maxStalledCount, by design.
