@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { readEventRecord } from '@fanout/delivery';
 import { readNewEvents } from '@fanout/event-log';
-import { httpDestination, testFlow } from '@fanout/testkit';
+import { httpDestination, startTcpProxy, testConnection, testFlow } from '@fanout/testkit';
 import { createHarness, jobCount, TEST_LEASE_TTL_MS, waitFor, type Harness } from './harness.js';
 
 const ordered = testFlow('payments', [httpDestination({ name: 'orders', url: 'http://127.0.0.1:1/orders', ordering: 'fifo', concurrency: 1 })]);
@@ -43,6 +43,35 @@ describe('the dispatch lease: one dispatcher per partition', () => {
     expect(await jobCount(h.queues, 'payments', 'orders')).toBe(1);
     expect((await readEventRecord(h.fx.redis, h.partition, after[1]!.eventId))?.deliveries).toMatchObject([{ destination: 'orders', status: 'held' }]);
   });
+
+  it('claims the entries of a read whose reply was lost before the entries its read sent again gets', async () => {
+    h = await createHarness([ordered]);
+    const redisUrl = new URL(h.fx.url);
+    const proxy = await startTcpProxy(`${redisUrl.hostname}:${redisUrl.port}`);
+    redisUrl.port = String(proxy.port);
+    // The dispatcher's blocking connection goes through the proxy; ioredis sends again what a lost connection left unanswered.
+    const reader = testConnection(redisUrl.toString(), 'lost-reply-reader');
+    reader.on('error', () => {});
+    await reader.connect();
+    const dispatcher = await h.start({ consumer: 'dispatcher-a', redis: reader, blockMs: 5_000, claimIdleMs: 60_000 });
+    try {
+      const blocked = async (): Promise<boolean> => ((await h.fx.redis.client('LIST')) as string).split('\n').some((client) => client.includes('name=lost-reply-reader') && client.includes('flags=b') && client.includes('cmd=xreadgroup'));
+      await waitFor('the dispatcher blocks in XREADGROUP', blocked);
+      // Redis serves the blocked read and the reply is lost on the way (Redis killed after its AOF write, a network cut).
+      proxy.swallowReplies();
+      const lost = await h.append('payments', { n: 1 });
+      await waitFor('the read took it', async () => (await h.pendingCount()) === 1);
+      proxy.dropConnections();
+      await waitFor('the read sent again blocks', blocked);
+      const later = [await h.append('payments', { n: 2 }), await h.append('payments', { n: 3 })];
+      await waitFor('every entry dispatched', async () => (await h.pendingCount()) === 0 && (await line(h)).length === 3);
+      expect(await line(h)).toEqual([lost, ...later].map(({ eventId }) => eventId));
+    } finally {
+      await dispatcher.stop();
+      reader.disconnect();
+      await proxy.close();
+    }
+  }, 30_000);
 
   it('steps down when another took its lease: its writes are refused, and it dispatches again once it holds the lease', async () => {
     h = await createHarness([ordered]);
