@@ -198,7 +198,7 @@ describe('ordering rows', () => {
 
   it('reads fifo against 1 ÷ (POST + Redis round trip) of the same run', () => {
     expect(row('fifo')?.cells[0]).toEqual({ value: '400/s (2.5 ms per delivery), 310 µs CPU/delivery', ratio: '0.08× of 1 ÷ (POST + Redis round trip)' });
-    expect(row('fifo: Redis commands')?.cells[0]).toEqual({ value: '6.0: evalsha 5.0, hgetall 1.0' });
+    expect(row('fifo: Redis per delivery')?.cells[0]).toEqual({ value: '5.0 scripts, 1.0 HGETALL (BullMQ\'s getJob, and inside its scripts); 6 commands in all, the scripts\' included' });
     expect(row('1 ÷ (POST')?.cells[0]).toEqual({ value: '5,000/s: POST 150 µs (undici, one at a time) + PING 50 µs' });
   });
 
