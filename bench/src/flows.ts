@@ -14,8 +14,8 @@ export interface BenchFlowSpec {
   ordering?: 'none' | 'fifo' | 'key';
   /** The healthy destinations' concurrency. Default 100. */
   concurrency?: number;
-  /** The sink answers the healthy destinations' events of this key only after `delayMs` (a slow key). */
-  slowKey?: { readonly key: string; readonly delayMs: number };
+  /** The sink answers the events of this key at the healthy destination of index `destination` only after `delayMs` (a slow key). */
+  slowKey?: { readonly key: string; readonly delayMs: number; readonly destination: number };
 }
 
 /**
@@ -45,7 +45,7 @@ export async function writeBenchFlow(dir: string, sinkUrl: string, spec: BenchFl
   const destinations = Array.from({ length: spec.destinations }, (_, i) => {
     const name = destinationName(i);
     const path = destinationPath(spec.name, name);
-    return `    - { name: ${name}, type: http, url: "${sinkUrl}${spec.slowKey ? slowKeyPath(path, spec.slowKey) : path}"${policy}${SIGNING} }`;
+    return `    - { name: ${name}, type: http, url: "${sinkUrl}${spec.slowKey?.destination === i ? slowKeyPath(path, spec.slowKey) : path}"${policy}${SIGNING} }`;
   });
   if (spec.dead) destinations.push(`    - { name: dead, type: http, url: "${sinkUrl}${deadPath(spec.name)}", concurrency: 10 }`);
   if (spec.failing) {

@@ -27,7 +27,7 @@ export interface OrderingResults {
   };
   /** Deliveries per second (and the worker's CPU per delivery) at concurrency `concurrency`, ordered by `keys` keys and unordered, alternated run by run. */
   readonly keyed: { readonly keys: number; readonly concurrency: number; readonly keyed: readonly PreloadedRun[]; readonly none: readonly PreloadedRun[] };
-  /** Ingest → first byte at the sink of every key but the slow one, without and with it (1 s per request), alternated. */
+  /** Ingest → first byte at the sink of every key but the slow one, at twin destinations without and with it (1 s per request), run by run. */
   readonly slowKey: { readonly rate: number; readonly delayMs: number; readonly without: readonly KeyedLatency[]; readonly with: readonly KeyedLatency[] };
 }
 
@@ -48,7 +48,8 @@ const BODY_BYTES = 1024;
 export const ORDERING_KEYS = 100;
 export const KEYED_CONCURRENCY = 50;
 const keyOf = (seq: number): string => `k${seq % ORDERING_KEYS}`;
-const SLOW_KEY = { key: keyOf(0), delayMs: 1_000 } as const;
+/** The slow key, at the second of two twin destinations. */
+const SLOW_KEY = { key: keyOf(0), delayMs: 1_000, destination: 1 } as const;
 /** The slow-key run's rate: each of the 100 keys gets an event a second, as many as the slow key takes. */
 const SLOW_KEY_RATE = 100;
 /** The latency runs' warm-up, at least. */
@@ -82,10 +83,11 @@ export async function runOrdering(ctx: BenchContext): Promise<OrderingResults> {
   }
   const without: KeyedLatency[] = [];
   const withSlow: KeyedLatency[] = [];
-  for (let pair = 1; pair <= (ctx.quick ? 1 : PAIRS); pair++) {
-    ctx.log(`ordering: other keys' latency at ${SLOW_KEY_RATE} events/s, without and with a slow key (${pair})`);
-    without.push(await keyedLatency(ctx, false));
-    withSlow.push(await keyedLatency(ctx, true));
+  for (let run = 1; run <= (ctx.quick ? 1 : PAIRS); run++) {
+    ctx.log(`ordering: other keys' latency at ${SLOW_KEY_RATE} events/s, at twin destinations without and with a slow key (${run})`);
+    const twins = await keyedLatency(ctx);
+    without.push(twins.without);
+    withSlow.push(twins.with);
   }
   return {
     fifo: { ...fifo, postRoundTripMs, redisRoundTripMs },
@@ -153,13 +155,14 @@ async function preloadDispatched(ctx: BenchContext, keys: ReturnType<typeof crea
 }
 
 /**
- * Open loop through the whole pipeline (roles in 3 processes) to a destination ordered by
- * 100 keys at concurrency 50: ingest → first byte at the sink of every event but the slow
- * key's, with or without that key answered after 1 s.
+ * Open loop through the whole pipeline (roles in 3 processes) to two twin destinations
+ * ordered by 100 keys at concurrency 50, the second answered after 1 s for the slow key:
+ * ingest → first byte at the sink of every event but the slow key's, at each. Side by side
+ * in one run, the two see the same machine at the same moments.
  */
-async function keyedLatency(ctx: BenchContext, slow: boolean): Promise<KeyedLatency> {
-  const name = slow ? 'slow-key' : 'keyed-latency';
-  const flowsPath = await writeBenchFlow(ctx.flowsDir, ctx.sink.url, { name, destinations: 1, ordering: 'key', concurrency: KEYED_CONCURRENCY, ...(slow ? { slowKey: SLOW_KEY } : {}) });
+async function keyedLatency(ctx: BenchContext): Promise<{ without: KeyedLatency; with: KeyedLatency }> {
+  const name = 'slow-key';
+  const flowsPath = await writeBenchFlow(ctx.flowsDir, ctx.sink.url, { name, destinations: 2, ordering: 'key', concurrency: KEYED_CONCURRENCY, slowKey: SLOW_KEY });
   const prefix = ctx.newPrefix(name);
   const common = { node: ctx.node.path, mainScript: ctx.mainScript, redisUrl: ctx.redisUrl, flowsPath, prefix };
   const processes: ServiceProcess[] = await Promise.all([
@@ -167,28 +170,32 @@ async function keyedLatency(ctx: BenchContext, slow: boolean): Promise<KeyedLate
     startService({ ...common, roles: ['dispatcher'] }),
     startService({ ...common, roles: ['worker'] }),
   ]);
-  const plain = destinationPath(name, destinationName(0));
-  const path = slow ? slowKeyPath(plain, SLOW_KEY) : plain;
+  const [plain, slowed] = [0, 1].map((i) => destinationPath(name, destinationName(i)));
+  const paths = [plain!, slowKeyPath(slowed!, SLOW_KEY)];
   ctx.sink.reset();
   ctx.sink.recordArrivals(true);
   // Three processes just started: their first seconds (JIT, connections) move p99 more than a slow key could.
   const warmupMs = ctx.quick ? ctx.warmupMs : Math.max(ctx.warmupMs, LATENCY_WARMUP_MS);
   const sent = await openLoop(`${processes[0]!.url}/webhooks/${name}`, SLOW_KEY_RATE, warmupMs + ctx.durationMs, BODY_BYTES, keyOf);
   const others = [...sent.seqs].filter(([, seq]) => keyOf(seq) !== SLOW_KEY.key).map(([id]) => id);
-  const arrivedAt = (): Map<string, number> => {
+  const arrivedAt = (path: string): Map<string, number> => {
     const first = new Map<string, number>();
     for (const { webhookId, at } of ctx.sink.arrivals(path)) if (!first.has(webhookId)) first.set(webhookId, at);
     return first;
   };
   const drainUntil = Date.now() + (ctx.quick ? 2_000 : 8_000);
-  while (others.some((id) => !arrivedAt().has(id)) && Date.now() < drainUntil) await sleep(100);
+  while (paths.some((path) => others.some((id) => !arrivedAt(path).has(id))) && Date.now() < drainUntil) await sleep(100);
   const measuredFrom = Math.min(...sent.sentAt.values()) + warmupMs;
-  const first = arrivedAt();
   const measured = others.filter((id) => sent.sentAt.get(id)! >= measuredFrom);
-  const latencies = measured.flatMap((id) => (first.has(id) ? [first.get(id)! - sent.sentAt.get(id)!] : []));
+  const at = (path: string): KeyedLatency => {
+    const first = arrivedAt(path);
+    const latencies = measured.flatMap((id) => (first.has(id) ? [first.get(id)! - sent.sentAt.get(id)!] : []));
+    return { latency: summarizeLatencies(latencies), missing: measured.length - latencies.length };
+  };
+  const result = { without: at(paths[0]!), with: at(paths[1]!) };
   ctx.sink.recordArrivals(false);
   await Promise.all(processes.map((process) => process.stop()));
   ctx.sink.reset();
   await cleanRedis(ctx.redis, prefix);
-  return { latency: summarizeLatencies(latencies), missing: measured.length - latencies.length };
+  return result;
 }
