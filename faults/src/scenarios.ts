@@ -303,23 +303,27 @@ export const redisKill: Scenario = {
   run: (config) => runScenario('redis-kill', config, { receiverDelayMs: 50 }, killRedis(config)),
 };
 
+/** CLIENT PAUSE ALL, longer than the workers' lock, at each pause time while attempts are in flight. */
+export const pauseRedis =
+  (config: ScenarioConfig): Inject =>
+  async (harness, _load, random, loadMs) => {
+    await atTimes(Date.now(), faultTimes(random, config.pauses, loadMs), async () => {
+      await waitUntil(() => harness.receiver.inFlight(0).length > 0, 2_000);
+      const pausedAt = Date.now();
+      const pauseMs = pauseMsOf(config);
+      await harness.redis.pause(pauseMs);
+      await sleep(pauseMs + 300);
+      const inFlight = harness.markInFlight(Date.now() - pausedAt + ANSWER_WINDOW_MS);
+      harness.workersHit(harness.workers.length);
+      harness.fault('CLIENT PAUSE ALL', 'redis-server', `${pauseMs} ms, ${inFlight} attempts in flight during it`, pausedAt);
+    });
+    return {};
+  };
+
 export const redisPause: Scenario = {
   name: 'redis-pause',
   summary: 'CLIENT PAUSE ALL for longer than the workers\' lock under load: locks expire, jobs are taken again. lost 0, unexpected 0; only attempts in flight during the pause may repeat.',
-  run: (config) =>
-    runScenario('redis-pause', config, { receiverDelayMs: 150 }, async (harness, _load, random, loadMs) => {
-      await atTimes(Date.now(), faultTimes(random, config.pauses, loadMs), async () => {
-        await waitUntil(() => harness.receiver.inFlight(0).length > 0, 2_000);
-        const pausedAt = Date.now();
-        const pauseMs = pauseMsOf(config);
-        await harness.redis.pause(pauseMs);
-        await sleep(pauseMs + 300);
-        const inFlight = harness.markInFlight(Date.now() - pausedAt + ANSWER_WINDOW_MS);
-        harness.workersHit(harness.workers.length);
-        harness.fault('CLIENT PAUSE ALL', 'redis-server', `${pauseMs} ms, ${inFlight} attempts in flight during it`, pausedAt);
-      });
-      return {};
-    }),
+  run: (config) => runScenario('redis-pause', config, { receiverDelayMs: 150 }, pauseRedis(config)),
 };
 
 /** Destination poison: d1 answers these 500 (retried, then dead), d2 never answers (timeouts), d3 410 (dead at once). */
