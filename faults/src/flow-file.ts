@@ -38,6 +38,11 @@ export async function writeFlowFile(path: string, flows: readonly FlowSpec[], ur
   await writeFile(path, flows.map((flow) => flowDocument(flow, urlOf)).join('---\n'));
 }
 
+/** The files of a flow folder (a ConfigMap's keys): `<flow>.yaml` per flow, one document each. */
+export function flowFolderFiles(flows: readonly FlowSpec[], urlOf: (destination: string) => string): Record<string, string> {
+  return Object.fromEntries(flows.map((flow) => [`${flow.name}.yaml`, flowDocument(flow, urlOf)]));
+}
+
 function flowDocument({ name, destinations }: FlowSpec, urlOf: (destination: string) => string): string {
   const lines = [
     'apiVersion: fanout.dev/v1',

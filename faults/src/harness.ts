@@ -3,10 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deliveryQueueName, openDeliveryQueue } from '@fanout/queues';
 import { createKeys, DISPATCHER_GROUP } from '@fanout/redis';
+import { createConfigMapVolume, type ConfigMapVolume } from '@fanout/testkit';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { checkDeliveries, type DeliveryCounters } from './checker.js';
-import { matches, writeFlowFile, type DestinationSpec, type FlowSpec } from './flow-file.js';
+import { flowFolderFiles, matches, writeFlowFile, type DestinationSpec, type FlowSpec } from './flow-file.js';
 import { inspectJobs, type JobCounters } from './inspect-jobs.js';
 import { answersByCode, startLoad, type Load, type LoadOptions } from './load-generator.js';
 import { startRecordingReceiver, type ReceivedAttempt, type RecordingReceiver } from './recording-receiver.js';
@@ -75,6 +76,11 @@ export interface HarnessOptions {
   readonly log?: (line: string) => void;
   /** What the destinations with a `target` (not the recording receiver) hold. */
   readonly observer?: DestinationObserver;
+  /**
+   * The first group loads its flows from a folder mounted as Kubernetes mounts a ConfigMap
+   * (symlinks, `..data` swapped), which `updateFlows` changes. Default: one flow file.
+   */
+  readonly flowsVolume?: boolean;
 }
 
 /**
@@ -164,6 +170,12 @@ export interface Harness {
    * Their flows' queues are watched and checked from then on.
    */
   startGroup(options: GroupOptions): Promise<Group>;
+  /**
+   * Replaces the first group's flows (with `flowsVolume`) as the kubelet updates a ConfigMap:
+   * one atomic symlink swap; their processes are not restarted. Their flows' queues are watched
+   * and checked from then on.
+   */
+  updateFlows(flows: readonly FlowSpec[]): Promise<void>;
   readonly startedAt: number;
   /** Records a fault for the report; `at` (unix ms) when it began earlier than now. */
   fault(kind: string, target: string, detail?: string, at?: number): void;
@@ -295,9 +307,11 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     };
     const destinationsOf = (flow: string): DestinationSpec[] => [...(flows.get(flow)?.values() ?? [])];
 
-    const startGroup = async (group: GroupOptions): Promise<Group> => {
-      const flowFile = join(dir, `${group.name || 'flows'}.yaml`);
-      await writeFlowFile(flowFile, group.flows, theReceiver.urlOf);
+    let volume: ConfigMapVolume | undefined;
+    const startGroup = async (group: GroupOptions, asVolume = false): Promise<Group> => {
+      const flowFile = asVolume ? join(dir, 'flows') : join(dir, `${group.name || 'flows'}.yaml`);
+      if (asVolume) volume = await createConfigMapVolume(flowFile, flowFolderFiles(group.flows, theReceiver.urlOf));
+      else await writeFlowFile(flowFile, group.flows, theReceiver.urlOf);
       watch(group.flows);
       const env = { ...baseEnv, ...group.env, FANOUT_FLOWS: flowFile };
       const made: RoleProcess[] = [];
@@ -321,7 +335,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       return { name: group.name, flowFile, flows: group.flows, ingress, dispatchers, workers, dashboards, processes: made };
     };
 
-    const first = await startGroup({ name: '', flows: [{ name: FLOW, destinations: options.destinations }], topology: options.topology });
+    const first = await startGroup({ name: '', flows: [{ name: FLOW, destinations: options.destinations }], topology: options.topology }, options.flowsVolume === true);
     log(`${options.scenario}: redis ${theRedis.url}, logs in ${logDir}`);
 
     const faults: FaultRecord[] = [];
@@ -361,7 +375,12 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       processes,
       faults,
       startedAt,
-      startGroup,
+      startGroup: (group) => startGroup(group),
+      async updateFlows(specs) {
+        if (!volume) throw new Error('updateFlows needs the harness option flowsVolume');
+        watch(specs);
+        await volume.update(flowFolderFiles(specs, theReceiver.urlOf));
+      },
       fault(kind, target, detail, at = Date.now()) {
         const record: FaultRecord = { atMs: at - startedAt, kind, target, ...(detail ? { detail } : {}) };
         faults.push(record);

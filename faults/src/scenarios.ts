@@ -131,6 +131,8 @@ export interface Setup {
   readonly ingress?: (harness: Harness) => () => readonly RoleProcess[];
   /** What the destinations that are not the recording receiver hold. */
   readonly observer?: DestinationObserver;
+  /** The first group's flows in a ConfigMap-like folder, which `harness.updateFlows` changes. */
+  readonly flowsVolume?: boolean;
 }
 
 /** What a scenario's faults add to the run's checks and report. */
@@ -149,9 +151,9 @@ export interface Injected {
 }
 
 /** Every load's request timeout: longer than any answer the ingress gives (1 s Redis timeouts). */
-const REQUEST_TIMEOUT_MS = 5_000;
+export const REQUEST_TIMEOUT_MS = 5_000;
 /** How long a refused request is sent again, as a client would. */
-const RETRY_REFUSED_MS = 5_000;
+export const RETRY_REFUSED_MS = 5_000;
 
 export async function runScenario(name: string, config: ScenarioConfig, setup: Setup, inject: Inject): Promise<ScenarioReport> {
   const random = createRandom(config.seed).fork(name);
@@ -166,6 +168,7 @@ export async function runScenario(name: string, config: ScenarioConfig, setup: S
     ...(config.workRoot ? { workRoot: config.workRoot } : {}),
     ...(config.log ? { log: config.log } : {}),
     ...(setup.observer ? { observer: setup.observer } : {}),
+    ...(setup.flowsVolume ? { flowsVolume: true } : {}),
   });
   let report: ScenarioReport | undefined;
   try {
@@ -445,10 +448,10 @@ export const groupLost: Scenario = {
 };
 
 /** A rate at which the load lasts at least `seconds`, the config's at most: a scenario whose faults take that long happens under load. */
-const rateLasting = (config: ScenarioConfig, seconds: number): number => Math.min(config.ratePerSecond, config.events / seconds);
+export const rateLasting = (config: ScenarioConfig, seconds: number): number => Math.min(config.ratePerSecond, config.events / seconds);
 
 /** Waits until unix ms `at`. */
-const sleepUntil = (at: number): Promise<void> => sleep(Math.max(0, at - Date.now()));
+export const sleepUntil = (at: number): Promise<void> => sleep(Math.max(0, at - Date.now()));
 
 /** A process's readiness answers as one line for a note: how many said ready, how many not and why. */
 function readinessSummary(name: string, answers: readonly ProbeAnswer[]): string {

@@ -38,7 +38,7 @@ export const FLOW_ROUTES = [
 export function flowRoutes({ flows }: FlowRoutesDeps): express.Router {
   const router = express.Router();
   const [list, one] = FLOW_ROUTES;
-  // Masked once: flows are fixed for the life of the process.
+  // Masked once: flows are frozen, and a reload builds the dashboard again.
   const masked = flows.map(maskFlow);
   router.get(list.path, (_req, res) => {
     res.json({ items: masked });

@@ -6,6 +6,8 @@ describe('readConfig', () => {
     expect(readConfig({})).toEqual({
       PORT: 8080,
       FANOUT_FLOWS: './flows',
+      FANOUT_FLOWS_WATCH: true,
+      FANOUT_FLOWS_POLL: 2_000,
       FANOUT_ROLES: ['ingress', 'dispatcher', 'worker', 'dashboard'],
       LOG_LEVEL: 'info',
       LOG_FORMAT: 'json',

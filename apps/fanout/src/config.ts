@@ -84,6 +84,10 @@ const configSchema = z
     PORT: wholeNumber(0, 65_535).optional(),
     /** A DeliveryFlow YAML file or folder. Default ./flows. */
     FANOUT_FLOWS: flowsPath,
+    /** Hot reload: the flow files are watched (their folder, and a poll) and a change is put in force without a restart. SIGHUP reloads whatever this says. Default true. */
+    FANOUT_FLOWS_WATCH: z.stringbool({ error: 'true or false' }).default(true),
+    /** How often the flow files are read for changes fs.watch may miss (network and FUSE mounts). Default 2s. */
+    FANOUT_FLOWS_POLL: positiveDuration.default(2_000),
     /** Bearer token of the admin API and dashboard; unset means both answer 401. */
     FANOUT_ADMIN_TOKEN: adminToken.optional(),
     /** The roles this process runs. Default all four. */

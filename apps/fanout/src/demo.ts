@@ -65,7 +65,7 @@ async function main(): Promise<void> {
 
   say('\nOutcomes (GET /events/:id):');
   for (const id of ids) {
-    const line = (outcomes.get(id) ?? []).map((d) => `${d.destination}=${d.status} (${d.attempts} attempts${d.lastError ? `, ${d.lastError}` : ''})`).join('  ');
+    const line = (outcomes.get(id) ?? []).map((d) => `${d.destination}=${d.status} (${d.attempts} attempt${d.attempts === 1 ? '' : 's'}${d.lastError ? `, ${d.lastError}` : ''})`).join('  ');
     say(`  ${id}  ${line || 'not settled yet'}`);
   }
   const deadLetters = (await (await fetch(`${base}/flows/payments/destinations/analytics/dead-letters`, { headers: admin })).json()) as { total: number };
@@ -80,7 +80,8 @@ async function main(): Promise<void> {
   };
   if (keepRunning) {
     say(`Bull Board: ${base}/admin/queues (any user, password ${config.FANOUT_ADMIN_TOKEN}). Still running; Ctrl-C stops.`);
-    process.once('SIGINT', () => void stop().then(() => process.exit(0)));
+    say(`The CLI, from another terminal: export FANOUT_URL=${base} FANOUT_ADMIN_TOKEN=${config.FANOUT_ADMIN_TOKEN}; npx fanout dead-letters payments analytics`);
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void stop().then(() => process.exit(0)));
     return;
   }
   say('(npm run demo -- --keep leaves it running, to look around in Bull Board)');

@@ -8,16 +8,17 @@ import { DELIVERY_SCRIPTS, deliveryState } from '@fanout/delivery';
 import { createDestinationRegistry, createNetworkGuard, defaultKinds } from '@fanout/destinations';
 import { flowPlans, startDispatcher } from '@fanout/dispatcher';
 import { EVENT_LOG_SCRIPTS } from '@fanout/event-log';
-import { loadFlows, publishFlowPlans, type Flow } from '@fanout/flows';
+import { flowFilesFingerprint, loadFlows, publishFlowPlans, watchFlowFiles, type Flow } from '@fanout/flows';
 import { createHttpServer } from '@fanout/http';
 import { buildIngress } from '@fanout/ingress';
 import { createMetrics, type Logger } from '@fanout/observability';
 import { createDeliveryQueues } from '@fanout/queues';
 import { createKeys, createRedisConnection, watchRedis, type ScriptSet } from '@fanout/redis';
-import { settlesWithin, startWorkers } from '@fanout/worker';
-import type { Router } from 'express';
+import { settlesWithin, startWorkers, type DeliveryWorkers } from '@fanout/worker';
+import express, { type Router } from 'express';
 import type { Redis } from 'ioredis';
 import type { Config } from './config.js';
+import { createFlowReload, type ReloadOutcome } from './flow-reload.js';
 import { buildHttpApp } from './http-app.js';
 import { NON_ADMIN_ROUTES } from './process-routes.js';
 import { checkRedis } from './redis-checks.js';
@@ -26,7 +27,10 @@ import { resolveRedisEndpoint } from './redis-endpoint.js';
 /** A running fanout process: its roles, its HTTP server, its Redis connections. */
 export interface FanoutProcess {
   readonly port: number;
+  /** The flows in force (a reload changes them). */
   readonly flows: readonly Flow[];
+  /** Reads the flow files again and puts them in force if they load (what SIGHUP does). */
+  reloadFlows(trigger: string): Promise<ReloadOutcome>;
   /** The Redis it uses (REDIS_URL, 127.0.0.1:6379 or a private redis-server). */
   readonly redisUrl: string;
   /** Stops taking webhooks (503), finishes in-flight deliveries within the grace period, closes everything. */
@@ -109,9 +113,12 @@ function listenError(error: unknown, port: number): unknown {
 
 export async function startFanoutProcess({ config, logger, env, dataDir = './.data' }: FanoutProcessOptions): Promise<FanoutProcess> {
   const roles = new Set(config.FANOUT_ROLES);
-  const flows = await loadFlows(config.FANOUT_FLOWS, env);
+  // Taken before loading, so that a change made while the files load is seen by the watch.
+  const loadedFingerprint = await flowFilesFingerprint(config.FANOUT_FLOWS);
+  let flows = await loadFlows(config.FANOUT_FLOWS, env);
   if (roles.has('ingress')) checkBufferCap(flows, config.FANOUT_INGRESS_MAX_BUFFERED);
-  const flowsByName = new Map(flows.map((flow) => [flow.name, flow]));
+  // The flows in force: every role looks a flow up here at each use, so a reload is one swap.
+  let flowsByName = new Map(flows.map((flow) => [flow.name, flow]));
   const findFlow = (name: string): Flow | undefined => flowsByName.get(name);
   const endpoint = await resolveRedisEndpoint(config.REDIS_URL, dataDir, logger);
   const keys = createKeys(config.FANOUT_REDIS_PREFIX);
@@ -147,6 +154,8 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
   // Before any webhook is taken: a dispatcher of another process (of an older or newer
   // version) may dispatch what this one accepts, by the plan it publishes here.
   await publishFlowPlans(background, keys, flows, config.FANOUT_EVENT_RETENTION);
+  metrics.flowInfo.reset();
+  for (const flow of flows) metrics.flowInfo.set({ flow: flow.name, version: flow.version }, 1);
   const republish = setInterval(() => {
     publishFlowPlans(background, keys, flows, config.FANOUT_EVENT_RETENTION).catch((error: unknown) => logger.warn({ err: error }, 'flows.publish_failed'));
   }, FLOW_PLAN_REPUBLISH_MS);
@@ -175,15 +184,17 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
       }),
     );
   }
+  /** Builds the dashboard of the flows in force again (GET /flows, Bull Board's queues): a reload swaps it whole. */
+  let rebuildDashboard: ((flows: readonly Flow[]) => void) | undefined;
   if (roles.has('dashboard')) {
     // Queues and reads of their own on a `request` connection: while Redis is away the admin
     // API and Bull Board answer 503 within a second instead of waiting for it.
     const admin = await openConnection('request', 'admin', [DELIVERY_SCRIPTS]);
     const adminQueues = createDeliveryQueues({ flows, connection: admin, keys });
     closers.unshift({ name: 'admin queues', run: () => adminQueues.close() });
-    routers.push(
+    const build = (inForce: readonly Flow[]): Router =>
       buildDashboard({
-        flows,
+        flows: inForce,
         queues: adminQueues,
         state: stateOn(admin),
         redis: admin,
@@ -193,8 +204,15 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
         readOnly: config.FANOUT_DASHBOARD_READONLY,
         redisReachable: () => health.reachable(),
         otherRoutes: NON_ADMIN_ROUTES,
-      }),
-    );
+      });
+    let dashboard = build(flows);
+    rebuildDashboard = (inForce) => {
+      adminQueues.use(inForce);
+      dashboard = build(inForce);
+    };
+    const current = express.Router();
+    current.use((req, res, next) => dashboard(req, res, next));
+    routers.push(current);
   }
   if (roles.has('dispatcher')) {
     const plans = flowPlans({ findFlow, redis: background, keys });
@@ -217,6 +235,7 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
       stoppers.push({ name: `dispatcher ${partition.index}`, run: () => dispatcher.stop() });
     }
   }
+  let workers: DeliveryWorkers | undefined;
   if (roles.has('worker')) {
     // Records get a connection of their own: ioredis copies every script defined on a
     // connection (BullMQ's ~50) into each pipeline, which cost ~50 µs per delivery on the
@@ -224,7 +243,7 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
     // together instead of one socket write each.
     const records = await openConnection('background', 'records', [DELIVERY_SCRIPTS], true);
     const destinations = createDestinationRegistry(defaultKinds({ networkGuard: createNetworkGuard({ deny: config.FANOUT_DESTINATION_DENY, allow: config.FANOUT_DESTINATION_ALLOW }) }));
-    const workers = startWorkers({
+    const started = startWorkers({
       flows,
       connection: background,
       keys,
@@ -236,7 +255,40 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
       stalledIntervalMs: config.FANOUT_STALLED_INTERVAL,
     });
     // The destinations' connections close only once no attempt is in flight.
-    stoppers.push({ name: 'workers', run: () => workers.stop(config.FANOUT_SHUTDOWN_GRACE).finally(() => destinations.close()) });
+    stoppers.push({ name: 'workers', run: () => started.stop(config.FANOUT_SHUTDOWN_GRACE).finally(() => destinations.close()) });
+    workers = started;
+  }
+
+  /**
+   * Puts reloaded flows in force, in the order that keeps the rule "an event is delivered to
+   * the destinations of the flow version that accepted it": the new versions' plans are
+   * published before the ingress can accept by them (a dispatcher of another process may
+   * dispatch those events), and the old versions' plans are published again, so they outlive
+   * the last event they accepted by the event retention. Only those steps can fail; they run
+   * before anything is swapped, so a failure leaves the old flows wholly in force.
+   */
+  const applyFlows = async (next: readonly Flow[], previous: readonly Flow[]): Promise<void> => {
+    if (roles.has('ingress')) checkBufferCap(next, config.FANOUT_INGRESS_MAX_BUFFERED);
+    await publishFlowPlans(background, keys, [...previous, ...next], config.FANOUT_EVENT_RETENTION);
+    flows = next;
+    flowsByName = new Map(next.map((flow) => [flow.name, flow]));
+    queues.use(next);
+    rebuildDashboard?.(next);
+    metrics.flowInfo.reset();
+    for (const flow of next) metrics.flowInfo.set({ flow: flow.name, version: flow.version }, 1);
+    await workers?.update(next).catch((error: unknown) => logger.warn({ err: error }, 'flows.workers_not_ready: new destination workers start once Redis answers'));
+  };
+  const reload = createFlowReload({ load: () => loadFlows(config.FANOUT_FLOWS, env), current: () => flows, apply: applyFlows, logger, metrics });
+  closers.unshift({ name: 'flow reload', run: async () => reload.close() });
+  if (config.FANOUT_FLOWS_WATCH) {
+    const watch = watchFlowFiles({
+      path: config.FANOUT_FLOWS,
+      loaded: loadedFingerprint,
+      pollMs: config.FANOUT_FLOWS_POLL,
+      onChange: () => void reload.reload('files changed'),
+      onWatchError: (error) => logger.warn({ err: error.message, path: config.FANOUT_FLOWS }, 'flows.watch_failed: changes are seen by the poll alone'),
+    });
+    closers.unshift({ name: 'flow watch', run: async () => watch.close() });
   }
 
   const stopRoles = () => Promise.all(stoppers.map((stopper) => runBounded(stopper, config.FANOUT_SHUTDOWN_GRACE + STOP_MARGIN_MS, logger)));
@@ -249,7 +301,7 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
       redis: health.reachable() ? 'ok' : 'Redis does not answer',
       memory: memoryReadiness(health.memoryShare(), config.FANOUT_INGEST_MEMORY_LIMIT),
       draining: draining ? 'draining after SIGTERM' : 'ok',
-      flows: flows.length > 0 ? 'ok' : 'no flows loaded',
+      flows: flowsByName.size > 0 ? 'ok' : 'no flows loaded',
     }),
   });
   if (!config.FANOUT_METRICS_TOKEN && roles.has('ingress')) logger.warn('FANOUT_METRICS_TOKEN is not set: /metrics, which names every flow and destination, is open to anyone who reaches this port');
@@ -270,10 +322,15 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
 
   return {
     port,
-    flows,
+    get flows() {
+      return flows;
+    },
+    reloadFlows: (trigger) => reload.reload(trigger),
     redisUrl: endpoint.url,
     async shutdown() {
       draining = true;
+      // No reload while the roles stop.
+      reload.close();
       logger.info({ graceMs: config.FANOUT_SHUTDOWN_GRACE }, 'shutting down: no new webhooks, finishing in-flight deliveries');
       await stopRoles();
       server.closeIdleConnections();

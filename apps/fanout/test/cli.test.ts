@@ -208,7 +208,8 @@ describe('the commands that talk to a deployment', () => {
       const shell = `FANOUT_URL=${fanout.base} FANOUT_ADMIN_TOKEN=${ADMIN_TOKEN} ${process.execPath} ${FANOUT_BIN} dead-letters shop gone --replay --dry-run`;
       const { code, stdout } = await runCli(['-qec', shell, '/dev/null'], {}, ['script']);
       expect(code).toBe(0);
-      expect(stdout).toMatch(/\r\x1b\[2Klisting dead letters: \d+\/\d+/);
+      const clearedLines = stdout.split('\r\x1b[2K').slice(1);
+      expect(clearedLines.some((line) => /^listing dead letters: \d+\/\d+/.test(line))).toBe(true);
       expect(stdout).toContain('would replay');
     });
 

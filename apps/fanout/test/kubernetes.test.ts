@@ -31,7 +31,7 @@ interface PodSpec {
 
 const kustomization = parse(readFileSync(new URL('kustomization.yaml', folder), 'utf8')) as {
   resources: string[];
-  configMapGenerator: { name: string; files: string[] }[];
+  configMapGenerator: { name: string; files: string[]; options?: { disableNameSuffixHash?: boolean } }[];
 };
 const manifests = kustomization.resources.flatMap((file) => parseAllDocuments(readFileSync(new URL(file, folder), 'utf8')).map((document) => document.toJS() as Manifest));
 const ofKind = (kind: string): Manifest[] => manifests.filter((manifest) => manifest.kind === kind);
@@ -46,6 +46,15 @@ describe('deploy/kubernetes', () => {
     expect(ofKind('Service').length).toBeGreaterThan(0);
     expect(ofKind('PodDisruptionBudget').length).toBeGreaterThan(0);
     expect(kustomization.configMapGenerator.map((generator) => generator.name)).toEqual(['fanout-flows']);
+  });
+
+  it('updates the flows ConfigMap in place (a fixed name), so a flow change is hot-reloaded, not rolled out', () => {
+    expect(kustomization.configMapGenerator[0]!.options?.disableNameSuffixHash).toBe(true);
+    for (const deployment of ofKind('Deployment')) {
+      const [container] = podSpec(deployment).containers;
+      // A subPath mount is never updated by the kubelet: the whole ConfigMap must be mounted.
+      expect(container!.volumeMounts.every((volumeMount) => !('subPath' in volumeMount))).toBe(true);
+    }
   });
 
   it.each(ROLES)('runs %s with probes on /healthz and /readyz, the flows mounted where FANOUT_FLOWS says', (role) => {

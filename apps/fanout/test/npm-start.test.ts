@@ -13,7 +13,7 @@ jest.setTimeout(90_000);
 
 const root = new URL('../../../', import.meta.url).pathname;
 
-describe('npm start', () => {
+describe('npm start and npm run demo', () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'fanout-npm-start-'));
@@ -60,11 +60,44 @@ describe('npm start', () => {
       expect(output).toContain('signal received');
       await expect(fetch(`${base}/healthz`)).rejects.toThrow();
     } finally {
-      try {
-        process.kill(-npm.pid!, 'SIGKILL');
-      } catch {
-        // everything it started is gone already
-      }
+      killGroup(npm.pid!);
+    }
+  });
+
+  it('npm run demo -- --keep says where the CLI finds it, and stops on SIGTERM to npm', async () => {
+    const port = await findFreePort();
+    const npm = spawn('npm', ['run', 'demo', '--', '--keep'], {
+      cwd: root,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env['PATH'] ?? '', HOME: process.env['HOME'] ?? '/root', REDIS_URL: testRedisUrl(), PORT: String(port), FANOUT_SHUTDOWN_GRACE: '1s' },
+    });
+    let output = '';
+    npm.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    npm.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = once(npm, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    const base = `http://127.0.0.1:${port}`;
+    try {
+      await eventually(async () => output, (text) => text.includes('Still running') || npm.exitCode !== null, 60_000);
+      expect(output).toMatch(/analytics=dead \(\d+ attempts, HTTP 500\)/);
+      expect(output).toContain(`export FANOUT_URL=${base} FANOUT_ADMIN_TOKEN=demo-token`);
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+
+      npm.kill('SIGTERM');
+      const [code] = await exited;
+      expect(code).toBe(0);
+      await expect(fetch(`${base}/healthz`)).rejects.toThrow();
+    } finally {
+      killGroup(npm.pid!);
     }
   });
 });
+
+/** Its own process group, so a failed test can still take down whatever npm started. */
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // everything it started is gone already
+  }
+}

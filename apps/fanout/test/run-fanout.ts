@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { findFreePort } from '@fanout/redis-server';
 
@@ -12,9 +12,10 @@ export interface Exit {
 
 /**
  * Runs `fanout start` (with `roles`, if any) as a real process on a free port, unless `env`
- * gives PORT; `whenUp` (if given) runs once it answers /healthz, then SIGTERM is sent.
+ * gives PORT; `whenUp` (if given) runs once it answers /healthz (given the process, to signal it
+ * and read its output so far), then SIGTERM is sent.
  */
-export async function runFanout(env: Record<string, string>, whenUp?: (base: string) => Promise<void>, roles: readonly string[] = []): Promise<Exit> {
+export async function runFanout(env: Record<string, string>, whenUp?: (base: string, running: { child: ChildProcess; stdout(): string }) => Promise<void>, roles: readonly string[] = []): Promise<Exit> {
   const port = env['PORT'] ?? String(await findFreePort());
   const child = spawn(process.execPath, [MAIN, 'start', ...roles], { env: { PATH: process.env['PATH'] ?? '', LOG_LEVEL: 'warn', ...env, PORT: port }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -31,7 +32,7 @@ export async function runFanout(env: Record<string, string>, whenUp?: (base: str
       if (Date.now() > deadline || child.exitCode !== null) throw new Error(`fanout did not come up: ${stderr}`);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    await whenUp(base);
+    await whenUp(base, { child, stdout: () => stdout });
     child.kill('SIGTERM');
   }
   const [code] = await exited;

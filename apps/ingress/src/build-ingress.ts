@@ -90,7 +90,7 @@ export function buildIngress(deps: IngressDeps): Router {
   const acceptDeps = { ...deps, now, replicas: deps.replicas ?? 0, replicaTimeoutMs: deps.replicaTimeoutMs ?? 1_000 };
   const buffered = requestBytes(deps.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES);
   const bodyTimeoutMs = deps.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS;
-  // Secrets decoded once per flow's policy; flows are fixed objects for the life of the process.
+  // Secrets decoded once per flow's policy: flows are frozen, and a reload brings new objects (their checks made anew, the old ones collected with them).
   const checks = new WeakMap<VerifyPolicy, SignatureCheck>();
   const checkFor = (policy: VerifyPolicy): SignatureCheck => {
     let check = checks.get(policy);

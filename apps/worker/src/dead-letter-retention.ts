@@ -13,14 +13,14 @@ export interface DeadLetterQueue {
 const SWEEP_BATCH = 1_000;
 
 /**
- * Removes dead letters past their destination's retention every `everyMs`. BullMQ applies a
+ * Removes dead letters past their destination's retention every `everyMs`, in the queues `queues` names at each round. BullMQ applies a
  * job's `removeOnFail` age only when another job of the queue fails, so a destination that
  * stopped failing would keep its old dead letters for ever; this holds the retention by time.
  * Their records, attempt logs and event copies expire by their own ttl at the same age.
  */
-export function startDeadLetterRetention(queues: readonly DeadLetterQueue[], everyMs: number, logger: Logger): Periodic {
+export function startDeadLetterRetention(queues: () => readonly DeadLetterQueue[], everyMs: number, logger: Logger): Periodic {
   return startPeriodic(async (stopped) => {
-    for (const { queue, retentionMs } of queues) {
+    for (const { queue, retentionMs } of queues()) {
       try {
         let removed = 0;
         for (let batch = SWEEP_BATCH; batch === SWEEP_BATCH && !stopped(); removed += batch) batch = (await queue.clean(retentionMs, SWEEP_BATCH, 'failed')).length;

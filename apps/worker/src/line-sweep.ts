@@ -25,15 +25,16 @@ export interface LineSweepOptions {
 export const LINE_SWEEP: LineSweepOptions = { everyMs: 30_000, idleMs: 60_000 };
 
 /**
- * Every `options.everyMs`, makes sure the first delivery of each line of these destinations
+ * Every `options.everyMs`, makes sure the first delivery of each line of the destinations `served` names
  * that has not moved for `options.idleMs` has a job (releaseJob: made if missing, a parked one taken out of its
  * delay). Releases happen as deliveries settle; this catches the one a worker lost (it died
  * between a settle and the next job, and BullMQ failed the settled delivery's job by itself
  * before it ran again).
  */
-export function startLineSweep({ state, keys, redis, served, options, logger }: { state: DeliveryState; keys: FanoutKeys; redis: Redis; served: readonly OrderedQueue[]; options: LineSweepOptions; logger: Logger }): Periodic {
-  const byName = new Map(served.map((queue) => [queue.name, queue]));
+export function startLineSweep({ state, keys, redis, served, options, logger }: { state: DeliveryState; keys: FanoutKeys; redis: Redis; served: () => readonly OrderedQueue[]; options: LineSweepOptions; logger: Logger }): Periodic {
   return startPeriodic(async (stopped) => {
+    // Read at each round: flows reloaded since start or retire destinations.
+    const byName = new Map(served().map((queue) => [queue.name, queue]));
     if (byName.size === 0) return;
     for (const partition of keys.partitions) {
       try {

@@ -1,18 +1,18 @@
 import { setMaxListeners } from 'node:events';
-import { recordJobFailure, refOf, releaseJob, type DeliveryState } from '@fanout/delivery';
+import { hasWaitingLines, type DeliveryState } from '@fanout/delivery';
 import type { DestinationRegistry } from '@fanout/destinations';
 import type { Flow } from '@fanout/flows';
 import type { Logger } from '@fanout/observability';
-import { destinationQueues, openDeliveryQueue, type DeliveryJob } from '@fanout/queues';
+import { destinationQueues, type DestinationQueue } from '@fanout/queues';
 import type { FanoutKeys } from '@fanout/redis';
-import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { startDeadLetterRetention } from './dead-letter-retention.js';
+import { startDestinationWorker, type DestinationWorker } from './destination-worker.js';
 import { LINE_SWEEP, startLineSweep, type LineSweepOptions } from './line-sweep.js';
-import { deliver, type DeliverDeps, type DeliveryMetrics } from './deliver.js';
+import type { DeliverDeps, DeliveryMetrics } from './deliver.js';
+import { startPeriodic } from './periodic.js';
 import { settlesWithin } from './settles-within.js';
-import { untilWritten } from './until-written.js';
-import { deliveryWorkerOptions, type StallOptions } from './worker-options.js';
+import type { StallOptions } from './worker-options.js';
 
 /** What the workers need: the delivery state, a client per destination, the flows and BullMQ's connection. */
 export interface WorkerDeps extends StallOptions {
@@ -31,7 +31,24 @@ export interface WorkerDeps extends StallOptions {
   readonly deadLetterSweepEveryMs?: number;
   /** How often the lines of ordered destinations are looked at for one stuck without a job, and after how long without moving a line counts as stuck, in ms. Default LINE_SWEEP. */
   readonly lineSweep?: LineSweepOptions;
+  /** When the worker of a destination removed from the flows stops. Default RETIRE. */
+  readonly retire?: RetireOptions;
 }
+
+/**
+ * A destination removed from the flows (a reload) keeps its worker until its queue is drained:
+ * nothing waiting, delayed, active or held in a line, checked every `checkEveryMs`, for
+ * `quietMs` in a row. The quiet time covers the events of the flow versions that had the
+ * destination and are not dispatched yet (other processes reload seconds apart; a dispatcher
+ * may be behind): they still get their deliveries there.
+ */
+export interface RetireOptions {
+  readonly checkEveryMs: number;
+  readonly quietMs: number;
+}
+
+/** Checked every 5 s, drained once empty for a minute. */
+export const RETIRE: RetireOptions = { checkEveryMs: 5_000, quietMs: 60_000 };
 
 export interface DeliveryWorkers {
   /** Resolves once every worker is connected. */
@@ -45,7 +62,19 @@ export interface DeliveryWorkers {
    * of a live worker runs it again.
    */
   stop(graceMs: number): Promise<void>;
+  /**
+   * Serves the destinations of `flows` from now on: a worker starts for each new destination;
+   * a changed one gets a new worker and the old one finishes its attempts in flight, then
+   * stops; a removed one is retired (RetireOptions). Resolves once the new workers are connected.
+   */
+  update(flows: readonly Flow[]): Promise<void>;
 }
+
+/** Same settings: the worker keeps running. Destinations are plain data (frozen, no functions). */
+const sameDestination = (a: DestinationQueue, b: DestinationQueue): boolean => a.flow.name === b.flow.name && JSON.stringify(a.destination) === JSON.stringify(b.destination);
+
+/** The queue states a retiring destination must have none of. */
+const UNDRAINED_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'paused', 'waiting-children'] as const;
 
 /** How long a stop waits, after grace, for cut-short attempts' jobs to be handed back: a Redis round trip or two. */
 export const HANDBACK_MS = 1_000;
@@ -57,52 +86,116 @@ export function startWorkers(deps: WorkerDeps): DeliveryWorkers {
   setMaxListeners(0, shutdown.signal);
   const { state, metrics, logger, now = Date.now } = deps;
   const deliverDeps: DeliverDeps = { state, metrics, logger, now, shutdown: shutdown.signal };
-  // Dead letters of jobs BullMQ failed by itself, still being written; a stop waits for them with the attempts in flight.
   const recording = new Set<Promise<void>>();
-  const served = destinationQueues(deps.flows).map((queue) => ({ ...queue, queue: openDeliveryQueue(queue.name, deps.connection, deps.keys.bullPrefix) }));
-  // One delivery in flight per line is the lines' doing; how many lines at once, across every
-  // worker process, is the queue's global concurrency. A destination no longer ordered loses it.
-  const configured = Promise.all(served.map(({ queue, destination }) => (destination.ordering === 'none' ? queue.removeGlobalConcurrency() : queue.setGlobalConcurrency(destination.concurrency))));
-  configured.catch(() => {});
+  const unitDeps = { connection: deps.connection, keys: deps.keys, state, destinations: deps.destinations, metrics, logger, stall: deps, deliver: deliverDeps, recording };
+  const retire = deps.retire ?? RETIRE;
+
+  /** The workers of the flows' destinations, by queue name. */
+  const active = new Map<string, DestinationWorker>();
+  /** Removed destinations still draining, and since when their queue has been found empty. */
+  const retiring = new Map<string, { readonly unit: DestinationWorker; quietSince?: number }>();
+  /** Every worker not yet closed, with its pause once asked (it waits for its attempts in flight). */
+  const running = new Map<DestinationWorker, Promise<void> | undefined>();
+  /** Workers finishing their attempts before they close (replaced or retired). */
+  const leaving = new Set<Promise<void>>();
+  let stopping = false;
+
+  const start = (queue: DestinationQueue): DestinationWorker => {
+    const unit = startDestinationWorker(unitDeps, queue);
+    running.set(unit, undefined);
+    return unit;
+  };
+  const pause = (unit: DestinationWorker): Promise<void> => {
+    let paused = running.get(unit);
+    if (!paused) running.set(unit, (paused = unit.worker.pause()));
+    return paused;
+  };
+  const close = async (unit: DestinationWorker, force: boolean): Promise<void> => {
+    await unit.worker.close(force);
+    await unit.queue.close();
+    running.delete(unit);
+  };
+  /** Takes no more jobs, lets the ones in flight finish, then closes; a stop meanwhile cuts it short like any other. */
+  const leave = (unit: DestinationWorker, why: 'replaced' | 'retired'): void => {
+    const left = pause(unit)
+      .then(() => (stopping ? undefined : close(unit, false)))
+      .then(() => logger.info({ queue: unit.name, why }, why === 'retired' ? 'worker.destination_retired' : 'worker.destination_replaced'))
+      .catch((error: unknown) => logger.warn({ err: error, queue: unit.name }, 'worker.close_failed'))
+      .finally(() => leaving.delete(left));
+    leaving.add(left);
+  };
+  const served = (): DestinationWorker[] => [...active.values(), ...[...retiring.values()].map(({ unit }) => unit)];
+
+  for (const queue of destinationQueues(deps.flows)) active.set(queue.name, start(queue));
   const retention = startDeadLetterRetention(
-    served.map(({ queue, destination }) => ({ queue, retentionMs: destination.deadLetter.retentionMs })),
+    () => served().map(({ queue, destination }) => ({ queue, retentionMs: destination.deadLetter.retentionMs })),
     deps.deadLetterSweepEveryMs ?? 60_000,
     logger,
   );
-  const lines = startLineSweep({ state, keys: deps.keys, redis: deps.connection, served: served.filter(({ destination }) => destination.ordering !== 'none'), options: deps.lineSweep ?? LINE_SWEEP, logger });
-  const workers = served.map(({ name, flow, destination, queue }) => {
-    const target = { flow: flow.name, destination, client: deps.destinations.clientFor(destination), queue };
-    const worker = new Worker<unknown, void>(name, (job, token) => deliver(deliverDeps, target, job, token), deliveryWorkerOptions({ destination, connection: deps.connection, keys: deps.keys, stall: deps }));
-    // Without a listener an 'error' event (Redis gone, a failed lock renewal) would crash the process.
-    worker.on('error', (error) => logger.error({ err: error, queue: name }, 'worker.error'));
-    worker.on('failed', (job, error) => {
-      if (!job) return;
-      const about = { eventId: job.id ?? '', flow: flow.name, destination: destination.name, transition: 'deadLetter' };
-      const written = { logger, metrics, shutdown: shutdown.signal };
-      const recorded = untilWritten(written, about, () => recordJobFailure(state, job, error, destination.deadLetter.retentionMs))
-        .then(async (settled) => {
-          if (settled === undefined) return;
-          metrics.deliveries.inc({ flow: flow.name, destination: destination.name, outcome: 'dead' });
-          logger.warn({ eventId: job.id, flow: flow.name, destination: destination.name, error: error.message, status: settled.status }, 'delivery.dead_lettered');
-          const { line } = refOf(job.data as DeliveryJob);
-          const { next } = settled;
-          if (line && next) await untilWritten(written, { ...about, transition: 'release' }, () => releaseJob(state, queue, destination, flow.name, line, next));
-        })
-        .catch((failure: unknown) => logger.error({ err: failure, queue: name, jobId: job.id }, 'worker.record_failed_job_failed'))
-        .finally(() => recording.delete(recorded));
-      recording.add(recorded);
-    });
-    return worker;
-  });
+  const lines = startLineSweep({ state, keys: deps.keys, redis: deps.connection, served: () => served().filter(({ destination }) => destination.ordering !== 'none'), options: deps.lineSweep ?? LINE_SWEEP, logger });
+  const drains = startPeriodic(async (stopped) => {
+    for (const [name, entry] of retiring) {
+      try {
+        const counts = await entry.unit.queue.getJobCounts(...UNDRAINED_STATES);
+        let undrained = Object.values(counts).some((count) => count > 0);
+        if (!undrained && entry.unit.destination.ordering !== 'none') {
+          for (const partition of deps.keys.partitions) undrained ||= await hasWaitingLines(deps.connection, partition, name);
+        }
+        if (stopped() || retiring.get(name) !== entry) continue;
+        if (undrained) delete entry.quietSince;
+        else if (entry.quietSince === undefined) entry.quietSince = now();
+        else if (now() - entry.quietSince >= retire.quietMs) {
+          retiring.delete(name);
+          leave(entry.unit, 'retired');
+        }
+      } catch (error) {
+        if (!stopped()) logger.warn({ err: error, queue: name }, 'worker.drain_check_failed');
+      }
+    }
+  }, retire.checkEveryMs);
 
   return {
-    waitUntilReady: async () => void (await Promise.all([configured, ...workers.map((worker) => worker.waitUntilReady())])),
+    waitUntilReady: async () => void (await Promise.all(served().map((unit) => unit.ready))),
+    async update(flows) {
+      if (stopping) return;
+      const next = new Map(destinationQueues(flows).map((queue) => [queue.name, queue]));
+      const started: DestinationWorker[] = [];
+      for (const [name, queue] of next) {
+        const current = active.get(name);
+        if (current && sameDestination(current, queue)) continue;
+        const draining = retiring.get(name);
+        retiring.delete(name);
+        if (draining && sameDestination(draining.unit, queue)) {
+          // Added back as it was: the draining worker serves it again.
+          active.set(name, draining.unit);
+          logger.info({ queue: name }, 'worker.destination_kept');
+          continue;
+        }
+        const unit = start(queue);
+        active.set(name, unit);
+        started.push(unit);
+        logger.info({ queue: name, replaces: current || draining ? true : undefined }, 'worker.destination_started');
+        // The new worker runs before the old one stops taking jobs, so the destination is never left unserved.
+        const old = current ?? draining?.unit;
+        if (old) leave(old, 'replaced');
+      }
+      for (const [name, unit] of active) {
+        if (next.has(name)) continue;
+        active.delete(name);
+        retiring.set(name, { unit });
+        logger.info({ queue: name, quietMs: retire.quietMs }, 'worker.destination_retiring');
+      }
+      await Promise.all(started.map((unit) => unit.ready));
+    },
     async stop(graceMs) {
+      stopping = true;
       retention.stop();
       lines.stop();
+      drains.stop();
+      const units = [...running.keys()];
       // pause() stops fetching and waits for the jobs in flight, BullMQ's own completion
       // included. Not close(): BullMQ memoizes it, so a graceful close could not be forced later.
-      const drained = Promise.allSettled(workers.map((worker) => worker.pause())).then(() => Promise.allSettled(recording));
+      const drained = Promise.allSettled(units.map(pause)).then(() => Promise.allSettled(recording));
       // Attempts waiting in a batch would otherwise wait out its maxWait, and nothing more will join.
       deps.destinations.drain();
       if (!(await settlesWithin(drained, graceMs))) {
@@ -111,8 +204,8 @@ export function startWorkers(deps: WorkerDeps): DeliveryWorkers {
       }
       // Forced, close neither waits for jobs nor talks to Redis; a closed worker also leaves
       // alone a job whose hand-back is still waiting on Redis, instead of retrying it.
-      await Promise.allSettled(workers.map((worker) => worker.close(true)));
-      await Promise.allSettled(served.map(({ queue }) => queue.close()));
+      await Promise.allSettled(units.map((unit) => close(unit, true)));
+      await Promise.allSettled(leaving);
     },
   };
 }

@@ -8,7 +8,7 @@ import { createLogger, createMetrics, type FanoutMetrics } from '@fanout/observa
 import { createDeliveryQueues, deliveryJob, deliveryQueueName, orderLineName, type DeliveryQueue, type DeliveryQueues } from '@fanout/queues';
 import { createRedisConnection, type FanoutKeys } from '@fanout/redis';
 import { ALL_SCRIPTS, createRedisFixture, recordAsDispatched, startReceiver, type RedisFixture, type ScriptedReceiver } from '@fanout/testkit';
-import { startWorkers, type DeliveryWorkers, type LineSweepOptions, type StallOptions } from '@fanout/worker';
+import { startWorkers, type DeliveryWorkers, type LineSweepOptions, type RetireOptions, type StallOptions } from '@fanout/worker';
 import type { Redis } from 'ioredis';
 
 const RECORD_TTL_MS = 600_000;
@@ -52,6 +52,8 @@ export interface HarnessOptions {
   deadLetterSweepEveryMs?: number;
   /** How ordered destinations' lines are swept. Default the product's. */
   lineSweep?: LineSweepOptions;
+  /** When a removed destination's worker stops. Default the product's. */
+  retire?: RetireOptions;
 }
 
 export async function startHarness(options: HarnessOptions): Promise<Harness> {
@@ -76,18 +78,15 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   const state = deliveryState({ redis: records, keys, attemptLogTtlMs: RECORD_TTL_MS, now: Date.now });
   const started: DeliveryWorkers[] = [];
   const startMoreWorkers = async (): Promise<DeliveryWorkers> => {
-    const workers = startWorkers({ flows, connection: redis, keys, state, destinations, metrics, logger: createLogger({ destination: sink }), ...(options.stall ?? PRODUCT_STALL), ...(options.deadLetterSweepEveryMs ? { deadLetterSweepEveryMs: options.deadLetterSweepEveryMs } : {}), ...(options.lineSweep ? { lineSweep: options.lineSweep } : {}) });
+    const workers = startWorkers({ flows, connection: redis, keys, state, destinations, metrics, logger: createLogger({ destination: sink }), ...(options.stall ?? PRODUCT_STALL), ...(options.deadLetterSweepEveryMs ? { deadLetterSweepEveryMs: options.deadLetterSweepEveryMs } : {}), ...(options.lineSweep ? { lineSweep: options.lineSweep } : {}), ...(options.retire ? { retire: options.retire } : {}) });
     started.push(workers);
     await workers.waitUntilReady();
     return workers;
   };
   const workers = await startMoreWorkers();
 
-  const queue = (destination: Destination): DeliveryQueue => {
-    const found = queues.get(flow.name, destination.name);
-    if (!found) throw new Error(`no queue for ${flow.name}.${destination.name}`);
-    return found;
-  };
+  // Any destination's, in the flow or not: a reload adds and removes destinations.
+  const queue = (destination: Destination): DeliveryQueue => queues.queueFor(flow.name, destination.name);
 
   return {
     flow,

@@ -1,6 +1,6 @@
 export { deliveryOfJob, handBackJob, HELD_JOB_RECHECK_MS, isLastAttempt, parkHeldJob, recordJobFailure, refOf, releaseJob, replayJob, type JobDelivery, type ReplayOutcome } from './bullmq-jobs.js';
 export { recordDispatches, type DispatchMode, type EventDispatchRecords } from './dispatch-records.js';
-export { readLineHead, takeIdleLines, type IdleLine } from './lines.js';
+export { hasWaitingLines, readLineHead, takeIdleLines, type IdleLine } from './lines.js';
 export { DeadLetterError, JobRefusedError, RetryLaterError } from './job-outcomes.js';
 export {
   ATTEMPT_LOG_LENGTH,

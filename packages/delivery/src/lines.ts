@@ -38,3 +38,16 @@ export async function takeIdleLines(redis: Redis, partition: PartitionKeys, queu
 export async function readLineHead(redis: Redis, partition: PartitionKeys, line: string): Promise<LineHead | undefined> {
   return decodeLineHead(await redis.lindex(partition.line(line), 0));
 }
+
+/** Whether any line of this destination queue has deliveries waiting (a retiring destination is drained only once none has). */
+export async function hasWaitingLines(redis: Redis, partition: PartitionKeys, queue: string): Promise<boolean> {
+  // Queue names are [a-z0-9.-]; the prefix, [a-zA-Z0-9_-] and the `{…}` tag: none is special in a MATCH pattern.
+  const pattern = `${partition.line(`${queue}:`)}*`;
+  let cursor = '0';
+  do {
+    const [next, members] = await redis.zscan(partition.lines, cursor, 'MATCH', pattern, 'COUNT', 1_000);
+    if (members.length > 0) return true;
+    cursor = next;
+  } while (cursor !== '0');
+  return false;
+}

@@ -84,20 +84,23 @@ describe('the amqp kind, against RabbitMQ', () => {
     expect((await client.deliver(attempt())).outcome).toEqual({ kind: 'dead', reason: 'AMQP 404 NOT-FOUND' });
   });
 
-  it('dead-letters refused credentials at once', async () => {
+  // What a report says goes to the record, the attempt log and the worker's log line.
+  it('dead-letters refused credentials at once, the password in no part of its report', async () => {
     const url = new URL(RABBITMQ_URL);
-    url.password = 'wrong';
+    url.password = 'refused-s3cr3t';
     const own = createAmqpKind();
     const report = await own.client(to('q', { url: url.toString() })).deliver(attempt());
     await own.close();
     expect(report.outcome).toEqual({ kind: 'dead', reason: 'AMQP 403 ACCESS-REFUSED' });
+    expect(JSON.stringify(report)).not.toContain('refused-s3cr3t');
   });
 
-  it('retries a broker that does not answer', async () => {
+  it('retries a broker that does not answer, the password in no part of its report', async () => {
     const own = createAmqpKind();
-    const report = await own.client(to('q', { url: 'amqp://guest:guest@127.0.0.1:9' })).deliver(attempt());
+    const report = await own.client(to('q', { url: 'amqp://guest:unanswered-s3cr3t@127.0.0.1:9' })).deliver(attempt());
     await own.close();
     expect(report.outcome).toEqual({ kind: 'retry', reason: 'ECONNREFUSED' });
+    expect(JSON.stringify(report)).not.toContain('unanswered-s3cr3t');
   });
 
   it('reconnects by itself after its connection is cut', async () => {

@@ -31,3 +31,4 @@ export { loadFlows } from './load-flows.js';
 export { parseFlowDocuments } from './parse-flow-documents.js';
 export { resolveFlow } from './resolve-flow.js';
 export { deliveryFlowSchema, type DeliveryFlowDocument, type DeliveryFlowInput } from './schema.js';
+export { flowFilesFingerprint, watchFlowFiles, type FlowFileWatch, type WatchFlowFilesOptions } from './watch-flow-files.js';

@@ -25,7 +25,8 @@ export async function loadFlows(path: string, env: NodeJS.ProcessEnv = process.e
   return uniqueFlows(located);
 }
 
-async function flowFiles(path: string): Promise<string[]> {
+/** The flow files `loadFlows` reads from a file or folder path, in the order it reads them. */
+export async function flowFiles(path: string): Promise<string[]> {
   const stats = await stat(path).catch((cause: unknown) => unreadable(path, cause));
   if (!stats.isDirectory()) return [path];
   const names = (await readdir(path)).filter((name) => !name.startsWith('.') && FLOW_FILE_EXTENSIONS.has(extname(name))).sort();

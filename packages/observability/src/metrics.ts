@@ -24,6 +24,10 @@ export interface FanoutMetrics {
   readonly dispatchedJobs: Counter<'flow' | 'destination'>;
   /** `fanout_record_retries_total{flow,destination}`: tries again of a delivery's record write that Redis refused (full, away). */
   readonly recordRetries: Counter<'flow' | 'destination'>;
+  /** `fanout_flow_reloads_total{outcome}`: reloads of the flow files, by outcome (applied, unchanged, refused, failed). */
+  readonly flowReloads: Counter<'outcome'>;
+  /** `fanout_flow_info{flow,version}`: 1 for each flow version in force in this process. */
+  readonly flowInfo: Gauge<'flow' | 'version'>;
   /** Makes `fanout_queue_jobs{flow,destination,state}` report what `read` returns at each scrape. */
   observeQueueDepth(read: () => Promise<readonly QueueDepth[]>): void;
 }
@@ -74,6 +78,13 @@ export function createMetrics(): FanoutMetrics {
       labelNames: ['flow', 'destination'],
       registers: [registry],
     }),
+    flowReloads: new Counter({
+      name: 'fanout_flow_reloads_total',
+      help: 'Reloads of the flow files (a change seen, or SIGHUP) by outcome: applied, unchanged, refused (a file that does not load), failed (not applied, tried again).',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    flowInfo: new Gauge({ name: 'fanout_flow_info', help: 'The flow versions in force in this process (1 each): what a reload put in force.', labelNames: ['flow', 'version'], registers: [registry] }),
     observeQueueDepth(read) {
       readDepths = read;
     },

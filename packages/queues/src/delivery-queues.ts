@@ -11,6 +11,7 @@ export type DeliveryQueue = Queue<DeliveryJob>;
 /** The BullMQ queue of every destination of the loaded flows, by queue name. */
 export interface DeliveryQueues {
   readonly byName: ReadonlyMap<string, DeliveryQueue>;
+  /** The destinations of the flows in force (the last `use`). */
   readonly destinations: readonly DestinationQueue[];
   /** The queue of one destination of the loaded flows; undefined when they have no such destination. */
   get(flow: string, destination: string): DeliveryQueue | undefined;
@@ -21,6 +22,8 @@ export interface DeliveryQueues {
   queueFor(flow: string, destination: string): DeliveryQueue;
   /** Waiting, delayed, active and failed counts of every queue, for the queue-depth gauge. */
   readDepths(): Promise<QueueDepth[]>;
+  /** The flows in force from now on (a reload): `destinations`, `get` and `readDepths` follow them. Queues already open stay open. */
+  use(flows: readonly Flow[]): void;
   close(): Promise<void>;
 }
 
@@ -41,27 +44,39 @@ export function openDeliveryQueue(name: string, connection: ConnectionOptions, b
 }
 
 export function createDeliveryQueues({ flows, connection, keys }: DeliveryQueuesOptions): DeliveryQueues {
-  const destinations = destinationQueues(flows);
-  const open = (name: string): DeliveryQueue => openDeliveryQueue(name, connection, keys.bullPrefix);
-  const byName = new Map(destinations.map(({ name }) => [name, open(name)] as const));
-  const others = new Map<string, DeliveryQueue>();
+  /** Every queue opened, whether a destination of the flows in force or not. */
+  const opened = new Map<string, DeliveryQueue>();
+  const queueNamed = (name: string): DeliveryQueue => {
+    let queue = opened.get(name);
+    if (!queue) opened.set(name, (queue = openDeliveryQueue(name, connection, keys.bullPrefix)));
+    return queue;
+  };
+  let destinations: readonly DestinationQueue[] = [];
+  let byName = new Map<string, DeliveryQueue>();
+  const use = (next: readonly Flow[]): void => {
+    destinations = destinationQueues(next);
+    byName = new Map(destinations.map(({ name }) => [name, queueNamed(name)] as const));
+  };
+  use(flows);
   return {
-    byName,
-    destinations,
-    get: (flow, destination) => byName.get(deliveryQueueName(flow, destination)),
-    queueFor(flow, destination) {
-      const name = deliveryQueueName(flow, destination);
-      let queue = byName.get(name) ?? others.get(name);
-      if (!queue) others.set(name, (queue = open(name)));
-      return queue;
+    get byName() {
+      return byName;
     },
-    readDepths: () =>
-      Promise.all(
+    get destinations() {
+      return destinations;
+    },
+    get: (flow, destination) => byName.get(deliveryQueueName(flow, destination)),
+    queueFor: (flow, destination) => queueNamed(deliveryQueueName(flow, destination)),
+    readDepths: () => {
+      const current = byName;
+      return Promise.all(
         destinations.map(async ({ name, flow, destination }) => {
-          const counts = await byName.get(name)!.getJobCounts('waiting', 'delayed', 'active', 'failed');
+          const counts = await current.get(name)!.getJobCounts('waiting', 'delayed', 'active', 'failed');
           return { flow: flow.name, destination: destination.name, waiting: counts['waiting'] ?? 0, delayed: counts['delayed'] ?? 0, active: counts['active'] ?? 0, failed: counts['failed'] ?? 0 };
         }),
-      ),
-    close: async () => void (await Promise.all([...byName.values(), ...others.values()].map((queue) => queue.close()))),
+      );
+    },
+    use,
+    close: async () => void (await Promise.all([...opened.values()].map((queue) => queue.close()))),
   };
 }

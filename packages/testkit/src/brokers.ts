@@ -40,6 +40,6 @@ export async function connectNats(): Promise<{ connection: NatsConnection; jsm: 
     return { connection, jsm: await jetstreamManager(connection) };
   } catch (error) {
     await connection.close();
-    throw new Error(`NATS on ${new URL(NATS_URL).host} answers without JetStream (${error instanceof Error ? error.message : String(error)}); start it with -js`);
+    throw new Error(`NATS on ${new URL(NATS_URL).host} answers without JetStream (${error instanceof Error ? error.message : String(error)}); start it with -js`, { cause: error });
   }
 }

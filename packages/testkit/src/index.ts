@@ -8,3 +8,4 @@ export { ALL_SCRIPTS, createRedisFixture, testConnection, testRedisUrl, type Red
 export { acquireTestRedis, type TestRedis } from './test-redis.js';
 export { S3_SERVER_CREDENTIALS, startS3Server, type S3Server, type StoredObject } from './s3-server.js';
 export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
+export { createConfigMapVolume, type ConfigMapVolume } from './config-map-volume.js';

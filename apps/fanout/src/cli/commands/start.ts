@@ -80,6 +80,8 @@ export async function startCommand(roles: readonly Role[], { dev }: StartOptions
     throw error;
   }) : undefined;
   if (receivers) printDevBanner(io, running, config, receivers, generatedToken);
+  // SIGHUP: read the flow files again now (hot reload also follows the files by itself, FANOUT_FLOWS_WATCH).
+  process.on('SIGHUP', () => void running.reloadFlows('SIGHUP'));
   stopOnSignals(
     async () => {
       await running.shutdown();
