@@ -1,5 +1,5 @@
 import { computeRetryDelay, type BackoffPolicy } from '@fanout/core';
-import { claimStaleEvents, ensureDispatcherGroup, holdDispatchLease, readDeliveryCounts, readNewEvents, releaseDispatchLease, type StreamBatch } from '@fanout/event-log';
+import { claimStaleEvents, ensureDispatcherGroup, holdDispatchLease, othersHoldPending, readDeliveryCounts, readNewEvents, releaseDispatchLease, type StreamBatch } from '@fanout/event-log';
 import type { Redis } from 'ioredis';
 import { createBatchJobs, DEFAULT_MAX_DISPATCH_ATTEMPTS, settleBatch, type BatchReading, type DispatchBatchDeps } from './dispatch-batch.js';
 import { startStreamRetention } from './stream-retention.js';
@@ -141,8 +141,14 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
     if (claimCursor === undefined) {
       const closesBefore = readerCloses;
       const batch = await readNewEvents(redis, partition, consumer, batchSize, waitMs);
-      if (readerCloses === closesBefore) return { batch, reading: {} };
-      logger.warn({ entries: batch.events.length + batch.malformed.length }, 'dispatcher.read_across_reconnect');
+      const entries = batch.events.length + batch.malformed.length;
+      if (readerCloses !== closesBefore) {
+        logger.warn({ entries }, 'dispatcher.read_across_reconnect');
+      } else if (entries > 0 && (await othersHoldPending(writer, partition, consumer))) {
+        // A read of a dispatcher that lost the lease while it waited took entries after this
+        // one's takeover claim: they are older than this batch, and must join their lines first.
+        logger.warn({ entries }, 'dispatcher.entries_pending_elsewhere');
+      } else return { batch, reading: {} };
       backlogCursor = '0-0';
       return { batch: { events: [], malformed: [] }, reading: {} };
     }

@@ -73,6 +73,33 @@ describe('the dispatch lease: one dispatcher per partition', () => {
     }
   }, 30_000);
 
+  it('claims what a read of a dispatcher that lost the lease took, before the newer entries it reads itself', async () => {
+    h = await createHarness([ordered]);
+    const redisUrl = new URL(h.fx.url);
+    const proxy = await startTcpProxy(`${redisUrl.hostname}:${redisUrl.port}`);
+    redisUrl.port = String(proxy.port);
+    const reader = testConnection(redisUrl.toString(), 'holder-reader');
+    reader.on('error', () => {});
+    await reader.connect();
+    const holder = await h.start({ consumer: 'dispatcher-b', redis: reader, blockMs: 100, claimIdleMs: 60_000 });
+    try {
+      await waitFor('b holds the lease', async () => (await h.fx.redis.get(h.partition.dispatchLease)) === 'dispatcher-b');
+      // b's next read waits in the proxy, so that a's read, in flight when it lost the lease, is served first.
+      const release = proxy.holdRequests();
+      await waitFor('b is not blocked in a read', async () => !((await h.fx.redis.client('LIST')) as string).split('\n').some((client) => client.includes('name=holder-reader') && client.includes('flags=b')));
+      const stale = await h.append('payments', { n: 1 });
+      expect((await readNewEvents(await h.connection(), h.partition, 'dispatcher-a', 10)).events.map(({ entry }) => entry.id)).toEqual([stale.eventId]);
+      const newer = [await h.append('payments', { n: 2 }), await h.append('payments', { n: 3 })];
+      release();
+      await waitFor('every entry dispatched', async () => (await h.pendingCount()) === 0 && (await line(h)).length === 3);
+      expect(await line(h)).toEqual([stale, ...newer].map(({ eventId }) => eventId));
+    } finally {
+      await holder.stop();
+      reader.disconnect();
+      await proxy.close();
+    }
+  }, 30_000);
+
   it('steps down when another took its lease: its writes are refused, and it dispatches again once it holds the lease', async () => {
     h = await createHarness([ordered]);
     await h.start({ consumer: 'dispatcher-a' });

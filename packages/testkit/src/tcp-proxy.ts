@@ -14,6 +14,8 @@ export interface TcpProxy {
    * answer got out). Connections made later are forwarded as before.
    */
   swallowReplies(): void;
+  /** Holds what clients send on the connections open now (it waits in the proxy) until the returned function is called. */
+  holdRequests(): () => void;
   close(): Promise<void>;
 }
 
@@ -53,6 +55,13 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
       return pairs.size;
     },
     dropConnections,
+    holdRequests() {
+      const held = [...pairs];
+      for (const [client, upstream] of held) client.unpipe(upstream);
+      return () => {
+        for (const [client, upstream] of held) client.pipe(upstream);
+      };
+    },
     swallowReplies() {
       for (const [client, upstream] of pairs) {
         upstream.unpipe(client);
