@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { readEventRecord } from '@fanout/delivery';
 import { readNewEvents } from '@fanout/event-log';
-import { httpDestination, startTcpProxy, testConnection, testFlow } from '@fanout/testkit';
+import { httpDestination, startTcpProxy, testConnection, testFlow, type TcpProxy } from '@fanout/testkit';
+import type { Redis } from 'ioredis';
 import { createHarness, jobCount, TEST_LEASE_TTL_MS, waitFor, type Harness } from './harness.js';
 
 const ordered = testFlow('payments', [httpDestination({ name: 'orders', url: 'http://127.0.0.1:1/orders', ordering: 'fifo', concurrency: 1 })]);
@@ -9,6 +10,18 @@ const line = async (h: Harness): Promise<string[]> => {
   const [key] = await h.fx.redis.keys(h.partition.line('*'));
   return key ? (await h.fx.redis.lrange(key, 0, -1)).map((member) => member.split('|')[0]!) : [];
 };
+
+/** A blocking connection named `name` that reaches the test Redis through a TCP proxy the test can cut or hold. */
+async function readerThroughProxy(h: Harness, name: string): Promise<{ proxy: TcpProxy; reader: Redis; blocked: () => Promise<boolean> }> {
+  const redisUrl = new URL(h.fx.url);
+  const proxy = await startTcpProxy(`${redisUrl.hostname}:${redisUrl.port}`);
+  redisUrl.port = String(proxy.port);
+  const reader = testConnection(redisUrl.toString(), name);
+  reader.on('error', () => {});
+  await reader.connect();
+  const blocked = async (): Promise<boolean> => ((await h.fx.redis.client('LIST')) as string).split('\n').some((client) => client.includes(`name=${name}`) && client.includes('flags=b'));
+  return { proxy, reader, blocked };
+}
 
 describe('the dispatch lease: one dispatcher per partition', () => {
   let h: Harness;
@@ -46,16 +59,10 @@ describe('the dispatch lease: one dispatcher per partition', () => {
 
   it('claims the entries of a read whose reply was lost before the entries its read sent again gets', async () => {
     h = await createHarness([ordered]);
-    const redisUrl = new URL(h.fx.url);
-    const proxy = await startTcpProxy(`${redisUrl.hostname}:${redisUrl.port}`);
-    redisUrl.port = String(proxy.port);
     // The dispatcher's blocking connection goes through the proxy; ioredis sends again what a lost connection left unanswered.
-    const reader = testConnection(redisUrl.toString(), 'lost-reply-reader');
-    reader.on('error', () => {});
-    await reader.connect();
+    const { proxy, reader, blocked } = await readerThroughProxy(h, 'lost-reply-reader');
     const dispatcher = await h.start({ consumer: 'dispatcher-a', redis: reader, blockMs: 5_000, claimIdleMs: 60_000 });
     try {
-      const blocked = async (): Promise<boolean> => ((await h.fx.redis.client('LIST')) as string).split('\n').some((client) => client.includes('name=lost-reply-reader') && client.includes('flags=b') && client.includes('cmd=xreadgroup'));
       await waitFor('the dispatcher blocks in XREADGROUP', blocked);
       // Redis serves the blocked read and the reply is lost on the way (Redis killed after its AOF write, a network cut).
       proxy.swallowReplies();
@@ -75,18 +82,13 @@ describe('the dispatch lease: one dispatcher per partition', () => {
 
   it('claims what a read of a dispatcher that lost the lease took, before the newer entries it reads itself', async () => {
     h = await createHarness([ordered]);
-    const redisUrl = new URL(h.fx.url);
-    const proxy = await startTcpProxy(`${redisUrl.hostname}:${redisUrl.port}`);
-    redisUrl.port = String(proxy.port);
-    const reader = testConnection(redisUrl.toString(), 'holder-reader');
-    reader.on('error', () => {});
-    await reader.connect();
+    const { proxy, reader, blocked } = await readerThroughProxy(h, 'holder-reader');
     const holder = await h.start({ consumer: 'dispatcher-b', redis: reader, blockMs: 100, claimIdleMs: 60_000 });
     try {
       await waitFor('b holds the lease', async () => (await h.fx.redis.get(h.partition.dispatchLease)) === 'dispatcher-b');
       // b's next read waits in the proxy, so that a's read, in flight when it lost the lease, is served first.
       const release = proxy.holdRequests();
-      await waitFor('b is not blocked in a read', async () => !((await h.fx.redis.client('LIST')) as string).split('\n').some((client) => client.includes('name=holder-reader') && client.includes('flags=b')));
+      await waitFor('b is not blocked in a read', async () => !(await blocked()));
       const stale = await h.append('payments', { n: 1 });
       expect((await readNewEvents(await h.connection(), h.partition, 'dispatcher-a', 10)).events.map(({ entry }) => entry.id)).toEqual([stale.eventId]);
       const newer = [await h.append('payments', { n: 2 }), await h.append('payments', { n: 3 })];
