@@ -13,7 +13,7 @@ export interface BenchArgs {
   help: boolean;
 }
 
-export const SCENARIOS = ['ingest', 'fanout', 'delivery', 'pipeline', 'latency', 'isolation', 'memory', 'destinations'] as const;
+export const SCENARIOS = ['ingest', 'fanout', 'delivery', 'pipeline', 'latency', 'isolation', 'memory', 'destinations', 'ordering'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export const USAGE = `usage: npm run bench -- [options]

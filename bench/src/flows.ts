@@ -10,6 +10,12 @@ export interface BenchFlowSpec {
   dead?: boolean;
   /** A destination the sink answers 500 with an error page, with this retry policy (the memory run's failing destination). */
   failing?: { readonly attempts: number; readonly delay: string };
+  /** The healthy destinations' ordering: fifo, or by the body's `$.key` (eventBody's key). Default none. */
+  ordering?: 'none' | 'fifo' | 'key';
+  /** The healthy destinations' concurrency. Default 100. */
+  concurrency?: number;
+  /** The sink answers the events of this key at the healthy destination of index `destination` only after `delayMs` (a slow key). */
+  slowKey?: { readonly key: string; readonly delayMs: number; readonly destination: number };
 }
 
 /**
@@ -23,6 +29,10 @@ export const destinationPath = (flow: string, destination: string): string => `/
 export const deadPath = (flow: string): string => `/hang/${flow}/dead`;
 export const failingPath = (flow: string): string => `/fail/${flow}/failing`;
 export const destinationName = (i: number): string => `d${i + 1}`;
+/** Where the sink answers the events of `key` after `delayMs` (see Sink); the rest at once. */
+export const slowKeyPath = (path: string, { key, delayMs }: { readonly key: string; readonly delayMs: number }): string => `/slow/${delayMs}/${key}${path}`;
+
+const ORDERING_FIELD = { none: '', fifo: ', ordering: fifo', key: ', ordering: { key: $.key }' } as const;
 
 /**
  * Writes `<dir>/<name>/flow.yaml`; returns that folder (FANOUT_FLOWS). Every destination
@@ -31,9 +41,11 @@ export const destinationName = (i: number): string => `d${i + 1}`;
 export async function writeBenchFlow(dir: string, sinkUrl: string, spec: BenchFlowSpec): Promise<string> {
   const folder = join(dir, spec.name);
   await mkdir(folder, { recursive: true });
+  const policy = `${ORDERING_FIELD[spec.ordering ?? 'none']}${spec.concurrency === undefined ? '' : `, concurrency: ${spec.concurrency}`}`;
   const destinations = Array.from({ length: spec.destinations }, (_, i) => {
     const name = destinationName(i);
-    return `    - { name: ${name}, type: http, url: "${sinkUrl}${destinationPath(spec.name, name)}"${SIGNING} }`;
+    const path = destinationPath(spec.name, name);
+    return `    - { name: ${name}, type: http, url: "${sinkUrl}${spec.slowKey?.destination === i ? slowKeyPath(path, spec.slowKey) : path}"${policy}${SIGNING} }`;
   });
   if (spec.dead) destinations.push(`    - { name: dead, type: http, url: "${sinkUrl}${deadPath(spec.name)}", concurrency: 10 }`);
   if (spec.failing) {

@@ -3,9 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import autocannon from 'autocannon';
 import { Pool } from 'undici';
 
-/** A JSON body of exactly `bytes` bytes, with a sequence number (so every event differs). */
-export function eventBody(bytes: number, seq = 0): Buffer {
-  const head = `{"type":"bench.event","seq":${seq},"pad":"`;
+/** A JSON body of exactly `bytes` bytes, with a sequence number (so every event differs) and, for keyed ordering, a key. */
+export function eventBody(bytes: number, seq = 0, key?: string): Buffer {
+  const head = `{"type":"bench.event","seq":${seq},${key === undefined ? '' : `"key":"${key}",`}"pad":"`;
   const tail = '"}';
   const padding = Math.max(0, bytes - head.length - tail.length);
   return Buffer.from(`${head}${'x'.repeat(padding)}${tail}`);
@@ -42,6 +42,8 @@ export async function closedLoop(url: string, body: Buffer, connections: number,
 export interface OpenLoopResult {
   /** When each accepted event was sent (performance.now()), by event id. */
   readonly sentAt: Map<string, number>;
+  /** Each accepted event's sequence number, by event id. */
+  readonly seqs: Map<string, number>;
   readonly refused: number;
   readonly achievedPerSecond: number;
 }
@@ -51,10 +53,11 @@ export interface OpenLoopResult {
  * when each accepted event was sent. Send times and the sink's arrival times are both
  * `performance.now()` in this process, so no clocks need syncing.
  */
-export async function openLoop(url: string, rate: number, durationMs: number, bodyBytes: number): Promise<OpenLoopResult> {
+export async function openLoop(url: string, rate: number, durationMs: number, bodyBytes: number, keyOf?: (seq: number) => string): Promise<OpenLoopResult> {
   const target = new URL(url);
   const pool = new Pool(target.origin, { connections: 256, keepAliveTimeout: 30_000 });
   const sentAt = new Map<string, number>();
+  const seqs = new Map<string, number>();
   let refused = 0;
   const inFlight: Promise<void>[] = [];
   const started = performance.now();
@@ -62,7 +65,8 @@ export async function openLoop(url: string, rate: number, durationMs: number, bo
   while (performance.now() - started < durationMs) {
     const due = Math.floor(((performance.now() - started) * rate) / 1000);
     while (sent < due) {
-      const body = eventBody(bodyBytes, sent++);
+      const seq = sent++;
+      const body = eventBody(bodyBytes, seq, keyOf?.(seq));
       const at = performance.now();
       inFlight.push(
         pool.request({ path: target.pathname, method: 'POST', body, headers: { 'content-type': 'application/json' } }).then(
@@ -74,6 +78,7 @@ export async function openLoop(url: string, rate: number, durationMs: number, bo
             }
             const { id } = (await answer.json()) as { id: string };
             sentAt.set(id, at);
+            seqs.set(id, seq);
           },
           () => void refused++,
         ),
@@ -84,7 +89,7 @@ export async function openLoop(url: string, rate: number, durationMs: number, bo
   const elapsed = performance.now() - started;
   await Promise.all(inFlight);
   await pool.close();
-  return { sentAt, refused, achievedPerSecond: (sent * 1000) / elapsed };
+  return { sentAt, seqs, refused, achievedPerSecond: (sent * 1000) / elapsed };
 }
 
 /** POSTs `count` events of `bytes` bytes (sequence numbers 0…), `connections` at a time, and checks that every one was accepted (202). */

@@ -29,6 +29,7 @@ import { runFanout } from './scenarios/fanout.js';
 import { runIngest } from './scenarios/ingest.js';
 import { runLatency, type LatencyRun } from './scenarios/latency.js';
 import { runMemory } from './scenarios/memory.js';
+import { runOrdering } from './scenarios/ordering.js';
 import { runPipeline } from './scenarios/pipeline.js';
 import { formatSizing, projectSizing, sizingFigures } from './sizing.js';
 import { startSink } from './sink.js';
@@ -142,6 +143,7 @@ async function main(): Promise<void> {
         result.sizing = projectSizing(sizingFigures(result.memory));
       }
       if (wanted('destinations')) result.destinations = await timed('destinations', () => runDestinations(ctx));
+      if (wanted('ordering')) result.ordering = await timed('ordering', () => runOrdering(ctx));
     }
   } finally {
     await cleanup();

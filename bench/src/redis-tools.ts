@@ -1,4 +1,4 @@
-import { recordDispatches } from '@fanout/delivery';
+import { recordDispatches, type DeliveryStatus, type DispatchMode } from '@fanout/delivery';
 import { encodeEventEntry, holdDispatchLease, releaseDispatchLease } from '@fanout/event-log';
 import { deleteKeysUnder, type FanoutKeys } from '@fanout/redis';
 import { newEventId } from '@fanout/core';
@@ -145,6 +145,8 @@ export interface QueuedEvent {
   readonly eventId: string;
   readonly streamId: string;
   readonly receivedAt: number;
+  /** Its line, at an ordered destination. */
+  readonly line?: string;
 }
 
 /** The BullMQ queue of every destination of the flow, on `connection`. */
@@ -162,7 +164,7 @@ export async function addEventJobs({ flow, queues }: FlowQueues, events: readonl
   await Promise.all(
     queues.map(({ destination, queue }) =>
       queue.addBulk(
-        events.map(({ eventId, streamId, receivedAt }) => deliveryJob(destination, { eventId, streamId, flow: flow.name, receivedAt })),
+        events.map(({ eventId, streamId, receivedAt, line }) => deliveryJob(destination, { eventId, streamId, flow: flow.name, receivedAt, ...(line === undefined ? {} : { line }) })),
       ),
     ),
   );
@@ -175,17 +177,32 @@ export async function addDeliveryJobs(connection: Redis, keys: FanoutKeys, flow:
   await Promise.all(target.queues.map(({ queue }) => queue.close()));
 }
 
-/** The delivery records the dispatcher writes for these events (one per destination, pending), as it writes them before their jobs. */
-export async function recordDeliveries(redis: Redis, keys: FanoutKeys, flow: Flow, events: readonly QueuedEvent[], recordTtlMs: number): Promise<void> {
-  const destinations = new Map(flow.destinations.map(({ name }) => [name, 'queued' as const]));
+/**
+ * The delivery records the dispatcher writes for these events (one per destination), as it
+ * writes them before their jobs: pending, or at an ordered destination a place in the line
+ * `lineOf` names (held behind the first). Answers each event's statuses, by destination.
+ */
+export async function recordDeliveries(
+  redis: Redis,
+  keys: FanoutKeys,
+  flow: Flow,
+  events: readonly QueuedEvent[],
+  recordTtlMs: number,
+  lineOf?: (event: QueuedEvent, destination: Destination) => string,
+): Promise<Map<string, DeliveryStatus>[]> {
   const partition = keys.partitions[0]!;
   const leaseToken = 'bench-records';
   if (!(await holdDispatchLease(redis, partition, leaseToken, 60_000))) throw new Error('a dispatcher holds the partition: recordDeliveries writes as one, with no other running');
+  const statuses: Map<string, DeliveryStatus>[] = [];
   for (let from = 0; from < events.length; from += 1_000) {
-    const chunk = events.slice(from, from + 1_000).map(({ eventId, streamId, receivedAt }) => ({ eventId, streamId, receivedAt, flow: flow.name, destinations }));
-    await recordDispatches(redis, partition, chunk, { recordTtlMs, now: Date.now(), leaseToken });
+    const chunk = events.slice(from, from + 1_000).map((event) => {
+      const modes = flow.destinations.map((destination): [string, DispatchMode] => [destination.name, lineOf ? { line: lineOf(event, destination) } : 'queued']);
+      return { eventId: event.eventId, streamId: event.streamId, receivedAt: event.receivedAt, flow: flow.name, destinations: new Map(modes) };
+    });
+    statuses.push(...(await recordDispatches(redis, partition, chunk, { recordTtlMs, now: Date.now(), leaseToken })));
   }
   await releaseDispatchLease(redis, partition, leaseToken);
+  return statuses;
 }
 
 /** Calls and CPU time Redis spent per command (INFO commandstats), to see what an operation costs Redis. */

@@ -3,6 +3,7 @@ import type { PostClient } from './baselines/post-clients.js';
 import { bestGot, buildTable, formatBytes, formatMs, formatRatio, formatRate, memoryTarget, renderMarkdown, renderText, splitMemory } from './report.js';
 import type { NodeResults } from './results.js';
 import type { MemoryResults, MemoryRun } from './scenarios/memory.js';
+import type { OrderingResults } from './scenarios/ordering.js';
 import type { PipelineResults } from './scenarios/pipeline.js';
 
 const loops: Record<PostClient, number> = { 'got-stream': 2_600, 'got-promise': 1_900, 'got-tuned': 2_100, undici: 12_500, 'node-http': 13_300 };
@@ -182,6 +183,29 @@ describe('all-in-one rows', () => {
       value: '700 µs (fanout 450 + Redis 150 + load and sink 100) against 600 µs (bare 350 + Redis 150 + load and sink 100)',
       ratio: '0.86× of the bare pipeline\'s CPU cost',
     });
+  });
+});
+
+describe('ordering rows', () => {
+  const summary = (p50: number, p99: number) => ({ latency: { count: 100, p50, p99, p999: p99, max: p99 }, missing: 0 });
+  const ordering: OrderingResults = {
+    fifo: { perSecond: 400, cpuUsPerDelivery: 310, redisPerDelivery: [{ command: 'evalsha', calls: 5, usec: 90 }, { command: 'hgetall', calls: 1, usec: 5 }, { command: 'ping', calls: 0.01, usec: 0 }], postRoundTripMs: 0.15, redisRoundTripMs: 0.05 },
+    keyed: { keys: 100, concurrency: 50, keyed: [1_900, 2_100, 1_500].map((perSecond) => ({ perSecond, cpuUsPerDelivery: 200, redisPerDelivery: [] })), none: [3_000, 2_800, 2_500].map((perSecond) => ({ perSecond, cpuUsPerDelivery: 150, redisPerDelivery: [] })) },
+    slowKey: { rate: 100, delayMs: 1_000, without: [summary(4, 20), summary(5, 30), summary(4, 25)], with: [summary(5, 28), summary(4, 26), summary(5, 40)] },
+  };
+  const table = buildTable([{ ...results('20.20.2', 3_500), ordering }]);
+  const row = (label: string) => table.rows.find((r) => r.label.startsWith(label));
+
+  it('reads fifo against 1 ÷ (POST + Redis round trip) of the same run', () => {
+    expect(row('fifo')?.cells[0]).toEqual({ value: '400/s (2.5 ms per delivery), 310 µs CPU/delivery', ratio: '0.08× of 1 ÷ (POST + Redis round trip)' });
+    expect(row('fifo: Redis per delivery')?.cells[0]).toEqual({ value: '5.0 scripts, 1.0 HGETALL (BullMQ\'s getJob, and inside its scripts); 6 commands in all, the scripts\' included' });
+    expect(row('1 ÷ (POST')?.cells[0]).toEqual({ value: '5,000/s: POST 150 µs (undici, one at a time) + PING 50 µs' });
+  });
+
+  it('compares the medians of alternated keyed and unordered runs, and the other keys\' median p99 with a slow key', () => {
+    expect(row('ordering { key }')?.cells[0]).toMatchObject({ value: expect.stringContaining('1,900/s') as unknown, ratio: '0.68× none', met: false });
+    expect(row('ordering none')?.cells[0]).toEqual({ value: '2,800/s, 150 µs CPU/delivery' });
+    expect(row('the other keys')?.cells[0]).toMatchObject({ ratio: '1.12×', met: true });
   });
 });
 

@@ -4,6 +4,7 @@ import type { LatencyStages } from './latency-stages.js';
 import type { MachineCpu } from './scenarios/delivery.js';
 import type { LatencyRun } from './scenarios/latency.js';
 import type { MemoryRun, SettledRun } from './scenarios/memory.js';
+import type { KeyedLatency, PreloadedRun } from './scenarios/ordering.js';
 import type { PipelineRun } from './scenarios/pipeline.js';
 import { ratio, type LatencySummary } from './stats.js';
 
@@ -47,14 +48,24 @@ export function formatMs(n: number): string {
 const sum = ({ worker, redis, sink }: MachineCpu): number => worker + redis + sink;
 
 /** The run with the median p99 (the higher of the two middle ones). */
-function medianRun(runs: readonly LatencyRun[]): LatencyRun {
+function medianRun<Run extends { readonly latency: LatencySummary }>(runs: readonly Run[]): Run {
   return [...runs].sort((a, b) => a.latency.p99 - b.latency.p99)[Math.floor(runs.length / 2)]!;
+}
+
+/** The median of some rates (the higher of the two middle ones). */
+function median(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 }
 
 /** p50/p99 of each stage of the latency runs' deliveries. */
 function formatStages({ accept, toWorker, send, dispatch }: LatencyStages): string {
   const stage = ({ p50, p99 }: LatencySummary): string => `${formatMs(p50)} / ${formatMs(p99)}`;
   return `p50 / p99 by stage: accept ${stage(accept)}, to the worker ${stage(toWorker)} (the dispatcher's part ${stage(dispatch)} over the newest ${dispatch.count.toLocaleString('en-US')}), send ${stage(send)}`;
+}
+
+/** A round trip well below a millisecond, in µs. */
+function formatMicros(ms: number): string {
+  return Number.isFinite(ms) ? `${Math.round(ms * 1000).toLocaleString('en-US')} µs` : '–';
 }
 
 export function formatRatio(r: number): string {
@@ -90,6 +101,10 @@ export const TARGETS = {
   memoryPerDestination: 200,
   /** Issue 11: each destination type against its client library alone, in the same run. */
   destinationsVsRaw: { 's3-batch': 0.8, 's3-object': 0.7, amqp: 0.7, nats: 0.7 },
+  /** Issue 10: a destination ordered by 100 keys at concurrency 50 against ordering none at the same concurrency. */
+  keyedVsNone: 0.7,
+  /** Issue 10: the other keys' p99 with a slow key (1 s per request) against without. */
+  slowKeyP99: 1.2,
 } as const;
 
 /** A run whose p99 is this many times the latency target is taken as saturated. */
@@ -324,6 +339,57 @@ export function buildTable(nodes: readonly NodeResults[]): Table {
     });
   }
   add(destinations, 'BullMQ Worker, no-op processor, concurrency 100: the ceiling of one job per delivery', (r) => (r.destinations ? { value: formatRate(r.destinations.noopWorker, ' jobs/s') } : undefined));
+
+  const ordering = 'Ordering: deliveries/s to the sink, the worker alone on preloaded lines; latency through the whole pipeline';
+  add(ordering, 'fifo: one delivery at a time', (r) => {
+    const fifo = r.ordering?.fifo;
+    if (!fifo) return undefined;
+    const bound = 1000 / (fifo.postRoundTripMs + fifo.redisRoundTripMs);
+    return { value: `${formatRate(fifo.perSecond)} (${formatMs(1000 / fifo.perSecond)} per delivery)${cpu(fifo.cpuUsPerDelivery, 'delivery')}`, ratio: `${formatRatio(ratio(fifo.perSecond, bound))} of 1 ÷ (POST + Redis round trip)` };
+  }, 'report against the round trip');
+  add(ordering, 'fifo: Redis per delivery', (r) => {
+    const costs = r.ordering?.fifo.redisPerDelivery;
+    if (!costs) return undefined;
+    // commandstats counts the commands scripts run too: the scripts and the plain commands a worker sends are its round trips.
+    const calls = (command: string): number => costs.find((cost) => cost.command === command)?.calls ?? 0;
+    const all = costs.reduce((total, cost) => total + cost.calls, 0);
+    return { value: `${(calls('evalsha') + calls('eval')).toFixed(1)} scripts, ${calls('hgetall').toFixed(1)} HGETALL (BullMQ's getJob, and inside its scripts); ${all.toFixed(0)} commands in all, the scripts' included` };
+  });
+  add(ordering, '1 ÷ (POST round trip + one Redis round trip), measured in the same run', (r) => {
+    const fifo = r.ordering?.fifo;
+    return fifo ? { value: `${formatRate(1000 / (fifo.postRoundTripMs + fifo.redisRoundTripMs))}: POST ${formatMicros(fifo.postRoundTripMs)} (undici, one at a time) + PING ${formatMicros(fifo.redisRoundTripMs)}` } : undefined;
+  });
+  const keyedLabel = (r: NodeResults | undefined): string => `${r?.ordering?.keyed.keys ?? '?'} keys, concurrency ${r?.ordering?.keyed.concurrency ?? '?'}`;
+  add(ordering, `ordering { key }: ${keyedLabel(nodes.find((r) => r.ordering))}`, (r) => {
+    const keyed = r.ordering?.keyed;
+    if (!keyed) return undefined;
+    const rate = (runs: readonly PreloadedRun[]): number => median(runs.map((run) => run.perSecond));
+    const vs = ratio(rate(keyed.keyed), rate(keyed.none));
+    const each = (runs: readonly PreloadedRun[]): string => runs.map((run) => formatCount(run.perSecond)).join(', ');
+    return {
+      value: `${formatRate(rate(keyed.keyed))}${cpu(median(keyed.keyed.map((run) => run.cpuUsPerDelivery)), 'delivery')}; medians of ${keyed.keyed.length} runs each, alternated: ${each(keyed.none)} → ${each(keyed.keyed)}`,
+      ratio: `${formatRatio(vs)} none`,
+      met: vs >= TARGETS.keyedVsNone,
+    };
+  }, `≥ ${TARGETS.keyedVsNone}× none`);
+  add(ordering, `ordering none, the same concurrency`, (r) => {
+    const none = r.ordering?.keyed.none;
+    return none ? { value: `${formatRate(median(none.map((run) => run.perSecond)))}${cpu(median(none.map((run) => run.cpuUsPerDelivery)), 'delivery')}` } : undefined;
+  });
+  add(ordering, 'the other keys\' p99 at a twin without → with a slow key (1 s per request)', (r) => {
+    const slow = r.ordering?.slowKey;
+    if (!slow) return undefined;
+    const without = medianRun(slow.without);
+    const withSlow = medianRun(slow.with);
+    const missing = [...slow.without, ...slow.with].reduce((sum, run) => sum + run.missing, 0);
+    const each = (runs: readonly KeyedLatency[]): string => runs.map((run) => formatMs(run.latency.p99)).join(', ');
+    const vs = ratio(withSlow.latency.p99, without.latency.p99);
+    return {
+      value: `${formatMs(without.latency.p99)} → ${formatMs(withSlow.latency.p99)} (p50 ${formatMs(without.latency.p50)} → ${formatMs(withSlow.latency.p50)}) at ${formatRate(slow.rate, ' events/s')}, 100 keys, concurrency 50, twin destinations side by side; medians of ${slow.with.length} runs: ${each(slow.without)} → ${each(slow.with)}${missing ? `, ${missing} not delivered in time` : ''}`,
+      ratio: formatRatio(vs),
+      met: vs <= TARGETS.slowKeyP99 && missing === 0,
+    };
+  }, `≤ ${TARGETS.slowKeyP99}×`);
 
   return { nodes: nodes.map((r) => r.node.label), rows };
 }

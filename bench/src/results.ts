@@ -5,6 +5,7 @@ import type { FanoutRun } from './scenarios/fanout.js';
 import type { IngestResults } from './scenarios/ingest.js';
 import type { LatencyRun, RssReading } from './scenarios/latency.js';
 import type { MemoryResults } from './scenarios/memory.js';
+import type { OrderingResults } from './scenarios/ordering.js';
 import type { PipelineResults } from './scenarios/pipeline.js';
 import type { Sizing } from './sizing.js';
 
@@ -26,6 +27,8 @@ export interface NodeResults {
   rss?: RssReading[];
   /** s3 (batched and per event), amqp and nats: fanout's workers against each client library alone. */
   destinations?: DestinationsResults;
+  /** fifo against its round-trip bound, keyed against none, a slow key against the other keys' latency. */
+  ordering?: OrderingResults;
 }
 
 export interface BenchRun {

@@ -20,7 +20,9 @@ const errorPage = ((): Buffer => {
 /**
  * The zero-latency destination: answers 200 with an empty body as soon as the request body
  * has been read. Counts requests per path; paths under /hang/ are never answered (a dead
- * destination), paths under /fail/ answer 500 with an 8 KB HTML error page (a failing one). Runs in the bench's own process so that arrivals and the latency run's send
+ * destination), paths under /fail/ answer 500 with an 8 KB HTML error page (a failing one), paths
+ * under /slow/<ms>/<key>/ answer the events of that key (`"key":"<key>"` in the body) after <ms>
+ * (a slow key) and the rest at once. Runs in the bench's own process so that arrivals and the latency run's send
  * times are read from one clock (`performance.now()`).
  */
 export interface Sink {
@@ -34,6 +36,8 @@ export interface Sink {
   reset(): void;
   close(): Promise<void>;
 }
+
+const SLOW_PATH = /^\/slow\/(\d+)\/([^/]+)\//;
 
 export async function startSink(): Promise<Sink> {
   const counts = new Map<string, number>();
@@ -57,7 +61,10 @@ export async function startSink(): Promise<Sink> {
       return;
     }
     const failing = path.startsWith('/fail/');
-    req.on('end', () => {
+    const slow = SLOW_PATH.exec(path);
+    const chunks: Buffer[] = [];
+    if (slow) req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const answer = (): void => {
       if (failing) {
         res.writeHead(500, { 'content-type': 'text/html', 'content-length': String(errorPage.length) });
         res.end(errorPage);
@@ -65,6 +72,10 @@ export async function startSink(): Promise<Sink> {
       }
       res.writeHead(200, { 'content-length': '0' });
       res.end();
+    };
+    req.on('end', () => {
+      if (slow && Buffer.concat(chunks).includes(`"key":"${slow[2]}"`)) setTimeout(answer, Number(slow[1]));
+      else answer();
     });
     req.resume();
   });

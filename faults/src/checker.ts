@@ -1,5 +1,6 @@
 import { matches, type DestinationSpec } from './flow-file.js';
 import type { SendOutcome } from './load-generator.js';
+import { checkOrder, type LinedEvent } from './order-check.js';
 import type { ReceivedAttempt } from './recording-receiver.js';
 
 /**
@@ -36,6 +37,11 @@ export interface DeliveryCounters {
   readonly indeterminateDelivered: number;
   /** Every request the destination got, failed attempts included. */
   readonly requests: number;
+  /**
+   * At an ordered destination: events with an attempt that started before an event ingested
+   * before it (of the same key) was delivered or dead-lettered. Must be 0. Always 0 elsewhere.
+   */
+  readonly outOfOrder: number;
 }
 
 export interface CheckInput {
@@ -64,6 +70,10 @@ export interface CheckInput {
   readonly origin?: number;
   /** Per destination, the sequence numbers it refuses for good (poison): they end dead-lettered, not delivered. */
   readonly poison?: ReadonlyMap<string, ReadonlySet<number>>;
+  /** The ordering key of each seq (the load's `keyOf`), for destinations ordered by key; a seq without one has the key ''. */
+  readonly keys?: ReadonlyMap<number, string>;
+  /** Each stored event's stream id (its ingest order), by event id: what ordered destinations are checked against. */
+  readonly streamIds?: ReadonlyMap<string, string>;
 }
 
 export interface RecordedAttempts {
@@ -107,8 +117,14 @@ export function checkDeliveries(input: CheckInput): CheckResult {
     let delivered = 0;
     let lost = 0;
     let indeterminateDelivered = 0;
+    const lined: LinedEvent[] = [];
     for (const [seq, outcome] of input.outcomes) {
       if (!meantFor(seq)) continue;
+      const storedAs = outcome.kind === 'acked' ? outcome.id : outcome.kind === 'indeterminate' ? idOfIndeterminate.get(seq) : undefined;
+      const streamId = storedAs === undefined ? undefined : input.streamIds?.get(storedAs);
+      if (destination.ordering && storedAs !== undefined && streamId !== undefined) {
+        lined.push({ id: storedAs, seq, streamId, key: destination.ordering === 'fifo' ? '' : (input.keys?.get(seq) ?? '') });
+      }
       if (outcome.kind === 'indeterminate') {
         const id = idOfIndeterminate.get(seq);
         if (id !== undefined && (deliveries.get(id) ?? 0) > 0) indeterminateDelivered += 1;
@@ -155,7 +171,10 @@ export function checkDeliveries(input: CheckInput): CheckResult {
       }
     }
 
-    return { destination: name, expected, delivered, lost, duplicated, extraDeliveries, maxDeliveries, unexplainedDuplicates, unrecordedAttempts, unexpected: unexpected.size, indeterminateDelivered, requests };
+    const order = checkOrder(name, lined, input.attempts(name), input.origin ?? 0, MAX_EXAMPLES - examples.length);
+    examples.push(...order.examples);
+
+    return { destination: name, expected, delivered, lost, duplicated, extraDeliveries, maxDeliveries, unexplainedDuplicates, unrecordedAttempts, unexpected: unexpected.size, indeterminateDelivered, requests, outOfOrder: order.outOfOrder };
   });
   return { destinations: results, examples };
 }

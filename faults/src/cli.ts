@@ -6,10 +6,11 @@ import { seedFromEnv } from './prng.js';
 import { describeFailure, reportNotes, reportTable } from './report-table.js';
 import { BREAKER_SCENARIOS } from './breaker-scenario.js';
 import { DESTINATION_SCENARIOS } from './destination-scenarios.js';
+import { ORDERING_SCENARIOS } from './ordering-scenarios.js';
 import { RELOAD_SCENARIOS } from './reload-scenarios.js';
 import { CI_SIZE, pauseMsOf, RECOVERY, SCENARIOS as HTTP_SCENARIOS, type Recovery, type ScenarioConfig } from './scenarios.js';
 
-const SCENARIOS = [...HTTP_SCENARIOS, ...DESTINATION_SCENARIOS, ...RELOAD_SCENARIOS, ...BREAKER_SCENARIOS];
+const SCENARIOS = [...HTTP_SCENARIOS, ...DESTINATION_SCENARIOS, ...RELOAD_SCENARIOS, ...BREAKER_SCENARIOS, ...ORDERING_SCENARIOS];
 
 const USAGE = `usage: npm run test:faults -- [--events N] [--rate N] [--faults N] [--pauses N] [--pause-ms MS]
                               [--recovery fast|default] [--scenario a,b] [--seed S] [--parallel N] [--keep] [--json FILE]

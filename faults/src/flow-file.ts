@@ -15,6 +15,8 @@ export interface DestinationSpec {
   readonly concurrency: number;
   /** Its `circuitBreaker` (consecutiveFailures); absent: none. */
   readonly circuitBreaker?: { readonly consecutiveFailures: number; readonly cooldownMs: number; readonly redrive: boolean };
+  /** `fifo`, or `key`: ordered by the body's `$.key` (the load's `keyOf`). Absent: `ordering: none`. */
+  readonly ordering?: 'fifo' | 'key';
   /**
    * Where it delivers, when not to the recording receiver: the YAML fields after `name`
    * (`type: s3`, `bucket: …`, one field per line). Absent: `type: http` to the receiver.
@@ -60,6 +62,7 @@ function flowDocument({ name, destinations }: FlowSpec, urlOf: (destination: str
       `      concurrency: ${destination.concurrency}`,
       `      retry: { attempts: ${destination.attempts}, backoff: { type: exponential, delay: ${destination.retryDelayMs}ms, maxDelay: ${destination.maxRetryDelayMs}ms, jitter: full } }`,
     );
+    if (destination.ordering) lines.push(`      ordering: ${destination.ordering === 'fifo' ? 'fifo' : '{ key: $.key }'}`);
     if (destination.eventTypes) lines.push(`      filter: { eventTypes: [${destination.eventTypes.join(', ')}] }`);
     const breaker = destination.circuitBreaker;
     if (breaker) lines.push(`      circuitBreaker: { consecutiveFailures: ${breaker.consecutiveFailures}, cooldown: ${breaker.cooldownMs}ms, redrive: ${breaker.redrive} }`);

@@ -479,6 +479,8 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
             recordedAttempts: inspection.recordedAttempts,
             repeatBudget,
             origin: startedAt,
+            keys: load.keys,
+            streamIds: inspection.streamIds,
             ...(poison ? { poison } : {}),
           });
           deliveries.push(...check.destinations.map((counters) => ({ flow: load.flow, ...counters })));
@@ -497,6 +499,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
           const name = `${counters.flow}/${counters.destination}`;
           if (counters.lost > 0) violations.push(`${name}: lost ${counters.lost}`);
           if (counters.unexpected > 0) violations.push(`${name}: unexpected ${counters.unexpected}`);
+          if (counters.outOfOrder > 0) violations.push(`${name}: ${counters.outOfOrder} events attempted before an earlier event of their line was delivered or dead-lettered`);
           if (counters.unexplainedDuplicates > 0) violations.push(`${name}: ${counters.unexplainedDuplicates} duplicates beyond one repeat per fault that caught the attempt in flight`);
         }
         for (const counters of jobs) {

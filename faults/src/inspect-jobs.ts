@@ -1,5 +1,5 @@
 import { deliveryQueueName, openDeliveryQueue } from '@fanout/queues';
-import { attemptsOf, readAttempts, readDeliveryRecord, type DeliveryStatus } from '@fanout/delivery';
+import { attemptsOf, readAttempts, readEventRecord, type DeliveryStatus } from '@fanout/delivery';
 import { createKeys } from '@fanout/redis';
 import type { Redis } from 'ioredis';
 import type { RecordedAttempts } from './checker.js';
@@ -65,6 +65,8 @@ export interface Inspection {
   readonly destinations: JobCounters[];
   /** Per destination, per event id: the attempts recorded in its attempt log, and the failed ones among them. */
   readonly recordedAttempts: Map<string, Map<string, RecordedAttempts>>;
+  /** The stream id of every event inspected whose record was found: its ingest order. */
+  readonly streamIds: Map<string, string>;
   readonly examples: string[];
 }
 
@@ -85,6 +87,7 @@ async function openByDestination(redis: Redis, prefix: string): Promise<Map<stri
 
 export async function inspectJobs(input: InspectInput): Promise<Inspection> {
   const attemptsByEvent = new Map<string, Map<string, RecordedAttempts>>();
+  const streamIds = new Map<string, string>();
   const keys = createKeys(input.prefix);
   const examples: string[] = [];
   const example = (text: string): void => void (examples.length < MAX_EXAMPLES && examples.push(text));
@@ -121,7 +124,9 @@ export async function inspectJobs(input: InspectInput): Promise<Inspection> {
       await Promise.all(
         ids.slice(start, start + CHUNK).map(async (id) => {
           const partition = keys.partitionOf(id);
-          const [record, log, job] = await Promise.all([readDeliveryRecord(input.redis, partition, id, destination.name), readAttempts(input.redis, partition, id, destination.name), queue.getJob(id)]);
+          const [event, log, job] = await Promise.all([readEventRecord(input.redis, partition, id), readAttempts(input.redis, partition, id, destination.name), queue.getJob(id)]);
+          if (event) streamIds.set(id, event.streamId);
+          const record = event?.deliveries.find((delivery) => delivery.destination === destination.name);
           const status = record?.status ?? 'missing';
           statuses[status] = (statuses[status] ?? 0) + 1;
           if (!poisonIds.has(id) && (status === 'dead' || failedJobs.has(id))) {
@@ -155,5 +160,5 @@ export async function inspectJobs(input: InspectInput): Promise<Inspection> {
     if (stuck.length > 0) example(`${input.flow}/${destination.name}: ${stuck.length} deliveries still open, e.g. ${stuck.slice(0, 3).join(', ')}`);
     results.push({ flow: input.flow, destination: destination.name, jobsInspected, recreatedJobs, attemptRegressions, recordedAttempts, statuses, falseDeadLetters, undeliveredRecords, stuckOpen: stuck.length });
   }
-  return { destinations: results, recordedAttempts: attemptsByEvent, examples };
+  return { destinations: results, recordedAttempts: attemptsByEvent, streamIds, examples };
 }

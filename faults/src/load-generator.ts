@@ -51,6 +51,8 @@ export interface LoadOptions {
   readonly timeoutMs: number;
   /** The event type written into the body (`$.type`), for destinations with filters. */
   readonly typeOf: (seq: number) => string;
+  /** The ordering key written into the body (`$.key`), for destinations ordered by it. Default: none. */
+  readonly keyOf?: (seq: number) => string;
   /**
    * How long a refused request is retried (on the next target, every 100 ms), as a client
    * would: nothing was stored, so a retry cannot store the event twice. Default 0.
@@ -81,6 +83,8 @@ export interface Load {
   readonly sent: number;
   /** The event type of each sequence number sent. */
   readonly types: ReadonlyMap<number, string>;
+  /** The ordering key of each sequence number sent, with `keyOf`. */
+  readonly keys: ReadonlyMap<number, string>;
   /** Every answer, in the order they came. */
   readonly answers: readonly IngressAnswer[];
 }
@@ -92,9 +96,9 @@ export function answersByCode(answers: readonly IngressAnswer[]): Record<string,
   return counts;
 }
 
-/** The body of one event: its type and its client sequence number. */
-export function eventBody(seq: number, type: string): string {
-  return JSON.stringify({ type, seq });
+/** The body of one event: its type, its client sequence number and, for keyed ordering, its key. */
+export function eventBody(seq: number, type: string, key?: string): string {
+  return JSON.stringify(key === undefined ? { type, seq } : { type, seq, key });
 }
 
 /** The sender's id of one event when the load sends webhook-ids. */
@@ -164,15 +168,16 @@ export function startLoad(options: LoadOptions): Load {
   if ((options.retryInDoubtMs ?? 0) > 0 && !options.webhookIds) throw new Error('retryInDoubtMs needs webhookIds: without them a retry may store a second event');
   const outcomes = new Map<number, SendOutcome>();
   const types = new Map<number, string>();
+  const keys = new Map<number, string>();
   const answers: IngressAnswer[] = [];
   const agent = new Agent({ keepAlive: true, maxSockets: options.concurrency });
   let sent = 0;
   let inFlight = 0;
   let wake: (() => void) | undefined;
 
-  const sendOne = async (seq: number, type: string): Promise<SendOutcome> => {
+  const sendOne = async (seq: number, type: string, key: string | undefined): Promise<SendOutcome> => {
     const headers: Record<string, string> = options.webhookIds ? { 'webhook-id': webhookIdOf(options.flow, seq) } : {};
-    const body = eventBody(seq, type);
+    const body = eventBody(seq, type, key);
     const giveUpRefusedAt = Date.now() + (options.retryRefusedMs ?? 0);
     let giveUpInDoubtAt: number | undefined;
     /** Once a try is in doubt, the event may be stored there: later tries go to that ingress, and an outcome is in doubt at best. */
@@ -207,10 +212,12 @@ export function startLoad(options: LoadOptions): Load {
       while (inFlight >= options.concurrency) await new Promise<void>((resolve) => (wake = resolve));
       const type = options.typeOf(seq);
       types.set(seq, type);
+      const key = options.keyOf?.(seq);
+      if (key !== undefined) keys.set(seq, key);
       inFlight += 1;
       sent += 1;
       pending.push(
-        sendOne(seq, type).then((outcome) => {
+        sendOne(seq, type, key).then((outcome) => {
           outcomes.set(seq, outcome);
           inFlight -= 1;
           wake?.();
@@ -227,6 +234,7 @@ export function startLoad(options: LoadOptions): Load {
     done: run(),
     outcomes,
     types,
+    keys,
     answers,
     get sent() {
       return sent;

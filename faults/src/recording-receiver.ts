@@ -9,6 +9,8 @@ export interface ReceivedAttempt {
   /** `seq` from the JSON body; undefined when the body is not what the load generator sends. */
   readonly seq: number | undefined;
   readonly receivedAt: number;
+  /** The sender's port on loopback, to find which process sent it; absent for copies a destination observer found. */
+  readonly fromPort?: number;
   /** What the receiver answered: a status, or `hang` (never answered; the sender's timeout ends it). */
   status: number | 'hang';
   /** Unix ms when the answer was sent; undefined while unanswered (and for hangs). */
@@ -68,6 +70,7 @@ export async function startRecordingReceiver(): Promise<RecordingReceiver> {
       webhookId: typeof header === 'string' ? header : '',
       seq: parseSeq(body),
       receivedAt: Date.now(),
+      fromPort: req.socket.remotePort ?? 0,
       status: 200,
       answeredAt: undefined,
     };

@@ -4,7 +4,7 @@ import { FLOW, type ScenarioReport } from './harness.js';
 export function reportTable(reports: readonly ScenarioReport[]): string {
   const header = [
     'scenario', 'seed', 'events', '202', 'refused', 'in doubt', 'faults', 'crashes', 'dest', 'expected', 'lost', 'duplicated', 'extra', 'max', 'unrecorded',
-    'unexplained dup', 'unexpected', 'in doubt delivered', 'false dead', 'stuck open', 'jobs inspected', 'jobs re-created', 'dispatcher dead', 'settled s', 'verdict',
+    'unexplained dup', 'unexpected', 'out of order', 'in doubt delivered', 'false dead', 'stuck open', 'jobs inspected', 'jobs re-created', 'dispatcher dead', 'settled s', 'verdict',
   ];
   const rows: string[][] = [];
   for (const report of reports) {
@@ -30,6 +30,7 @@ export function reportTable(reports: readonly ScenarioReport[]): string {
         String(counters.unrecordedAttempts),
         String(counters.unexplainedDuplicates),
         String(counters.unexpected),
+        String(counters.outOfOrder),
         String(counters.indeterminateDelivered),
         String(jobs?.falseDeadLetters ?? 0),
         String(jobs?.stuckOpen ?? 0),

@@ -70,7 +70,7 @@ export interface Scenario {
 }
 
 /** How long after a fault an attempt answered earlier may still be unrecorded by its worker. */
-const ANSWER_WINDOW_MS = 2_000;
+export const ANSWER_WINDOW_MS = 2_000;
 /** Events whose seq is a multiple of this are of type `u`; d3 only takes type `t`. */
 const OTHER_TYPE_EVERY = 4;
 export const typeOf = (seq: number): string => (seq % OTHER_TYPE_EVERY === 0 ? 'u' : 't');
@@ -121,6 +121,8 @@ export interface Setup {
   readonly receiverDelayMs?: number;
   /** Requests in flight from the load generator. */
   readonly loadConcurrency?: number;
+  /** The ordering key each event's body carries (`$.key`). Default: none. */
+  readonly keyOf?: (seq: number) => string;
   /** Events per second of the load on `faults`; default the config's. */
   readonly ratePerSecond?: number;
   /** The load sends webhook-ids, and sends requests in doubt again for this long (ms). Default: neither. */
@@ -153,12 +155,7 @@ export const REQUEST_TIMEOUT_MS = 5_000;
 /** How long a refused request is sent again, as a client would. */
 export const RETRY_REFUSED_MS = 5_000;
 
-export async function runScenario(
-  name: string,
-  config: ScenarioConfig,
-  setup: Setup,
-  inject: (harness: Harness, load: Load, random: Random, loadMs: number) => Promise<Injected>,
-): Promise<ScenarioReport> {
+export async function runScenario(name: string, config: ScenarioConfig, setup: Setup, inject: Inject): Promise<ScenarioReport> {
   const random = createRandom(config.seed).fork(name);
   const dests = setup.destinations ?? destinations(config);
   const harness = await startHarness({
@@ -187,6 +184,7 @@ export async function runScenario(
       timeoutMs: REQUEST_TIMEOUT_MS,
       retryRefusedMs: RETRY_REFUSED_MS,
       typeOf,
+      ...(setup.keyOf ? { keyOf: setup.keyOf } : {}),
       ...(setup.retryInDoubtMs !== undefined ? { webhookIds: true, retryInDoubtMs: setup.retryInDoubtMs } : {}),
       ...(setup.ingress ? { ingress: setup.ingress(harness) } : {}),
     });
@@ -223,21 +221,28 @@ async function waitUntilMidBatch(harness: Harness, dispatcher: RoleProcess): Pro
   }, 2_000, 2);
 }
 
+/** What a scenario does to its run: the faults, and what they add to the checks. */
+export type Inject = (harness: Harness, load: Load, random: Random, loadMs: number) => Promise<Injected>;
+
+/** SIGKILLs a dispatcher mid-batch at each fault time, and starts it again. */
+export const killDispatchers =
+  (config: ScenarioConfig): Inject =>
+  async (harness, _load, random, loadMs) => {
+    await atTimes(Date.now(), faultTimes(random, config.faults, loadMs), async () => {
+      const target = random.pick(harness.dispatchers);
+      const midBatch = await waitUntilMidBatch(harness, target);
+      await target.signal('SIGKILL');
+      harness.fault('SIGKILL', target.name, midBatch ? 'mid-batch: it held pending entries' : 'no pending entries seen within 2 s');
+      await sleep(random.int(0, 500));
+      await target.start();
+    });
+    return {};
+  };
+
 export const dispatcherKill: Scenario = {
   name: 'dispatcher-kill',
   summary: 'SIGKILL a dispatcher mid-batch (it holds read, unacknowledged entries), restart it; the other claims its entries after claimIdleMs. lost 0, unexpected 0, duplicated 0.',
-  run: (config) =>
-    runScenario('dispatcher-kill', config, {}, async (harness, _load, random, loadMs) => {
-      await atTimes(Date.now(), faultTimes(random, config.faults, loadMs), async () => {
-        const target = random.pick(harness.dispatchers);
-        const midBatch = await waitUntilMidBatch(harness, target);
-        await target.signal('SIGKILL');
-        harness.fault('SIGKILL', target.name, midBatch ? 'mid-batch: it held pending entries' : 'no pending entries seen within 2 s');
-        await sleep(random.int(0, 500));
-        await target.start();
-      });
-      return {};
-    }),
+  run: (config) => runScenario('dispatcher-kill', config, {}, killDispatchers(config)),
 };
 
 export const workerKill: Scenario = {
@@ -277,43 +282,51 @@ export const ingressKill: Scenario = {
     }),
 };
 
+/** SIGKILLs redis-server at each fault time and restarts it from its AOF after 0.2-1 s. */
+export const killRedis =
+  (config: ScenarioConfig): Inject =>
+  async (harness, _load, random, loadMs) => {
+    await atTimes(Date.now(), faultTimes(random, config.faults, loadMs), async () => {
+      const killedAt = Date.now();
+      await harness.redis.kill();
+      const downMs = random.int(200, 1_000);
+      await sleep(downMs);
+      await harness.redis.restart();
+      await sleep(300);
+      const inFlight = harness.markInFlight(Date.now() - killedAt + ANSWER_WINDOW_MS);
+      harness.workersHit(harness.workers.length);
+      harness.fault('SIGKILL+restart', 'redis-server', `down ${Date.now() - killedAt} ms, ${inFlight} attempts in flight meanwhile`);
+    });
+    return {};
+  };
+
 export const redisKill: Scenario = {
   name: 'redis-kill',
   summary: 'SIGKILL redis-server (AOF, appendfsync always) under load, restart it from its AOF after 0.2-1 s. lost 0, unexpected 0; only attempts in flight while it was down may repeat.',
-  run: (config) =>
-    runScenario('redis-kill', config, { receiverDelayMs: 50 }, async (harness, _load, random, loadMs) => {
-      await atTimes(Date.now(), faultTimes(random, config.faults, loadMs), async () => {
-        const killedAt = Date.now();
-        await harness.redis.kill();
-        const downMs = random.int(200, 1_000);
-        await sleep(downMs);
-        await harness.redis.restart();
-        await sleep(300);
-        const inFlight = harness.markInFlight(Date.now() - killedAt + ANSWER_WINDOW_MS);
-        harness.workersHit(harness.workers.length);
-        harness.fault('SIGKILL+restart', 'redis-server', `down ${Date.now() - killedAt} ms, ${inFlight} attempts in flight meanwhile`);
-      });
-      return {};
-    }),
+  run: (config) => runScenario('redis-kill', config, { receiverDelayMs: 50 }, killRedis(config)),
 };
+
+/** CLIENT PAUSE ALL, longer than the workers' lock, at each pause time while attempts are in flight. */
+export const pauseRedis =
+  (config: ScenarioConfig): Inject =>
+  async (harness, _load, random, loadMs) => {
+    await atTimes(Date.now(), faultTimes(random, config.pauses, loadMs), async () => {
+      await waitUntil(() => harness.receiver.inFlight(0).length > 0, 2_000);
+      const pausedAt = Date.now();
+      const pauseMs = pauseMsOf(config);
+      await harness.redis.pause(pauseMs);
+      await sleep(pauseMs + 300);
+      const inFlight = harness.markInFlight(Date.now() - pausedAt + ANSWER_WINDOW_MS);
+      harness.workersHit(harness.workers.length);
+      harness.fault('CLIENT PAUSE ALL', 'redis-server', `${pauseMs} ms, ${inFlight} attempts in flight during it`, pausedAt);
+    });
+    return {};
+  };
 
 export const redisPause: Scenario = {
   name: 'redis-pause',
   summary: 'CLIENT PAUSE ALL for longer than the workers\' lock under load: locks expire, jobs are taken again. lost 0, unexpected 0; only attempts in flight during the pause may repeat.',
-  run: (config) =>
-    runScenario('redis-pause', config, { receiverDelayMs: 150 }, async (harness, _load, random, loadMs) => {
-      await atTimes(Date.now(), faultTimes(random, config.pauses, loadMs), async () => {
-        await waitUntil(() => harness.receiver.inFlight(0).length > 0, 2_000);
-        const pausedAt = Date.now();
-        const pauseMs = pauseMsOf(config);
-        await harness.redis.pause(pauseMs);
-        await sleep(pauseMs + 300);
-        const inFlight = harness.markInFlight(Date.now() - pausedAt + ANSWER_WINDOW_MS);
-        harness.workersHit(harness.workers.length);
-        harness.fault('CLIENT PAUSE ALL', 'redis-server', `${pauseMs} ms, ${inFlight} attempts in flight during it`, pausedAt);
-      });
-      return {};
-    }),
+  run: (config) => runScenario('redis-pause', config, { receiverDelayMs: 150 }, pauseRedis(config)),
 };
 
 /** Destination poison: d1 answers these 500 (retried, then dead), d2 never answers (timeouts), d3 410 (dead at once). */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { checkDeliveries, type CheckInput } from '../src/checker.js';
+import { mostInFlight } from '../src/order-check.js';
 import type { DestinationSpec } from '../src/flow-file.js';
 import type { SendOutcome } from '../src/load-generator.js';
 import type { ReceivedAttempt } from '../src/recording-receiver.js';
@@ -104,5 +105,75 @@ describe('checkDeliveries', () => {
   it('leaves poison events out of what must be delivered', () => {
     const result = checkDeliveries(input([[1, acked('e1')]], [got('a', 'e1', 1, 500)], { poison: new Map([['a', new Set([1])]]) }));
     expect(result.destinations[0]).toMatchObject({ expected: 0, lost: 0 });
+  });
+
+  describe('order check', () => {
+    /** An attempt of seq's event (id `e<seq>`) from `from` to `to` ms, answered `status`. */
+    const attempt = (destination: string, seq: number, from: number, to: number | undefined, status: number | 'hang' = 200): ReceivedAttempt => ({
+      destination,
+      webhookId: `e${seq}`,
+      seq,
+      receivedAt: from,
+      status,
+      answeredAt: to,
+    });
+    /** Events 1..n acked, ingested in `order` (seqs, first to last): stream ids 1000-0, 1000-1, … */
+    function ordered(order: number[], received: ReceivedAttempt[], ordering: 'fifo' | 'key', keys: [number, string][] = []): CheckInput {
+      return input(
+        order.map((seq) => [seq, acked(`e${seq}`)]),
+        received,
+        {
+          destinations: [{ ...spec('o'), ordering }],
+          types: new Map(order.map((seq) => [seq, 't'])),
+          streamIds: new Map(order.map((seq, i) => [`e${seq}`, `1000-${i}`])),
+          keys: new Map(keys),
+        },
+      );
+    }
+
+    it('finds an attempt of B that started before A was delivered; a repeat of A after B is allowed', () => {
+      const inOrder = checkDeliveries(ordered([1, 2], [attempt('o', 1, 0, 10), attempt('o', 2, 11, 20), attempt('o', 1, 21, 30)], 'fifo'));
+      expect(inOrder.destinations[0]!.outOfOrder).toBe(0);
+      const early = checkDeliveries(ordered([1, 2], [attempt('o', 1, 0, 10), attempt('o', 2, 5, 20)], 'fifo'));
+      expect(early.destinations[0]!.outOfOrder).toBe(1);
+      expect(early.examples).toContain('o: out of order on key "": seq=2 (e2, 1000-1) attempted at +0.005s, before seq=1 (e1, 1000-0) settled at +0.010s');
+    });
+
+    it('takes the ingest order from the stream ids, not the sequence numbers', () => {
+      // 2 was ingested before 1: 2 first is right, 1 while 2 is in flight is not.
+      expect(checkDeliveries(ordered([2, 1], [attempt('o', 2, 0, 10), attempt('o', 1, 12, 20)], 'fifo')).destinations[0]!.outOfOrder).toBe(0);
+      expect(checkDeliveries(ordered([2, 1], [attempt('o', 1, 0, 10), attempt('o', 2, 12, 20)], 'fifo')).destinations[0]!.outOfOrder).toBe(1);
+    });
+
+    it('lets a dead-lettered A go only after its last attempt, and holds B behind an A never attempted', () => {
+      const dead = [attempt('o', 1, 0, 10, 500), attempt('o', 1, 20, 30, 500)];
+      expect(checkDeliveries(ordered([1, 2], [...dead, attempt('o', 2, 31, 40)], 'fifo')).destinations[0]!.outOfOrder).toBe(0);
+      // Between A's two failed attempts: A was retrying, not settled.
+      expect(checkDeliveries(ordered([1, 2], [...dead, attempt('o', 2, 15, 18)], 'fifo')).destinations[0]!.outOfOrder).toBe(1);
+      const skipped = checkDeliveries(ordered([1, 2], [attempt('o', 2, 0, 10)], 'fifo'));
+      expect(skipped.destinations[0]).toMatchObject({ lost: 1, outOfOrder: 1 });
+    });
+
+    it('checks each key on its own: other keys interleave freely', () => {
+      const keys: [number, string][] = [[1, 'a'], [2, 'b'], [3, 'a'], [4, 'b']];
+      const types = new Map([1, 2, 3, 4].map((seq) => [seq, 't']));
+      // b's events overlap a's; 3 (key a) starts while 1 (key a) is in flight.
+      const received = [attempt('o', 1, 0, 50), attempt('o', 2, 1, 10), attempt('o', 4, 11, 20), attempt('o', 3, 30, 60)];
+      const result = checkDeliveries({ ...ordered([1, 2, 3, 4], received, 'key', keys), types });
+      expect(result.destinations[0]!.outOfOrder).toBe(1);
+      expect(result.examples[0]).toMatch(/key "a": seq=3/);
+      // The same attempts at a fifo destination: 2 and 4 went before 1 settled as well.
+      expect(checkDeliveries({ ...ordered([1, 2, 3, 4], received, 'fifo'), types }).destinations[0]!.outOfOrder).toBe(3);
+    });
+
+    it('counts the most attempts in flight at once; back to back is one at a time', () => {
+      expect(mostInFlight([attempt('o', 1, 0, 10), attempt('o', 2, 10, 20), attempt('o', 3, 20, 30)])).toBe(1);
+      expect(mostInFlight([attempt('o', 1, 0, 10), attempt('o', 2, 5, 20), attempt('o', 3, 8, 9), attempt('o', 4, 30, 40)])).toBe(3);
+    });
+
+    it('checks nothing at a destination without ordering', () => {
+      const result = checkDeliveries(input([[1, acked('e1')], [2, acked('e2')]], [attempt('a', 2, 0, 5), attempt('a', 1, 1, 10)], { streamIds: new Map([['e1', '1-0'], ['e2', '1-1']]) }));
+      expect(result.destinations[0]!.outOfOrder).toBe(0);
+    });
   });
 });

@@ -3,6 +3,7 @@ import { seedFromEnv } from '../src/prng.js';
 import { describeFailure } from '../src/report-table.js';
 import { BREAKER_SCENARIOS } from '../src/breaker-scenario.js';
 import { DESTINATION_SCENARIOS } from '../src/destination-scenarios.js';
+import { ORDERING_SCENARIOS } from '../src/ordering-scenarios.js';
 import { RELOAD_SCENARIOS } from '../src/reload-scenarios.js';
 import { CI_SIZE, SCENARIOS, type Scenario, type ScenarioConfig } from '../src/scenarios.js';
 import type { ScenarioReport } from '../src/harness.js';
@@ -32,7 +33,7 @@ async function inPool(scenario: Scenario): Promise<ScenarioReport> {
 const TIMEOUT_MS = 10 * 60_000;
 
 describe(`fault injection (seed ${seed}; FAULTS_SEED=${seed} replays)`, () => {
-  for (const scenario of [...SCENARIOS, ...DESTINATION_SCENARIOS, ...RELOAD_SCENARIOS, ...BREAKER_SCENARIOS]) {
+  for (const scenario of [...SCENARIOS, ...DESTINATION_SCENARIOS, ...RELOAD_SCENARIOS, ...BREAKER_SCENARIOS, ...ORDERING_SCENARIOS]) {
     it.concurrent(
       `${scenario.name}: ${scenario.summary}`,
       async () => {

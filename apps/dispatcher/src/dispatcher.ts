@@ -1,5 +1,5 @@
 import { computeRetryDelay, type BackoffPolicy } from '@fanout/core';
-import { claimStaleEvents, ensureDispatcherGroup, holdDispatchLease, readDeliveryCounts, readNewEvents, releaseDispatchLease, type StreamBatch } from '@fanout/event-log';
+import { claimStaleEvents, ensureDispatcherGroup, holdDispatchLease, othersHoldPending, readDeliveryCounts, readNewEvents, releaseDispatchLease, type StreamBatch } from '@fanout/event-log';
 import type { Redis } from 'ioredis';
 import { createBatchJobs, DEFAULT_MAX_DISPATCH_ATTEMPTS, settleBatch, type BatchReading, type DispatchBatchDeps } from './dispatch-batch.js';
 import { startStreamRetention } from './stream-retention.js';
@@ -96,6 +96,17 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
    */
   let backlogCursor: string | undefined;
 
+  /**
+   * How often the blocking connection closed. ioredis sends a command again when its
+   * connection closed before the reply came, and a read Redis had served (the reply lost to a
+   * kill or a cut) leaves its entries pending for this consumer while the read sent again
+   * returns newer ones: those would join their lines first. A read across a close is not
+   * dispatched; every pending entry is claimed again first, from the oldest.
+   */
+  let readerCloses = 0;
+  const onReaderClose = (): void => void (readerCloses += 1);
+  redis.on('close', onReaderClose);
+
   const stepDown = (): void => {
     if (!owner) return;
     owner = false;
@@ -128,7 +139,18 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
     }
     if (claimCursor === undefined && Date.now() >= nextClaimAt) claimCursor = '0-0';
     if (claimCursor === undefined) {
-      return { batch: await readNewEvents(redis, partition, consumer, batchSize, waitMs), reading: {} };
+      const closesBefore = readerCloses;
+      const batch = await readNewEvents(redis, partition, consumer, batchSize, waitMs);
+      const entries = batch.events.length + batch.malformed.length;
+      if (readerCloses !== closesBefore) {
+        logger.warn({ entries }, 'dispatcher.read_across_reconnect');
+      } else if (entries > 0 && (await othersHoldPending(writer, partition, consumer))) {
+        // A read of a dispatcher that lost the lease while it waited took entries after this
+        // one's takeover claim: they are older than this batch, and must join their lines first.
+        logger.warn({ entries }, 'dispatcher.entries_pending_elsewhere');
+      } else return { batch, reading: {} };
+      backlogCursor = '0-0';
+      return { batch: { events: [], malformed: [] }, reading: {} };
     }
     const claimed = await claimStaleEvents(writer, partition, consumer, claimIdleMs, claimCursor, batchSize);
     claimCursor = claimed.nextCursor === '0-0' ? undefined : claimed.nextCursor;
@@ -200,6 +222,7 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
     // The last batch's XACK: a stop leaves nothing pending that was dispatched.
     await settling?.catch((error: unknown) => logger.error({ err: error }, 'dispatcher.failed'));
     clearInterval(renewal);
+    redis.off('close', onReaderClose);
     // Given up at once, so another dispatcher takes the partition without waiting for it to expire.
     if (owner) await releaseDispatchLease(writer, partition, consumer).catch((error: unknown) => logger.warn({ err: error }, 'dispatcher.lease_release_failed'));
     logger.info('dispatcher.stopped');

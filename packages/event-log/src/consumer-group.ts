@@ -79,6 +79,16 @@ export async function claimStaleEvents(redis: Redis, partition: PartitionKeys, c
   return { ...toBatch(entries), nextCursor: next.toString() };
 }
 
+/**
+ * Whether a consumer other than `consumer` has entries pending in the dispatcher group (the
+ * XPENDING summary: one round trip). The lease holder claims every pending entry when it
+ * takes over, so any found later were read by a dispatcher that lost the lease meanwhile.
+ */
+export async function othersHoldPending(redis: Redis, partition: PartitionKeys, consumer: string): Promise<boolean> {
+  const [, , , consumers] = (await redis.xpending(partition.stream, DISPATCHER_GROUP)) as [number, string | null, string | null, [string, string][] | null];
+  return (consumers ?? []).some(([name, count]) => name !== consumer && Number(count) > 0);
+}
+
 export async function ackEvents(redis: Redis, partition: PartitionKeys, streamIds: readonly string[]): Promise<void> {
   if (streamIds.length > 0) await redis.xack(partition.stream, DISPATCHER_GROUP, ...streamIds);
 }

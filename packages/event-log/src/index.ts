@@ -5,6 +5,7 @@ export {
   ensureDispatcherGroup,
   readDeliveryCounts,
   readEvent,
+  othersHoldPending,
   readNewEvents,
   type ClaimResult,
   type GroupState,

@@ -8,6 +8,14 @@ export interface TcpProxy {
   readonly open: number;
   /** Resets every connection through it (both sides), as a broker restart or a network cut would; new ones are taken as before. */
   dropConnections(): void;
+  /**
+   * From now on, what the server sends on the connections open now is dropped: requests still
+   * reach it, their replies never reach the client (a server killed after its work, before its
+   * answer got out). Connections made later are forwarded as before.
+   */
+  swallowReplies(): void;
+  /** Holds what clients send on the connections open now (it waits in the proxy) until the returned function is called. */
+  holdRequests(): () => void;
   close(): Promise<void>;
 }
 
@@ -47,6 +55,19 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
       return pairs.size;
     },
     dropConnections,
+    holdRequests() {
+      const held = [...pairs];
+      for (const [client, upstream] of held) client.unpipe(upstream);
+      return () => {
+        for (const [client, upstream] of held) client.pipe(upstream);
+      };
+    },
+    swallowReplies() {
+      for (const [client, upstream] of pairs) {
+        upstream.unpipe(client);
+        upstream.on('data', () => {});
+      }
+    },
     async close() {
       dropConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
