@@ -50,7 +50,7 @@ class DeliveryQueueAdapter extends BullMQAdapter {
   override async addJob(name: string, data: unknown, options: QueueJobOptions): Promise<Job> {
     // Duplicate posts the job's data as Bull Board shows it, the delivery's facts beside the job's fields: only those are kept.
     const parsed = jobFields.safeParse(data);
-    if (!parsed.success) throw new OperatorRefusal(`a delivery job names its event: {"eventId", "streamId", "flow", "destination", "receivedAt"} ; wrong or missing: ${parsed.error.issues.map(({ path }) => path.join('.')).join(', ')}`, 400);
+    if (!parsed.success) throw new OperatorRefusal(`a delivery job names its event: {"eventId", "streamId", "flow", "destination", "receivedAt"}; wrong or missing: ${parsed.error.issues.map(({ path }) => path.join('.')).join(', ')}`, 400);
     const { eventId } = parsed.data;
     // One job per delivery: adding under a kept job's id would answer with a job that is not there. The worker's begin decides the rest.
     const state = await this.#context.queue.getJobState(eventId);
