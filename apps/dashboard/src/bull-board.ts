@@ -52,7 +52,7 @@ class DeliveryQueueAdapter extends BullMQAdapter {
     const parsed = jobFields.safeParse(data);
     if (!parsed.success) throw new OperatorRefusal(`a delivery job names its event: {"eventId", "streamId", "flow", "destination", "receivedAt"}; wrong or missing: ${parsed.error.issues.map(({ path }) => path.join('.')).join(', ')}`, 400);
     const { eventId } = parsed.data;
-    // One job per delivery: adding under a kept job's id would answer with a job that is not there. The worker's begin decides the rest.
+    // One job per delivery: under a kept job's id BullMQ adds nothing yet answers as if it had. The worker's begin decides the rest.
     const state = await this.#context.queue.getJobState(eventId);
     if (state !== 'unknown') throw new OperatorRefusal(`the delivery of event ${eventId} already has its job (${state}): a second would be a copy; Retry sends a finished delivery again`);
     return super.addJob(name, parsed.data, { ...options, ...deliveryJobOptions(this.#context.destination, eventId) });

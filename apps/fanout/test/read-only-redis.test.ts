@@ -57,7 +57,7 @@ describe('a Redis that answers but refuses writes', () => {
   }
   const send = (): Promise<Response> => fetch(`${base}/webhooks/shop`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"type":"t"}' });
 
-  it('says not ready, naming read-only, and the ingress answers 503 REDIS_READONLY; both recover by themselves once Redis takes writes again', async () => {
+  it('says not ready while Redis is a replica, naming read-only, and the ingress answers 503 REDIS_READONLY; both recover by themselves once it is a primary again', async () => {
     expect(await readiness()).toEqual({ code: 200, body: { status: 'ready', checks: expect.objectContaining({ redis: 'ok' }) } });
 
     await admin.replicaof('127.0.0.1', String(primary.port));
@@ -65,6 +65,11 @@ describe('a Redis that answers but refuses writes', () => {
     expect((await readiness()).body).toEqual({ status: 'not ready', checks: expect.objectContaining({ redis: `Redis is a read-only replica of 127.0.0.1:${primary.port}: it refuses writes (READONLY)` }) });
     const refused = await send();
     expect([refused.status, refused.headers.get('retry-after'), await refused.json()]).toEqual([503, '1', { error: { code: 'REDIS_READONLY', message: 'Redis is a read-only replica: the event was not stored; retry later' } }]);
+
+    // A replica that takes writes is no better: its primary's data replaces them at the next resync.
+    await admin.config('SET', 'replica-read-only', 'no');
+    await until('/readyz to name a writable replica', async () => (await readiness()).body.checks.redis?.startsWith('Redis is a writable replica') ?? false);
+    expect((await readiness()).code).toBe(503);
 
     await admin.replicaof('NO', 'ONE');
     await until('/readyz to say ready', async () => (await readiness()).code === 200);
