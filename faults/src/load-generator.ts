@@ -105,7 +105,7 @@ export function eventBody(seq: number, type: string, key?: string): string {
 export const webhookIdOf = (flow: string, seq: number): string => `msg_${flow}_${seq}`;
 
 /** Codes that say the ingress stored nothing. Every other failure might follow a write. */
-const NOT_STORED = new Set(['SHUTTING_DOWN', 'REDIS_UNAVAILABLE', 'REDIS_MEMORY_FULL', 'FLOW_NOT_FOUND', 'BODY_TOO_LARGE', 'REQUEST_INVALID', 'SIGNATURE_INVALID']);
+const NOT_STORED = new Set(['SHUTTING_DOWN', 'REDIS_UNAVAILABLE', 'REDIS_MEMORY_FULL', 'REDIS_READONLY', 'FLOW_NOT_FOUND', 'BODY_TOO_LARGE', 'REQUEST_INVALID', 'SIGNATURE_INVALID']);
 
 interface Answered {
   readonly outcome: Verdict;

@@ -40,10 +40,11 @@ describe('startLoad', () => {
       4: [503, error('SHUTTING_DOWN')],
       5: [503, error('REDIS_TIMEOUT')],
       6: [500, error('INTERNAL')],
+      7: [503, error('REDIS_READONLY')],
     };
     const ingress = await scriptedIngress((seq) => ({ status: codes[seq]![0], body: codes[seq]![1] }));
     server = ingress.server;
-    const load = startLoad({ ...base(ingress.url), count: 6 });
+    const load = startLoad({ ...base(ingress.url), count: 7 });
     await load.done;
     expect([...load.outcomes].sort(([a], [b]) => a - b).map(([, outcome]) => [outcome.kind, outcome.kind === 'acked' ? outcome.id : outcome.reason, outcome.via])).toEqual([
       ['acked', 'evt_1', ingress.url],
@@ -52,8 +53,9 @@ describe('startLoad', () => {
       ['refused', 'SHUTTING_DOWN', ingress.url],
       ['indeterminate', 'REDIS_TIMEOUT', ingress.url],
       ['indeterminate', 'INTERNAL', ingress.url],
+      ['refused', 'REDIS_READONLY', ingress.url],
     ]);
-    expect(load.answers).toHaveLength(6);
+    expect(load.answers).toHaveLength(7);
   });
 
   it('with webhook-ids, sends a request in doubt again until it is answered, and takes a 200 as acked with the first id', async () => {

@@ -16,13 +16,16 @@ export const BULL_BOARD_PATH = '/admin/queues';
 type BullMQAdapterOptions = NonNullable<ConstructorParameters<typeof BullMQAdapter>[1]>;
 type QueueJobOptions = Parameters<BullMQAdapter['addJob']>[2];
 type CleanStatus = Parameters<BullMQAdapter['clean']>[0];
+/** A delivery job's own fields; anything else in a posted job's data is dropped. */
+const jobFields = z.object(deliveryJobSchema.shape);
 
 /**
  * One destination's queue as Bull Board sees it: its jobs carry their delivery (record,
  * attempts, target, payload) and their actions go through the delivery's transitions (see
  * operator-jobs.ts). Queue-wide actions that would drop queued deliveries (Empty, Obliterate,
- * Clean of waiting or delayed jobs) are refused; a job added by hand gets its delivery's job
- * id and options, and is sent only if it names a real delivery (the worker's begin checks).
+ * Clean of waiting or delayed jobs) are refused; a job added by hand (or by Duplicate) gets its
+ * delivery's job id and options, is refused while that delivery still has its job, and is sent
+ * only if it names a real delivery that is not settled (the worker's begin checks).
  * Pause and Resume pause and resume the destination, as the admin API does (the workers keep
  * the queue's own pause in step with the destination's state, so a bare queue pause would not last).
  */
@@ -58,10 +61,14 @@ class DeliveryQueueAdapter extends BullMQAdapter {
   }
 
   override async addJob(name: string, data: unknown, options: QueueJobOptions): Promise<Job> {
-    const eventId = typeof data === 'object' && data !== null && 'eventId' in data ? data.eventId : undefined;
-    if (typeof eventId !== 'string') throw new OperatorRefusal('a delivery job names its event: {"eventId", "streamId", "flow", "destination", "receivedAt"}', 400);
-    // The delivery's own id and options, whatever the form said: a second job for one delivery would be a copy.
-    return super.addJob(name, data, { ...options, ...deliveryJobOptions(this.#context.destination, eventId) });
+    // Duplicate posts the job's data as Bull Board shows it, the delivery's facts beside the job's fields: only those are kept.
+    const parsed = jobFields.safeParse(data);
+    if (!parsed.success) throw new OperatorRefusal(`a delivery job names its event: {"eventId", "streamId", "flow", "destination", "receivedAt"}; wrong or missing: ${parsed.error.issues.map(({ path }) => path.join('.')).join(', ')}`, 400);
+    const { eventId } = parsed.data;
+    // One job per delivery: under a kept job's id BullMQ adds nothing yet answers as if it had. The worker's begin decides the rest.
+    const state = await this.#context.queue.getJobState(eventId);
+    if (state !== 'unknown') throw new OperatorRefusal(`the delivery of event ${eventId} already has its job (${state}): a second would be a copy; Retry sends a finished delivery again`);
+    return super.addJob(name, parsed.data, { ...options, ...deliveryJobOptions(this.#context.destination, eventId) });
   }
 
   override async clean(status: CleanStatus, graceTimeMs: number): Promise<void> {

@@ -131,6 +131,27 @@ describe("Bull Board's actions", () => {
     expect(sentTo('/slow', eventId)).toBe(2);
   });
 
+  it('Promote all on the delayed tab attempts every retrying delivery now, and GET /events/:id says delivered', async () => {
+    const tries = new Map<unknown, number>();
+    receiver.script('/slow', ({ headers }) => {
+      const tried = (tries.get(headers['webhook-id']) ?? 0) + 1;
+      tries.set(headers['webhook-id'], tried);
+      return { status: tried === 1 ? 503 : 200 };
+    });
+    const slowFlow = testFlow('payments', harness.queues.destinations.map(({ destination }) => destination).filter(({ name }) => name === 'slow'));
+    const ids = await dispatchEvents(harness, slowFlow, 2);
+    await until('both retries scheduled a minute later', async () => (await Promise.all(ids.map((id) => queue('slow').getJobState(id)))).every((state) => state === 'delayed'));
+
+    const promoted = await adminRequest(`${harness.url}${API}/payments.slow/promote`, { method: 'PUT' });
+    expect(promoted.status).toBe(200);
+    await until('both second attempts', async () => (await Promise.all(ids.map((id) => status(id, 'slow')))).every((found) => found === 'delivered'));
+    for (const id of ids) {
+      expect(sentTo('/slow', id)).toBe(2);
+      const event = await adminRequest(`${harness.url}/events/${id}`);
+      expect(event.body).toMatchObject({ deliveries: [expect.objectContaining({ destination: 'slow', status: 'delivered', attempts: 2 })] });
+    }
+  });
+
   it('Clean on a dead letter removes it from the dead letters; the record still says dead', async () => {
     const [eventId = ''] = await deadLettered(1);
     const cleaned = await adminRequest(`${harness.url}${API}/payments.orders/${eventId}/clean`, { method: 'PUT' });
@@ -139,6 +160,46 @@ describe("Bull Board's actions", () => {
     const listed = (await adminRequest(`${harness.url}/flows/payments/destinations/orders/dead-letters?limit=500`)).body as { items: { eventId: string }[] };
     expect(listed.items.map((item) => item.eventId)).not.toContain(eventId);
     expect(await status(eventId, 'orders')).toBe('dead');
+  });
+
+  it('Clean all on the completed and failed tabs removes only finished jobs; their records still say delivered and dead', async () => {
+    answer = 200;
+    const [delivered = ''] = await dispatchEvents(harness, only(), 1);
+    await until('the delivery', async () => (await queue('orders').getJobState(delivered)) === 'completed');
+    const [dead = ''] = await deadLettered(1);
+    // Bull Board's Clean all takes jobs finished more than 5 s ago.
+    await new Promise((resolve) => setTimeout(resolve, 5_100));
+
+    const cleaned = [
+      await adminRequest(`${harness.url}${API}/payments.orders/clean/failed`, { method: 'PUT' }),
+      await adminRequest(`${harness.url}${API}/payments.orders/clean/completed`, { method: 'PUT' }),
+    ];
+    expect(cleaned.map(({ status: code }) => code)).toEqual([200, 200]);
+    expect([await queue('orders').getJob(delivered), await queue('orders').getJob(dead)]).toEqual([undefined, undefined]);
+    const listed = (await adminRequest(`${harness.url}/flows/payments/destinations/orders/dead-letters?limit=500`)).body as { items: { eventId: string }[] };
+    expect(listed.items.map((item) => item.eventId)).not.toContain(dead);
+    expect((await adminRequest(`${harness.url}/events/${delivered}`)).body).toMatchObject({ deliveries: [expect.objectContaining({ destination: 'orders', status: 'delivered', attempts: 1 })] });
+    expect((await adminRequest(`${harness.url}/events/${dead}`)).body).toMatchObject({ deliveries: [expect.objectContaining({ destination: 'orders', status: 'dead', attempts: 2 })] });
+    expect([sentTo('/orders', delivered), sentTo('/orders', dead)]).toEqual([1, 2]);
+  });
+
+  it('Duplicate never sends a delivered delivery again: refused while its job is kept, settled without a request once it was cleaned', async () => {
+    answer = 200;
+    const [eventId = ''] = await dispatchEvents(harness, only(), 1);
+    await until('the delivery', async () => (await queue('orders').getJobState(eventId)) === 'completed');
+    // What Bull Board's Duplicate posts: the job's name, data and options as its page shows them.
+    const { job } = (await adminRequest(`${harness.url}${API}/payments.orders/${eventId}`)).body as { job: { name: string; data: unknown; opts: unknown } };
+    const duplicate = () => adminRequest(`${harness.url}${API}/payments.orders/add`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ name: job.name, data: job.data, options: job.opts }) });
+
+    const refused = await duplicate();
+    expect(refused).toMatchObject({ status: 409, body: { message: `the delivery of event ${eventId} already has its job (completed): a second would be a copy; Retry sends a finished delivery again` } });
+
+    expect((await adminRequest(`${harness.url}${API}/payments.orders/${eventId}/clean`, { method: 'PUT' })).status).toBe(204);
+    const added = await duplicate();
+    expect(added.status).toBe(200);
+    await until('the duplicate settled', async () => (await queue('orders').getJobState(eventId)) === 'completed');
+    expect(sentTo('/orders', eventId)).toBe(1);
+    expect(await readDeliveryRecord(harness.fx.redis, harness.fx.keys.partitionOf(eventId), eventId, 'orders')).toMatchObject({ status: 'delivered', attempts: 1 });
   });
 
   it('refuses what would lose queued deliveries: Clean of a waiting job or tab, Empty, Obliterate', async () => {

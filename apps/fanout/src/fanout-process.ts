@@ -308,7 +308,7 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
     logger,
     metricsToken: config.FANOUT_METRICS_TOKEN,
     readiness: () => ({
-      redis: health.reachable() ? 'ok' : 'Redis does not answer',
+      redis: health.reachable() ? (health.refusesWrites() ?? 'ok') : 'Redis does not answer',
       memory: memoryReadiness(health.memoryShare(), config.FANOUT_INGEST_MEMORY_LIMIT),
       draining: draining ? 'draining after SIGTERM' : 'ok',
       flows: flowsByName.size > 0 ? 'ok' : 'no flows loaded',

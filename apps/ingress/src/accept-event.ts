@@ -41,7 +41,7 @@ export interface AcceptedEvent {
  * Writes the event once to the event stream (with its event record) and returns its id, or
  * the first event's id for a repeated idempotency key. When this resolves the event is in
  * Redis, and on as many replicas as `replicas` asks. A failed write says what is known of
- * the event's fate: REDIS_UNAVAILABLE or REDIS_MEMORY_FULL when Redis refused it or it was
+ * the event's fate: REDIS_UNAVAILABLE, REDIS_MEMORY_FULL or REDIS_READONLY when Redis refused it or it was
  * never sent (not stored), REDIS_TIMEOUT when it was sent and no answer came (it may have
  * landed: a retry with the same idempotency key is answered with the first id).
  */
@@ -89,6 +89,8 @@ function storeFailure(error: unknown): FanoutError {
   switch (redisFailure(error)) {
     case 'out-of-memory':
       return new FanoutError('REDIS_MEMORY_FULL', 'Redis is out of memory: the event was not stored; retry later', { cause: error });
+    case 'read-only':
+      return new FanoutError('REDIS_READONLY', 'Redis is a read-only replica: the event was not stored; retry later', { cause: error });
     case 'unanswered':
       return new FanoutError('REDIS_TIMEOUT', 'Redis did not answer in time: the event may or may not be stored; retry with the same idempotency key to store it once', { cause: error });
     default:

@@ -81,7 +81,7 @@ export const WEBHOOK_ROUTE = {
     202: { description: 'Stored in Redis (and on FANOUT_INGEST_REPLICAS replicas).', json: acceptedSchema },
     200: { description: "A repeated idempotency key within its ttl: nothing stored, the first event's id, and Idempotent-Replayed: true.", json: acceptedSchema },
   },
-  errors: ['FLOW_NOT_FOUND', 'SIGNATURE_INVALID', 'BODY_TOO_LARGE', 'REQUEST_INVALID', 'REQUEST_TIMEOUT', 'HEADERS_TOO_LARGE', 'INGRESS_BUSY', 'REDIS_UNAVAILABLE', 'REDIS_TIMEOUT', 'REDIS_MEMORY_FULL', 'REPLICATION_TIMEOUT', 'SHUTTING_DOWN'],
+  errors: ['FLOW_NOT_FOUND', 'SIGNATURE_INVALID', 'BODY_TOO_LARGE', 'REQUEST_INVALID', 'REQUEST_TIMEOUT', 'HEADERS_TOO_LARGE', 'INGRESS_BUSY', 'REDIS_UNAVAILABLE', 'REDIS_TIMEOUT', 'REDIS_MEMORY_FULL', 'REDIS_READONLY', 'REPLICATION_TIMEOUT', 'SHUTTING_DOWN'],
 } as const satisfies RouteDoc;
 
 /** `POST /webhooks/:flow`: the ingress as a router, with its own error middleware. It never listens. */

@@ -18,6 +18,6 @@ describe('error registry', () => {
 
   it('gives a Retry-After only to the codes where the request can be sent again (with its idempotency key where its fate is unknown)', () => {
     const retryable = Object.keys(ERROR_CODES).filter((code) => new FanoutError(code as keyof typeof ERROR_CODES, '').retryAfterSeconds !== undefined);
-    expect(retryable.sort()).toEqual(['INGRESS_BUSY', 'REDIS_MEMORY_FULL', 'REDIS_TIMEOUT', 'REDIS_UNAVAILABLE', 'REPLICATION_TIMEOUT', 'SHUTTING_DOWN']);
+    expect(retryable.sort()).toEqual(['INGRESS_BUSY', 'REDIS_MEMORY_FULL', 'REDIS_READONLY', 'REDIS_TIMEOUT', 'REDIS_UNAVAILABLE', 'REPLICATION_TIMEOUT', 'SHUTTING_DOWN']);
   });
 });

@@ -25,6 +25,11 @@ export const ERROR_CODES = {
     retryAfterSeconds: 5,
     summary: "Redis is out of memory, or nearer its maxmemory than FANOUT_INGEST_MEMORY_LIMIT allows; the event was not stored. Retry after the Retry-After delay.",
   },
+  REDIS_READONLY: {
+    status: 503,
+    retryAfterSeconds: 1,
+    summary: 'Redis is a read-only replica (after a failover, or REDIS_URL names a replica) and refused the write; nothing was stored. Retry after the Retry-After delay.',
+  },
   REPLICATION_TIMEOUT: {
     status: 503,
     retryAfterSeconds: 1,

@@ -14,11 +14,12 @@ function isBodyParserError(error: unknown): error is BodyParserError {
   return typeof error === 'object' && error !== null && typeof (error as BodyParserError).type === 'string' && typeof (error as BodyParserError).status === 'number';
 }
 
-/** A Redis command that failed because of Redis (down, paused, full) is Redis's state, not a bug: the request may be sent again later. */
+/** A Redis command that failed because of Redis (down, paused, full, read-only) is Redis's state, not a bug: the request may be sent again later. */
 export function redisStateError(error: unknown): FanoutError | undefined {
   const failure = redisFailure(error);
   if (failure === 'other') return undefined;
   if (failure === 'out-of-memory') return new FanoutError('REDIS_MEMORY_FULL', 'Redis is out of memory; retry later', { cause: error });
+  if (failure === 'read-only') return new FanoutError('REDIS_READONLY', 'Redis is a read-only replica; retry later', { cause: error });
   return new FanoutError('REDIS_UNAVAILABLE', `Redis ${failure === 'unanswered' ? 'did not answer in time' : 'cannot be reached'}; retry later`, { cause: error });
 }
 

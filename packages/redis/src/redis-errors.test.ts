@@ -5,7 +5,7 @@ describe('redisFailure', () => {
   it.each([
     ["OOM command not allowed when used memory > 'maxmemory'.", 'out-of-memory'],
     ['Command timed out', 'unanswered'],
-    ["READONLY You can't write against a read only replica.", 'refused'],
+    ["READONLY You can't write against a read only replica.", 'read-only'],
     ['LOADING Redis is loading the dataset in memory', 'refused'],
     ['BUSY Redis is busy running a script.', 'refused'],
     ['Connection is closed.', 'unanswered'],

@@ -15,7 +15,21 @@ export interface RedisHealth {
   memory(): MemoryUse | undefined;
   /** used / max, or undefined when Redis has no maxmemory or has not answered yet. */
   memoryShare(): number | undefined;
+  /**
+   * Why Redis does not take fanout's writes, as its last `INFO replication` said (it is a
+   * replica: after a failover, or pointed at one), or undefined while it is a primary.
+   */
+  refusesWrites(): string | undefined;
   stop(): void;
+}
+
+/** A replica refuses writes (READONLY); a writable one takes them but drops them at its next resync from its primary. */
+function replicaRefusal(info: string): string | undefined {
+  if (!/^role:slave\r?$/m.test(info)) return undefined;
+  const primary = `${/^master_host:(.*?)\r?$/m.exec(info)?.[1] ?? '?'}:${field(info, 'master_port') ?? '?'}`;
+  return field(info, 'slave_read_only') === 0
+    ? `Redis is a writable replica of ${primary}: what fanout writes there is lost at its next resync`
+    : `Redis is a read-only replica of ${primary}: it refuses writes (READONLY)`;
 }
 
 function field(info: string, name: string): number | undefined {
@@ -24,7 +38,7 @@ function field(info: string, name: string): number | undefined {
 }
 
 /**
- * Probes Redis every `everyMs` with `INFO memory` on `redis`, which should be a `request`
+ * Probes Redis every `everyMs` with `INFO memory` and `INFO replication` on `redis`, which should be a `request`
  * connection: it fails at once when Redis is down and after its command timeout when Redis
  * hangs, so `reachable()` turns false within about a second of either. Readiness, the
  * ingress's memory headroom and the admin API's fast answers read it.
@@ -32,12 +46,15 @@ function field(info: string, name: string): number | undefined {
 export function watchRedis(redis: Redis, everyMs = 1_000): RedisHealth {
   let reachable = true;
   let memory: MemoryUse | undefined;
+  let refusesWrites: string | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const probe = async (): Promise<void> => {
     try {
-      const info = await redis.info('memory');
+      // Two sections, two commands: `INFO memory replication` needs Redis 7.
+      const [info, replication] = await Promise.all([redis.info('memory'), redis.info('replication')]);
       memory = { usedBytes: field(info, 'used_memory') ?? 0, maxBytes: field(info, 'maxmemory') ?? 0 };
+      refusesWrites = replicaRefusal(replication);
       reachable = true;
     } catch {
       reachable = false;
@@ -50,6 +67,7 @@ export function watchRedis(redis: Redis, everyMs = 1_000): RedisHealth {
     reachable: () => reachable,
     memory: () => memory,
     memoryShare: () => (memory && memory.maxBytes > 0 ? memory.usedBytes / memory.maxBytes : undefined),
+    refusesWrites: () => refusesWrites,
     stop() {
       stopped = true;
       clearTimeout(timer);
