@@ -19,11 +19,12 @@ export function guardedAgent<A extends Agent>(agent: A, guard: NetworkGuard): A 
       return undefined;
     }
     const socket = createConnection({ ...options, lookup: guard.lookup }, callback);
-    // checkConnected destroys a denied socket with the reason, which fails the request; nothing is left to handle here.
     socket?.once('connect', () => {
       try {
         guard.checkConnected(socket as Socket);
-      } catch {}
+      } catch {
+        // checkConnected destroyed the socket with the refusal, which fails the request: nothing is left to do.
+      }
     });
     return socket;
   };
