@@ -1,7 +1,7 @@
 import type { LookupAddress } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createAmqpKind, createHttpKind, createNatsKind, createNetworkGuard, createS3Kind, DEFAULT_DENIED_RANGES, type DestinationKind, type NetworkGuardOptions } from '@fanout/destinations';
+import { createAmqpKind, createHttpKind, createNatsKind, createNetworkGuard, createS3Kind, DEFAULT_DENIED_RANGES, type DestinationClient, type DestinationKind, type NetworkGuardOptions } from '@fanout/destinations';
 import type { Destination, HttpDestination } from '@fanout/flows';
 import {
   amqpDestination,
@@ -215,40 +215,41 @@ describe('the s3, amqp and nats kinds behind the network guard', () => {
     });
   });
 
+  /** Delivers once to a name that resolves first to 127.0.0.1, then to the denied 127.0.0.2, as a rebinding DNS server would answer; then cuts the connection. */
+  const deliveredThenCut = async (guarded: GuardedKind): Promise<{ client: DestinationClient; proxy: TcpProxy; rebinding: ReturnType<typeof rebindingResolver> }> => {
+    const rebinding = rebindingResolver('127.0.0.1', '127.0.0.2');
+    const { kind, proxy } = await setUp(guarded, { deny: ['127.0.0.2/32'], resolve: rebinding.resolve });
+    const client = kind.client(guarded.destination(`rebind.fanout.test:${proxy.port}`));
+    expect((await client.deliver(deliveryAttempt())).outcome).toEqual({ kind: 'delivered' });
+    proxy.dropConnections();
+    return { client, proxy, rebinding };
+  };
+
+  /** Attempts until one's outcome (`delivered`, or `<kind>: <reason>`) is `last`, at most `tries`, `pauseMs` apart; the outcomes. */
+  const attemptsUntil = async (client: DestinationClient, last: string, tries: number, pauseMs: number): Promise<string[]> => {
+    const outcomes: string[] = [];
+    for (let i = 0; i < tries && outcomes.at(-1) !== last; i += 1) {
+      if (i > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
+      const { outcome } = await client.deliver(deliveryAttempt());
+      outcomes.push(outcome.kind === 'delivered' ? 'delivered' : `${outcome.kind}: ${outcome.reason}`);
+    }
+    return outcomes;
+  };
+
   // The s3 and amqp clients resolve at each new connection; the nats client is given the checked addresses instead.
-  describe.each(kinds.filter(({ type }) => type !== 'nats'))('$type, with a name rebound to a denied address', (guarded) => {
-    it('refuses the next connection, resolved again', async () => {
-      const rebinding = rebindingResolver('127.0.0.1', '127.0.0.2');
-      const { kind, proxy } = await setUp(guarded, { deny: ['127.0.0.2/32'], resolve: rebinding.resolve });
-      const client = kind.client(guarded.destination(`rebind.fanout.test:${proxy.port}`));
-      expect((await client.deliver(deliveryAttempt())).outcome).toEqual({ kind: 'delivered' });
-      proxy.dropConnections();
-      // An attempt may still meet the cut connection (and be retried); the next new one meets the guard.
-      const outcomes: string[] = [];
-      for (let i = 0; i < 5 && !outcomes.at(-1)?.startsWith('dead'); i += 1) {
-        const { outcome } = await client.deliver(deliveryAttempt());
-        outcomes.push(outcome.kind === 'delivered' ? 'delivered' : `${outcome.kind}: ${outcome.reason}`);
-      }
-      expect(outcomes.at(-1)).toBe('dead: destination address 127.0.0.2 is denied');
-      expect(outcomes).not.toContain('delivered');
-      expect(proxy.accepted).toBe(1);
-    });
+  it.each(kinds.filter(({ type }) => type !== 'nats'))('$type, with a name rebound to a denied address, refuses the next connection, resolved again', async (guarded) => {
+    const { client, proxy } = await deliveredThenCut(guarded);
+    // An attempt may still meet the cut connection (and be retried); the next new one meets the guard.
+    const outcomes = await attemptsUntil(client, 'dead: destination address 127.0.0.2 is denied', 5, 0);
+    expect(outcomes.at(-1)).toBe('dead: destination address 127.0.0.2 is denied');
+    expect(outcomes).not.toContain('delivered');
+    expect(proxy.accepted).toBe(1);
   });
 
   it('nats, with a name rebound to a denied address, reconnects to the address it checked without resolving the name again', async () => {
-    const nats = kinds.find(({ type }) => type === 'nats')!;
-    const rebinding = rebindingResolver('127.0.0.1', '127.0.0.2');
-    const { kind, proxy } = await setUp(nats, { deny: ['127.0.0.2/32'], resolve: rebinding.resolve });
-    const client = kind.client(nats.destination(`rebind.fanout.test:${proxy.port}`));
-    expect((await client.deliver(deliveryAttempt())).outcome).toEqual({ kind: 'delivered' });
-    proxy.dropConnections();
+    const { client, proxy, rebinding } = await deliveredThenCut(kinds.find(({ type }) => type === 'nats')!);
     // A publish in flight through the cut may time out (and be retried); the client reconnects meanwhile.
-    const outcomes: string[] = [];
-    for (let i = 0; i < 20 && outcomes.at(-1) !== 'delivered'; i += 1) {
-      const { outcome } = await client.deliver(deliveryAttempt());
-      outcomes.push(outcome.kind === 'delivered' ? 'delivered' : `${outcome.kind}: ${outcome.reason}`);
-      if (outcomes.at(-1) !== 'delivered') await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    const outcomes = await attemptsUntil(client, 'delivered', 20, 200);
     expect(outcomes.at(-1)).toBe('delivered');
     expect(outcomes).not.toContain('dead: destination address 127.0.0.2 is denied');
     expect(proxy.accepted).toBe(2);
