@@ -9,7 +9,7 @@
  */
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { newEventId } from '@fanout/core';
-import { createS3Client, ndjsonLine } from '@fanout/destinations';
+import { createNetworkGuard, createS3Client, ndjsonLine } from '@fanout/destinations';
 import { jetstream } from '@nats-io/jetstream';
 import { connect as connectNats, headers } from '@nats-io/transport-node';
 import { connect as connectAmqp } from 'amqplib';
@@ -46,7 +46,7 @@ async function writer(): Promise<{ write: Write; close: () => Promise<void> }> {
     case 's3-object':
     case 's3-batch': {
       const { endpoint, bucket, credentials } = options.s3!;
-      const client = createS3Client({ region: 'us-east-1', endpoint, credentials });
+      const client = createS3Client({ region: 'us-east-1', endpoint, credentials }, createNetworkGuard());
       const batch = Buffer.from(
         `${Array.from({ length: options.batchEvents }, () => ndjsonLine({ eventId: newEventId(), flow: 'bench', receivedAt: Date.now(), contentType: 'application/json', body })).join('\n')}\n`,
       );

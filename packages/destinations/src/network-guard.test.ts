@@ -2,7 +2,11 @@ import type { LookupAddress } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { createNetworkGuard, DEFAULT_DENIED_RANGES, DestinationDeniedError, parseAddressRange } from './network-guard.js';
+import { createNetworkGuard, DEFAULT_DENIED_RANGES, DESTINATION_DENIED, DestinationDeniedError, isDestinationDenied, parseAddressRange } from './network-guard.js';
+
+/** A resolver that answers every name with `addresses`. */
+const resolvingTo = (...addresses: string[]): LookupFunction => (_host, _options, callback) =>
+  (callback as unknown as (error: null, found: LookupAddress[]) => void)(null, addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })));
 
 const ipv4 = fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((octets) => octets.join('.'));
 const toInt = (address: string): number => address.split('.').reduce((value, octet) => value * 256 + Number(octet), 0);
@@ -95,9 +99,6 @@ describe('the network guard', () => {
   });
 
   describe('lookup', () => {
-    const resolvingTo = (...addresses: string[]): LookupFunction => (_host, _options, callback) =>
-      (callback as unknown as (error: null, found: LookupAddress[]) => void)(null, addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 })));
-
     const lookUp = (lookup: LookupFunction, all: boolean): Promise<unknown> =>
       new Promise((resolve, reject) => lookup('hooks.example.com', { all }, (error, address, family) => (error ? reject(error) : resolve(all ? address : { address, family }))));
 
@@ -114,6 +115,31 @@ describe('the network guard', () => {
       const guarded = createNetworkGuard({ resolve: resolvingTo('::ffff:169.254.169.254', '169.254.169.254') });
       await expect(lookUp(guarded.lookup, false)).rejects.toThrow('destination address 169.254.169.254 is denied');
     });
+  });
+
+  describe('addressesOf', () => {
+    it('answers the allowed addresses a name resolves to', async () => {
+      const guarded = createNetworkGuard({ resolve: resolvingTo('169.254.169.254', '10.0.0.7', 'fd00::7') });
+      expect(await guarded.addressesOf('nats.internal')).toEqual(['10.0.0.7', 'fd00::7']);
+    });
+
+    it('answers an allowed IP literal as it is, bracketed or not, without resolving it', async () => {
+      const guarded = createNetworkGuard({ resolve: () => { throw new Error('resolved an IP literal'); } });
+      expect(await guarded.addressesOf('10.0.0.7')).toEqual(['10.0.0.7']);
+      expect(await guarded.addressesOf('[fd00::7]')).toEqual(['fd00::7']);
+    });
+
+    it.each([['[::ffff:169.254.169.254]'], ['169.254.169.254'], ['metadata.fanout.test']])('refuses %s when nothing it stands for is allowed', async (host) => {
+      const guarded = createNetworkGuard({ resolve: resolvingTo('169.254.169.254') });
+      await expect(guarded.addressesOf(host)).rejects.toThrow(new DestinationDeniedError('169.254.169.254'));
+    });
+  });
+
+  it('tells its refusal by the code, whichever realm made it', () => {
+    expect(isDestinationDenied(new DestinationDeniedError('169.254.169.254'))).toBe(true);
+    expect(isDestinationDenied({ code: DESTINATION_DENIED, message: 'destination address 169.254.169.254 is denied' })).toBe(true);
+    expect(isDestinationDenied(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))).toBe(false);
+    expect(isDestinationDenied('destination address 169.254.169.254 is denied')).toBe(false);
   });
 
   it.each([['169.254.169.254'], ['[fe80::1]'], ['[::ffff:169.254.169.254]']])('checks the IP literal host %s before connecting', (host) => {

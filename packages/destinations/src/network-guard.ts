@@ -24,6 +24,11 @@ export class DestinationDeniedError extends Error {
   }
 }
 
+/** Whether an error is the guard's refusal; by its code, since a client may hand it back from another realm (node:net under a test runner's VM). */
+export function isDestinationDenied(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && 'code' in error && error.code === DESTINATION_DENIED;
+}
+
 type Range = [ipaddr.IPv4 | ipaddr.IPv6, number];
 
 /**
@@ -79,8 +84,16 @@ export interface NetworkGuard {
    */
   checkHost(hostname: string): void;
   /**
-   * For a socket once connected: destroys it and throws DestinationDeniedError when its
-   * remote address is denied, whatever led there.
+   * For a client that dials addresses it is given rather than resolving names itself (the
+   * nats kind): the addresses of a host as a URL writes it that the guard allows, an IP
+   * literal checked as it is and a name resolved through `lookup`; rejects with
+   * DestinationDeniedError when none is allowed.
+   */
+  addressesOf(hostname: string): Promise<string[]>;
+  /**
+   * For a socket once connected: when its remote address is denied, whatever led there,
+   * destroys it with DestinationDeniedError (so whoever holds the socket fails with the
+   * reason) and throws that error.
    */
   checkConnected(socket: Socket): void;
 }
@@ -113,19 +126,33 @@ export function createNetworkGuard({ deny = DEFAULT_DENIED_RANGES, allow = [], r
     });
   };
 
+  const unbracketed = (hostname: string): string => (hostname.startsWith('[') ? hostname.slice(1, -1) : hostname);
+  const checkHost = (hostname: string): void => {
+    const bare = unbracketed(hostname);
+    if (isIP(bare) !== 0) check(bare);
+  };
+
   return {
     denies,
     check,
     lookup,
-    checkHost(hostname) {
-      const bare = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
-      if (isIP(bare) !== 0) check(bare);
+    checkHost,
+    async addressesOf(hostname) {
+      const bare = unbracketed(hostname);
+      if (isIP(bare) !== 0) {
+        check(bare);
+        return [bare];
+      }
+      return new Promise((resolve, reject) => {
+        lookup(bare, { all: true }, (error, found) => (error ? reject(error) : resolve((found as unknown as LookupAddress[]).map(({ address }) => address))));
+      });
     },
     checkConnected(socket) {
       const address = socket.remoteAddress;
       if (address === undefined || !denies(address)) return;
-      socket.destroy();
-      throw refusal(address);
+      const denied = refusal(address);
+      socket.destroy(denied);
+      throw denied;
     },
   };
 }

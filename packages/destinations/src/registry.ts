@@ -39,13 +39,13 @@ export interface DestinationRegistry {
 
 /** What every kind's connections share. */
 export interface KindOptions {
-  /** Which addresses destinations may connect to. Default `createNetworkGuard()`: its default deny list. */
+  /** Which addresses destinations may connect to (FANOUT_DESTINATION_DENY / _ALLOW). Default `createNetworkGuard()`: its default deny list. */
   readonly networkGuard?: NetworkGuard;
 }
 
 /** Every kind fanout delivers to, each with connections of its own. */
 export function defaultKinds(options: KindOptions = {}): DestinationKinds {
-  return { http: createHttpKind(options), s3: createS3Kind(), amqp: createAmqpKind(), nats: createNatsKind() };
+  return { http: createHttpKind(options), s3: createS3Kind(options), amqp: createAmqpKind(options), nats: createNatsKind(options) };
 }
 
 export function createDestinationRegistry(kinds: DestinationKinds = defaultKinds()): DestinationRegistry {

@@ -6,6 +6,8 @@ export interface TcpProxy {
   readonly port: number;
   /** Connections through it now. */
   readonly open: number;
+  /** Connections it has taken in since it started. */
+  readonly accepted: number;
   /** Resets every connection through it (both sides), as a broker restart or a network cut would; new ones are taken as before. */
   dropConnections(): void;
   /**
@@ -27,7 +29,9 @@ export interface TcpProxy {
 export async function startTcpProxy(target: string): Promise<TcpProxy> {
   const [host = '127.0.0.1', port = ''] = target.split(/:(?=\d+$)/);
   const pairs = new Set<[Socket, Socket]>();
+  let accepted = 0;
   const server = createServer((client) => {
+    accepted += 1;
     const upstream = connect(Number(port), host);
     const pair: [Socket, Socket] = [client, upstream];
     pairs.add(pair);
@@ -53,6 +57,9 @@ export async function startTcpProxy(target: string): Promise<TcpProxy> {
     port: (server.address() as AddressInfo).port,
     get open() {
       return pairs.size;
+    },
+    get accepted() {
+      return accepted;
     },
     dropConnections,
     holdRequests() {

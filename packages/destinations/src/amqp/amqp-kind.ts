@@ -3,7 +3,8 @@ import { connect, type ChannelModel, type ConfirmChannel, type Message } from 'a
 import type { DestinationClient } from '../attempt.js';
 import { withDeadline } from '../deadline.js';
 import { errorMessage, oneLine } from '../error-facts.js';
-import type { DestinationKind } from '../registry.js';
+import { createNetworkGuard, type NetworkGuard } from '../network-guard.js';
+import type { DestinationKind, KindOptions } from '../registry.js';
 import { classifyAmqpResult, type AmqpPublishResult } from './classify-outcome.js';
 
 /** A broker connection shared by the destinations on one URL: opened when first needed, opened again after it is lost. */
@@ -22,14 +23,25 @@ const CONNECT_TIMEOUT_MS = 10_000;
 /** Why the broker closed a connection, once it did: the reason its channels' pending publishes failed. */
 const closedBy = new WeakMap<ChannelModel, Error>();
 
-function brokerConnection(url: string): BrokerConnection {
+/**
+ * Opens a connection to the broker behind the network guard: an IP-literal host is checked
+ * before connecting, and amqplib hands the socket options (the guard's lookup) to
+ * net.connect / tls.connect, so every address a name resolves to is checked at each
+ * connection, before a byte (the credentials included) is sent.
+ */
+async function guardedConnect(url: string, guard: NetworkGuard): Promise<ChannelModel> {
+  guard.checkHost(new URL(url).hostname);
+  return connect(url, { timeout: CONNECT_TIMEOUT_MS, clientProperties: { connection_name: 'fanout' }, lookup: guard.lookup });
+}
+
+function brokerConnection(url: string, guard: NetworkGuard): BrokerConnection {
   let current: Promise<ChannelModel> | undefined;
   let closing = false;
   return {
     get() {
       if (closing) return Promise.reject(new Error('the amqp kind is closed'));
       if (current) return current;
-      const opening = connect(url, { timeout: CONNECT_TIMEOUT_MS, clientProperties: { connection_name: 'fanout' } }).then(
+      const opening = guardedConnect(url, guard).then(
         (model) => {
           // 'close' follows every 'error'; without a listener an 'error' would crash the process.
           model.on('error', (error: Error) => void (closedBy.has(model) || closedBy.set(model, error)));
@@ -75,15 +87,15 @@ interface PublishChannel {
  * first attempt that needs it and again at the first one after it was lost (the attempts
  * meanwhile fail fast and are retried on the destination's backoff); one confirm channel per
  * destination on it, so a destination whose exchange is missing (a channel error) never
- * closes another's channel.
+ * closes another's channel. Every connection passes the network guard (guardedConnect).
  */
-export function createAmqpKind(): DestinationKind<AmqpDestination> {
+export function createAmqpKind({ networkGuard = createNetworkGuard() }: KindOptions = {}): DestinationKind<AmqpDestination> {
   const connections = new Map<string, BrokerConnection>();
   return {
     type: 'amqp',
     client(destination) {
       let connection = connections.get(destination.url);
-      if (!connection) connections.set(destination.url, (connection = brokerConnection(destination.url)));
+      if (!connection) connections.set(destination.url, (connection = brokerConnection(destination.url, networkGuard)));
       return amqpClient(connection, destination);
     },
     async close() {

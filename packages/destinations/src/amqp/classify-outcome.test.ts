@@ -1,9 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
+import { DestinationDeniedError } from '../network-guard.js';
 import { classifyAmqpResult } from './classify-outcome.js';
 
 const failed = (message: string, extra: Record<string, unknown> = {}) => ({ kind: 'failed' as const, error: Object.assign(new Error(message), extra), timedOut: false });
 
 describe('classifyAmqpResult', () => {
+  it('dead-letters a broker address the network guard denies at once, naming it', () => {
+    expect(classifyAmqpResult({ kind: 'failed', error: new DestinationDeniedError('10.0.0.5'), timedOut: false })).toEqual({ kind: 'dead', reason: 'destination address 10.0.0.5 is denied' });
+  });
+
   it('delivers a confirmed publish', () => {
     expect(classifyAmqpResult({ kind: 'confirmed' })).toEqual({ kind: 'delivered' });
   });

@@ -1,5 +1,6 @@
 import type { AttemptOutcome } from '../attempt.js';
 import { errorMessage, systemErrorCode } from '../error-facts.js';
+import { isDestinationDenied } from '../network-guard.js';
 
 /** One publish's raw result, before classifyAmqpResult. */
 export type AmqpPublishResult =
@@ -29,7 +30,8 @@ const REPLY_CODE = /\b(\d{3}) \(([A-Z-]+)\)/;
 /**
  * How an AMQP publish is classified. Confirmed (ack) is delivered. A nack, a returned
  * (unroutable) message, a lost connection, a timeout waiting for the confirm, and reply codes
- * not named in REFUSED_FOR_GOOD are retried; those named there dead-letter at once.
+ * not named in REFUSED_FOR_GOOD are retried; those named there dead-letter at once, and so
+ * does a broker address the network guard denies.
  */
 export function classifyAmqpResult(result: AmqpPublishResult): AttemptOutcome {
   switch (result.kind) {
@@ -41,6 +43,7 @@ export function classifyAmqpResult(result: AmqpPublishResult): AttemptOutcome {
       return { kind: 'retry', reason: `AMQP ${result.replyCode} ${result.replyText}: no queue is bound for routing key "${result.routingKey}" on exchange "${result.exchange}"` };
     case 'failed': {
       const message = errorMessage(result.error);
+      if (isDestinationDenied(result.error)) return { kind: 'dead', reason: message };
       if (result.timedOut) return { kind: 'retry', reason: message };
       const reply = REPLY_CODE.exec(message);
       if (reply) {

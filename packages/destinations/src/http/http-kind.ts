@@ -3,8 +3,8 @@ import { performance } from 'node:perf_hooks';
 import type { HttpDestination } from '@fanout/flows';
 import { Agent, type Dispatcher } from 'undici';
 import type { AttemptReport, DeliveryAttempt, DestinationClient } from '../attempt.js';
-import { createNetworkGuard, type NetworkGuard } from '../network-guard.js';
-import type { DestinationKind } from '../registry.js';
+import { createNetworkGuard } from '../network-guard.js';
+import type { DestinationKind, KindOptions } from '../registry.js';
 import { classifyOutcome } from './classify-outcome.js';
 import { guardedConnector } from './guarded-connector.js';
 import { isSendFailure, TIMEOUT_ERROR_CODE, type SendFailure, type SendResult } from './send-result.js';
@@ -15,11 +15,6 @@ export const RESPONSE_SNIPPET_BYTES = 4_096;
 
 const USER_AGENT = 'fanout';
 
-export interface HttpKindOptions {
-  /** Which addresses attempts may connect to (FANOUT_DESTINATION_DENY / _ALLOW). Default `createNetworkGuard()`: its default deny list. */
-  readonly networkGuard?: NetworkGuard;
-}
-
 /**
  * The http kind, on undici. One Agent keeps one connection pool per origin, so every
  * destination host has keep-alive connections of its own and a slow one never holds
@@ -28,7 +23,7 @@ export interface HttpKindOptions {
  * decided it are in docs/benchmarks.md). Redirects are not followed: undici's request never
  * does. Every connection the Agent opens passes the network guard (guardedConnector).
  */
-export function createHttpKind({ networkGuard = createNetworkGuard() }: HttpKindOptions = {}): DestinationKind<HttpDestination> {
+export function createHttpKind({ networkGuard = createNetworkGuard() }: KindOptions = {}): DestinationKind<HttpDestination> {
   const agent = new Agent({ keepAliveTimeout: 10_000, connect: guardedConnector(networkGuard) });
   return {
     type: 'http',

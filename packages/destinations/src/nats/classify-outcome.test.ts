@@ -1,10 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
+import { DestinationDeniedError } from '../network-guard.js';
 import { classifyNatsFailure } from './classify-outcome.js';
 
 const named = (name: string, message: string, extra: Record<string, unknown> = {}): Error => Object.assign(new Error(message), { name }, extra);
 const apiError = (code: number, errCode: number, description: string): Error => named('JetStreamApiError', description, { apiError: () => ({ code, err_code: errCode, description }) });
 
 describe('classifyNatsFailure', () => {
+  it('dead-letters a server address the network guard denies at once, naming it', () => {
+    expect(classifyNatsFailure(new DestinationDeniedError('fe80::1'), 's', false)).toEqual({ kind: 'dead', reason: 'destination address fe80::1 is denied' });
+  });
+
   it.each(['NoRespondersError', 'JetStreamNotEnabled'])('retries %s: no stream captures the subject yet', (name) => {
     expect(classifyNatsFailure(named(name, 'no responders'), 'orders.created', false)).toEqual({ kind: 'retry', reason: 'no JetStream stream captures subject orders.created (no responders)' });
   });

@@ -1,5 +1,6 @@
 import type { FailedOutcome } from '../attempt.js';
 import { errorField, errorMessage, systemErrorCode } from '../error-facts.js';
+import { isDestinationDenied } from '../network-guard.js';
 
 /** Errors that say the server will never take this publish as configured: credentials, permissions, a payload above max_payload, a bad subject. */
 const REFUSED_FOR_GOOD: ReadonlySet<string> = new Set(['AuthorizationError', 'PermissionViolationError', 'UserAuthenticationExpiredError', 'InvalidArgumentError', 'InvalidSubjectError']);
@@ -11,10 +12,12 @@ const NO_STREAM: ReadonlySet<string> = new Set(['NoRespondersError', 'JetStreamN
  * delivered). A JetStream API error is retried when its code is 5xx (stream limits reached
  * with discard new, no quorum) and dead-lettered at once otherwise (a message above the
  * stream's max size); no stream capturing the subject, timeouts and connection loss are
- * retried; the errors in REFUSED_FOR_GOOD dead-letter at once.
+ * retried; the errors in REFUSED_FOR_GOOD dead-letter at once, and so does a server address
+ * the network guard denies.
  */
 export function classifyNatsFailure(error: unknown, subject: string, timedOut: boolean): FailedOutcome {
   const message = errorMessage(error);
+  if (isDestinationDenied(error)) return { kind: 'dead', reason: message };
   if (timedOut) return { kind: 'retry', reason: message };
   const name = String(errorField(error, 'name') ?? 'Error');
   if (NO_STREAM.has(name)) return { kind: 'retry', reason: `no JetStream stream captures subject ${subject} (no responders)` };

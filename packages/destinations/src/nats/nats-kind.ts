@@ -1,21 +1,13 @@
 import type { NatsDestination } from '@fanout/flows';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
-import { connect, headers, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
+import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import type { DestinationClient } from '../attempt.js';
 import { withDeadline } from '../deadline.js';
 import { errorMessage, oneLine } from '../error-facts.js';
-import type { DestinationKind } from '../registry.js';
+import { createNetworkGuard, type NetworkGuard } from '../network-guard.js';
+import type { DestinationKind, KindOptions } from '../registry.js';
 import { classifyNatsFailure } from './classify-outcome.js';
-
-/** The connection options a destination URL stands for: its server without userinfo, and the userinfo as user and password, or as a token. */
-export function natsConnectionOptions(url: string): ConnectionOptions {
-  const parsed = new URL(url);
-  const user = decodeURIComponent(parsed.username);
-  const pass = decodeURIComponent(parsed.password);
-  const server = `${parsed.protocol}//${parsed.host}`;
-  const auth = user === '' ? {} : pass === '' ? { token: user } : { user, pass };
-  return { servers: server, ...auth };
-}
+import { guardedConnectionOptions } from './connection-options.js';
 
 /** One server connection shared by the destinations on one URL, with its JetStream client. */
 interface ServerConnection {
@@ -23,16 +15,17 @@ interface ServerConnection {
   close(): Promise<void>;
 }
 
-function serverConnection(url: string): ServerConnection {
+function serverConnection(url: string, guard: NetworkGuard): ServerConnection {
   let current: Promise<{ connection: NatsConnection; js: JetStreamClient }> | undefined;
   let closing = false;
   return {
     async get() {
       if (closing) throw new Error('the nats kind is closed');
       if (!current) {
-        // Once connected, the client reconnects by itself for ever, holding publishes meanwhile;
-        // a first connection that fails is tried again by the next attempt.
-        const opening = connect({ ...natsConnectionOptions(url), name: 'fanout', maxReconnectAttempts: -1, reconnectTimeWait: 500 }).then((connection) => {
+        // Once connected, the client reconnects by itself, holding publishes meanwhile, until it
+        // gives up; a connection that fails or was given up is opened again (its name resolved
+        // and checked again) by the next attempt.
+        const opening = guardedConnectionOptions(url, guard).then((options) => connect({ ...options, name: 'fanout' })).then((connection) => {
           void connection.closed().then(() => void (current === opening && (current = undefined)));
           return { connection, js: jetstream(connection) };
         });
@@ -54,15 +47,16 @@ function serverConnection(url: string): ServerConnection {
  * the `nats` package). One connection per server URL for the process; each attempt is one
  * JetStream publish with `Nats-Msg-Id` = the event id, so the stream's duplicate window keeps a
  * repeat (a retry after a lost acknowledgement, a replay) out; it is delivered once JetStream
- * acknowledges, a duplicate's acknowledgement included.
+ * acknowledges, a duplicate's acknowledgement included. Every connection passes the network
+ * guard (guardedConnectionOptions).
  */
-export function createNatsKind(): DestinationKind<NatsDestination> {
+export function createNatsKind({ networkGuard = createNetworkGuard() }: KindOptions = {}): DestinationKind<NatsDestination> {
   const connections = new Map<string, ServerConnection>();
   return {
     type: 'nats',
     client(destination) {
       let connection = connections.get(destination.url);
-      if (!connection) connections.set(destination.url, (connection = serverConnection(destination.url)));
+      if (!connection) connections.set(destination.url, (connection = serverConnection(destination.url, networkGuard)));
       return natsClient(connection, destination);
     },
     async close() {

@@ -1,9 +1,15 @@
 import { describe, expect, it } from '@jest/globals';
+import { DestinationDeniedError } from '../network-guard.js';
 import { classifyS3Failure, s3Failure } from './classify-outcome.js';
 
 const failure = (statusCode: number | undefined, code: string) => ({ ...(statusCode === undefined ? {} : { statusCode }), code, message: `${code} message`, timedOut: false });
 
 describe('classifyS3Failure', () => {
+  it('dead-letters a store address the network guard denies at once, naming it', () => {
+    const denied = s3Failure(new DestinationDeniedError('169.254.169.254'), false);
+    expect(classifyS3Failure(denied)).toEqual({ kind: 'dead', reason: 'destination address 169.254.169.254 is denied' });
+  });
+
   it.each([
     [500, 'InternalError'],
     [503, 'SlowDown'],

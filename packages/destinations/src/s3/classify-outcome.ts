@@ -1,5 +1,6 @@
 import type { FailedOutcome } from '../attempt.js';
 import { errorField, errorMessage, systemErrorCode } from '../error-facts.js';
+import { isDestinationDenied } from '../network-guard.js';
 
 /** How an S3 request failed, as the SDK reports it. */
 export interface S3Failure {
@@ -9,6 +10,8 @@ export interface S3Failure {
   readonly code: string;
   readonly message: string;
   readonly timedOut: boolean;
+  /** The network guard refused the store's address: `message` names it. */
+  readonly denied?: true;
 }
 
 /** 4xx errors that say "not now": throttling, a request that took too long, a clock or token the SDK corrects. */
@@ -36,8 +39,10 @@ const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 409, 429]);
  * clock skew and expired tokens (4xx that clear by themselves). Every other 4xx (NoSuchBucket,
  * AccessDenied, InvalidAccessKeyId, SignatureDoesNotMatch, EntityTooLarge…) dead-letters at
  * once: the bucket or the credentials must change first, and a replay then sends it again.
+ * So does an address the network guard denies: it would refuse every retry too.
  */
-export function classifyS3Failure({ statusCode, code, message, timedOut }: S3Failure): FailedOutcome {
+export function classifyS3Failure({ statusCode, code, message, timedOut, denied }: S3Failure): FailedOutcome {
+  if (denied) return { kind: 'dead', reason: message };
   if (timedOut) return { kind: 'retry', reason: message };
   if (statusCode === undefined) return { kind: 'retry', reason: code };
   const reason = `S3 ${code} (HTTP ${statusCode})`;
@@ -51,5 +56,5 @@ export function s3Failure(error: unknown, timedOut: boolean): S3Failure {
   const status = metadata?.httpStatusCode;
   const statusCode = typeof status === 'number' && status >= 400 ? status : undefined;
   const code = String(errorField(error, 'Code') ?? (statusCode === undefined ? systemErrorCode(error) : undefined) ?? errorField(error, 'name') ?? 'Error');
-  return { ...(statusCode === undefined ? {} : { statusCode }), code, message: errorMessage(error), timedOut };
+  return { ...(statusCode === undefined ? {} : { statusCode }), code, message: errorMessage(error), timedOut, ...(isDestinationDenied(error) && { denied: true as const }) };
 }

@@ -1,12 +1,17 @@
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
 import { gunzip as gunzipCallback, gzip as gzipCallback } from 'node:zlib';
 import { GetObjectCommand, PutObjectCommand, S3Client, type PutObjectCommandInput } from '@aws-sdk/client-s3';
 import type { S3Destination } from '@fanout/flows';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { AttemptReport, DestinationClient } from '../attempt.js';
 import { withDeadline, type DeadlineResult } from '../deadline.js';
 import { errorField, oneLine } from '../error-facts.js';
-import type { DestinationKind } from '../registry.js';
+import { guardedAgent } from '../guarded-agent.js';
+import { createNetworkGuard, type NetworkGuard } from '../network-guard.js';
+import type { DestinationKind, KindOptions } from '../registry.js';
 import { createBatcher, type Batcher, type BatchMember } from './batcher.js';
 import { classifyS3Failure, s3Failure } from './classify-outcome.js';
 import { ndjsonLine } from './ndjson-line.js';
@@ -25,14 +30,15 @@ const MAX_SOCKETS = 256;
  * restarts is written to again without anything done. Per-event destinations write one object
  * per attempt; batched ones (`batch`) collect their attempts and write one NDJSON object for
  * a batch, every attempt of it waiting (its job active, its lock renewed) until the write.
+ * Every socket a client opens passes the network guard (guardedAgent).
  */
-export function createS3Kind(): DestinationKind<S3Destination> {
+export function createS3Kind({ networkGuard = createNetworkGuard() }: KindOptions = {}): DestinationKind<S3Destination> {
   const stores = new Map<string, S3Client>();
   const batchers = new Set<Batcher<BatchLine, BatchWrite>>();
   const storeOf = (destination: S3Destination): S3Client => {
     const id = JSON.stringify([destination.endpoint ?? null, destination.region, destination.credentials ?? null]);
     let store = stores.get(id);
-    if (!store) stores.set(id, (store = createS3Client(destination)));
+    if (!store) stores.set(id, (store = createS3Client(destination, networkGuard)));
     return store;
   };
   return {
@@ -60,15 +66,19 @@ export function createS3Kind(): DestinationKind<S3Destination> {
  * the destination's policy, which retries, backs off and records it. Checksums only where an
  * operation requires them: current SDKs otherwise send uploads `aws-chunked` with trailing
  * checksums, which not every S3-compatible store reads (some store the framing as the
- * object's bytes).
+ * object's bytes). Its sockets pass the network guard: the endpoint's and the store's own
+ * (AWS's regional names alike). The SDK's credential chain (instance metadata included)
+ * sends through clients of its own: it is fanout's identity, not a destination.
  */
-export function createS3Client(destination: Pick<S3Destination, 'region' | 'endpoint' | 'credentials'>): S3Client {
+export function createS3Client(destination: Pick<S3Destination, 'region' | 'endpoint' | 'credentials'>, networkGuard: NetworkGuard): S3Client {
+  const sockets = { keepAlive: true, maxSockets: MAX_SOCKETS };
   return new S3Client({
     region: destination.region,
     maxAttempts: 1,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-    requestHandler: { httpAgent: { keepAlive: true, maxSockets: MAX_SOCKETS }, httpsAgent: { keepAlive: true, maxSockets: MAX_SOCKETS } },
+    // NodeHttpHandler destroys the agents it is given when the client is destroyed.
+    requestHandler: new NodeHttpHandler({ httpAgent: guardedAgent(new HttpAgent(sockets), networkGuard), httpsAgent: guardedAgent(new HttpsAgent(sockets), networkGuard) }),
     ...(destination.endpoint !== undefined && { endpoint: destination.endpoint, forcePathStyle: true }),
     // A copy: the SDK marks the credentials object it is given, and a loaded flow is frozen.
     ...(destination.credentials && { credentials: { ...destination.credentials } }),
