@@ -4,10 +4,13 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { once } from 'node:events';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { findFreePort, startRedisServer } from '@fanout/redis-server';
 import { testRedisUrl } from '@fanout/testkit';
 import { runFanout } from './run-fanout.js';
+
+// Each test spawns `fanout start` (2 s on an idle machine), some a redis-server too.
+jest.setTimeout(30_000);
 
 describe('fanout start as a process', () => {
   let dir: string;

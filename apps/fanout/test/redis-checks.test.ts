@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { createLogger, type Logger } from '@fanout/observability';
 import { startRedisServer, type RedisServer } from '@fanout/redis-server';
 import { Redis } from 'ioredis';
@@ -21,6 +21,9 @@ function capturingLogger(): { logger: Logger; lines: Record<string, unknown>[] }
   });
   return { logger: createLogger({ level: 'warn', destination: sink }), lines };
 }
+
+// Each test spawns `fanout start` (2 s on an idle machine), some a redis-server too.
+jest.setTimeout(30_000);
 
 describe('the start-up checks of Redis', () => {
   let dir: string;
