@@ -263,6 +263,7 @@ export async function startFanoutProcess({ config, logger, env, dataDir = './.da
       logger: logger.child({ role: 'worker' }),
       minLockDurationMs: config.FANOUT_WORKER_LOCK,
       stalledIntervalMs: config.FANOUT_STALLED_INTERVAL,
+      replays: replayer,
     });
     // The destinations' connections close only once no attempt is in flight.
     stoppers.push({ name: 'workers', run: () => started.stop(config.FANOUT_SHUTDOWN_GRACE).finally(() => destinations.close()) });

@@ -1,9 +1,9 @@
-import type { BreakerChange, DeliveryState, DestinationHealth, DestinationStateName } from '@fanout/delivery';
+import type { BreakerChange, DestinationHealth, DestinationStateName, Replays } from '@fanout/delivery';
 import type { Destination } from '@fanout/flows';
 import type { Logger } from '@fanout/observability';
 import type { DeliveryQueue } from '@fanout/queues';
 import { startPeriodic } from './periodic.js';
-import { redriveDeadLetters } from './redrive.js';
+import { redriveRequest } from './redrive.js';
 
 /** A destination served here: its queue's name and handle. */
 export interface GatedDestination {
@@ -26,13 +26,14 @@ export interface DestinationGate {
   gated(target: GatedDestination): Promise<void>;
   /** An HTTP 410 at a destination with `onGone: pause`. */
   gone(target: GatedDestination): Promise<void>;
-  /** Ends the watch and any redrive under way (what it did not replay stays dead-lettered). */
+  /** Ends the watch (a redrive under way is the replay engine's: it goes on). */
   stop(): void;
 }
 
 export interface DestinationGateDeps {
   readonly health: DestinationHealth;
-  readonly state: DeliveryState;
+  /** Where a closing breaker's redrive is started. Without it (a process with no replay engine) the redrive is skipped with a warning. */
+  readonly replays?: Pick<Replays, 'start'> | undefined;
   /** The destinations served, at each look. */
   readonly served: () => readonly GatedDestination[];
   readonly logger: Logger;
@@ -47,18 +48,25 @@ export function logStateChange(logger: Logger, target: { readonly flow: string; 
   logger.warn({ flow: target.flow, destination: target.destination.name, from, to, ...more }, 'destination.state_changed');
 }
 
-export function startDestinationGate({ health, state, served, logger, everyMs, now }: DestinationGateDeps): DestinationGate {
-  const redrives = new AbortController();
+export function startDestinationGate({ health, replays, served, logger, everyMs, now }: DestinationGateDeps): DestinationGate {
   const holdQueue = async ({ queue }: GatedDestination, paused: boolean): Promise<void> => {
     if ((await queue.isPaused()) === paused) return;
     await (paused ? queue.pause() : queue.resume());
   };
 
-  const redrive = (target: GatedDestination, from: number): void => {
+  const redrive = async (target: GatedDestination, from: number): Promise<void> => {
     const to = now();
-    void redriveDeadLetters({ state, queue: target.queue, destination: target.destination, from, to, signal: redrives.signal })
-      .then((replayed) => logger.info({ flow: target.flow, destination: target.destination.name, replayed, from, to }, 'destination.redriven'))
-      .catch((error: unknown) => logger.error({ err: error, flow: target.flow, destination: target.destination.name }, 'destination.redrive_failed'));
+    const fields = { flow: target.flow, destination: target.destination.name, from, to };
+    if (!replays) {
+      logger.warn(fields, 'destination.redrive_skipped: this process runs no replay engine; replay the outage from the admin API');
+      return;
+    }
+    try {
+      const { replay, matched } = await replays.start(redriveRequest(target.flow, target.destination, from, to));
+      logger.info({ ...fields, replay, matched }, 'destination.redrive_started');
+    } catch (error) {
+      logger.error({ ...fields, err: error }, 'destination.redrive_failed');
+    }
   };
 
   // The queue's pause follows the state: paused and open hold it; half-open lets one job in
@@ -88,7 +96,8 @@ export function startDestinationGate({ health, state, served, logger, everyMs, n
       }
       logStateChange(logger, target, 'half-open', 'closed');
       await holdQueue(target, false);
-      if (target.destination.circuitBreaker?.redrive) redrive(target, change.outageFrom);
+      // Not awaited: matching the outage's dead letters should not hold up the probe's job.
+      if (target.destination.circuitBreaker?.redrive) void redrive(target, change.outageFrom);
     },
     gated: (target) => holdQueue(target, true),
     async gone(target) {
@@ -98,7 +107,6 @@ export function startDestinationGate({ health, state, served, logger, everyMs, n
     },
     stop() {
       watch.stop();
-      redrives.abort();
     },
   };
 }

@@ -1,5 +1,5 @@
 import { setMaxListeners } from 'node:events';
-import { destinationHealth, hasWaitingLines, type DeliveryState } from '@fanout/delivery';
+import { destinationHealth, hasWaitingLines, type DeliveryState, type Replays } from '@fanout/delivery';
 import type { DestinationRegistry } from '@fanout/destinations';
 import type { Flow } from '@fanout/flows';
 import type { Logger } from '@fanout/observability';
@@ -36,6 +36,8 @@ export interface WorkerDeps extends StallOptions {
   readonly retire?: RetireOptions;
   /** How often each destination's state is looked at (a breaker's cooldown ending, its queue's pause kept in step), ms. Default 1000. */
   readonly gateWatchEveryMs?: number;
+  /** The replay engine a closing breaker's redrive is started on (`circuitBreaker.redrive`); without it the redrive is skipped with a warning. */
+  readonly replays?: Pick<Replays, 'start'> | undefined;
 }
 
 /**
@@ -90,7 +92,7 @@ export function startWorkers(deps: WorkerDeps): DeliveryWorkers {
   const { state, metrics, logger, now = Date.now } = deps;
   const gate = startDestinationGate({
     health: destinationHealth({ redis: deps.connection, keys: deps.keys, now }),
-    state,
+    replays: deps.replays,
     // Read at each look: the destinations served change with a reload.
     served: () => served().map(({ name, flow, destination, queue }) => ({ name, flow: flow.name, destination, queue })),
     logger,

@@ -139,7 +139,15 @@ describe('a circuit breaker', () => {
     // 4 per second, as measured at the receiver: never 5 within a second, and 250 ms apart on average.
     for (let i = 4; i < redriven.length; i++) expect(redriven[i]!.receivedAt - redriven[i - 4]!.receivedAt).toBeGreaterThanOrEqual(950);
     expect(redriven[5]!.receivedAt - redriven[0]!.receivedAt).toBeGreaterThanOrEqual(5 * 250 - 50);
-    expect(h.logLines).toContainEqual(expect.objectContaining({ msg: 'destination.redriven', destination: 'hooks', replayed: 6 }));
+    // A replay on the engine, audited as the admin API's are (GET /replays reads this list).
+    const started = h.logLines.find((line) => line['msg'] === 'destination.redrive_started');
+    expect(started).toMatchObject({ flow: 'shop', destination: 'hooks', matched: 6 });
+    const { items } = await h.replays.list({ limit: 10, offset: 0 });
+    expect(items).toHaveLength(1);
+    expect(items[0]).toMatchObject({ id: started!['replay'], flow: 'shop', destination: 'hooks', reason: 'circuit breaker closed', requester: 'circuit-breaker', ratePerSecond: 4, matched: 6 });
+    expect(items[0]!.filter).toEqual({ from: started!['from'], to: started!['to'] });
+    await waitUntil('the redrive finished', async () => (await h.replays.get(started!['replay'] as string))?.status === 'finished');
+    expect(await h.replays.get(started!['replay'] as string)).toMatchObject({ queued: 6, skipped: 0 });
   });
 });
 

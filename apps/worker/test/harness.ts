@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { newEventId } from '@fanout/core';
-import { DELIVERY_SCRIPTS, deliveryState, destinationHealth, readDeliveryRecord, type DeliveryRecord, type DestinationHealth } from '@fanout/delivery';
+import { DELIVERY_SCRIPTS, deliveryState, destinationHealth, readDeliveryRecord, startReplayer, type DeliveryRecord, type DestinationHealth, type Replays } from '@fanout/delivery';
 import { createDestinationRegistry } from '@fanout/destinations';
 import { appendEvent } from '@fanout/event-log';
 import type { Destination, Flow, HttpDestination } from '@fanout/flows';
@@ -29,6 +29,8 @@ export interface Harness {
   /** Starts another set of workers on the same flows, as a second process would; closed with the harness. */
   startMoreWorkers(): Promise<DeliveryWorkers>;
   readonly metrics: FanoutMetrics;
+  /** The replay engine the workers start a breaker's redrive on, as `fanout start` runs one beside them. */
+  readonly replays: Replays;
   /** The destinations' health (breaker state, pause), as every worker process shares it. */
   readonly health: DestinationHealth;
   /** Every line the workers logged, parsed. */
@@ -80,9 +82,11 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   });
   const destinations = createDestinationRegistry();
   const state = deliveryState({ redis: records, keys, attemptLogTtlMs: RECORD_TTL_MS, now: Date.now });
+  const logger = createLogger({ destination: sink });
+  const replays = startReplayer({ redis, keys, queues, state, logger });
   const started: DeliveryWorkers[] = [];
   const startMoreWorkers = async (): Promise<DeliveryWorkers> => {
-    const workers = startWorkers({ flows, connection: redis, keys, state, destinations, metrics, logger: createLogger({ destination: sink }), ...(options.stall ?? PRODUCT_STALL), ...(options.deadLetterSweepEveryMs ? { deadLetterSweepEveryMs: options.deadLetterSweepEveryMs } : {}), ...(options.lineSweep ? { lineSweep: options.lineSweep } : {}), ...(options.retire ? { retire: options.retire } : {}), ...(options.gateWatchEveryMs ? { gateWatchEveryMs: options.gateWatchEveryMs } : {}) });
+    const workers = startWorkers({ flows, connection: redis, keys, state, destinations, metrics, logger, replays, ...(options.stall ?? PRODUCT_STALL), ...(options.deadLetterSweepEveryMs ? { deadLetterSweepEveryMs: options.deadLetterSweepEveryMs } : {}), ...(options.lineSweep ? { lineSweep: options.lineSweep } : {}), ...(options.retire ? { retire: options.retire } : {}), ...(options.gateWatchEveryMs ? { gateWatchEveryMs: options.gateWatchEveryMs } : {}) });
     started.push(workers);
     await workers.waitUntilReady();
     return workers;
@@ -105,6 +109,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     workers,
     startMoreWorkers,
     metrics,
+    replays,
     health: destinationHealth({ redis, keys, now: Date.now }),
     logLines,
     queue,
@@ -139,6 +144,7 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     },
     async close() {
       await Promise.all(started.map((running) => running.stop(1_000)));
+      await replays.stop();
       await destinations.close();
       await receiver.close();
       await queues.close();
