@@ -29,6 +29,15 @@ async function versionsInForce(process: RoleProcess): Promise<string | undefined
   return [...text.matchAll(/^fanout_flow_info\{flow="([^"]+)",version="([^"]+)"\} 1$/gm)].map(([, flow, version]) => `${flow}:${version}`).sort().join(' ');
 }
 
+/** versionsInForce, asked until the process answers (at most 10 s, then undefined). */
+async function answeredVersionsInForce(process: RoleProcess): Promise<string | undefined> {
+  for (const until = Date.now() + 10_000; Date.now() < until; ) {
+    const versions = await versionsInForce(process);
+    if (versions !== undefined) return versions;
+  }
+  return undefined;
+}
+
 /** One change of the flow files, and when each process (by URL) had it in force. */
 interface Change {
   readonly name: string;
@@ -93,7 +102,10 @@ export const hotReload: Scenario = {
       for (const [index, change] of changes.entries()) {
         await sleepUntil(startedAt + ((index + 1) / 4) * loadMs);
         if (index === 2) notes.push(`d2 had ${await backlogOf(harness, 'd2')} deliveries not done yet when it was removed (it answers in ${slowMs} ms)`);
-        const before = new Map(await Promise.all(processes.map(async (process) => [process.url, await versionsInForce(process)] as const)));
+        // A /metrics that did not answer in time (a loaded machine) is asked again: compared with
+        // an unknown "before", the first answer after the change would count as the change in
+        // force though the process still had the old versions.
+        const before = new Map(await Promise.all(processes.map(async (process) => [process.url, await answeredVersionsInForce(process)] as const)));
         change.writtenAt = Date.now();
         await harness.updateFlows(change.flows);
         // A process has the change in force once its fanout_flow_info differs from before it.
@@ -102,7 +114,8 @@ export const hotReload: Scenario = {
             processes.map(async (process) => {
               if (change.inForceAt.has(process.url)) return;
               const now = await versionsInForce(process);
-              if (now !== undefined && now !== before.get(process.url)) change.inForceAt.set(process.url, Date.now());
+              const was = before.get(process.url);
+              if (now !== undefined && was !== undefined && now !== was) change.inForceAt.set(process.url, Date.now());
             }),
           );
           return change.inForceAt.size === processes.length;
