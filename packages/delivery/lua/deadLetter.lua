@@ -43,10 +43,7 @@
 --- @include "line"
 --- @include "destinationHealth"
 local bucket, copy, eventId, destination = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
-local health = ARGV[12] ~= '' and KEYS[#KEYS]
--- An ordered destination's delivery comes with its line: 2 keys more.
-local line, lines = nil, nil
-if #KEYS - (health and 1 or 0) > 5 then line, lines = KEYS[6], KEYS[7] end
+local line, lines, health = lineAndHealthKeys(5, 12)
 local record = loadEventRecord(bucket, copy, eventId)
 local current = record and getDelivery(record, destination)
 if not current then return {'missing'} end

@@ -36,10 +36,7 @@
 --- @include "line"
 --- @include "destinationHealth"
 local bucket, copy, eventId, destination = KEYS[1], KEYS[2], ARGV[1], ARGV[2]
-local health = ARGV[9] ~= '' and KEYS[#KEYS]
--- An ordered destination's delivery comes with its line: 2 keys more.
-local line, lines = nil, nil
-if #KEYS - (health and 1 or 0) > 4 then line, lines = KEYS[5], KEYS[6] end
+local line, lines, health = lineAndHealthKeys(4, 9)
 local record = loadEventRecord(bucket, copy, eventId)
 local current = record and getDelivery(record, destination)
 if not current then return {'missing'} end

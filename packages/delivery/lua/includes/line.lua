@@ -38,3 +38,13 @@ local function leaveLine(line, lines, eventId, now)
   if nextHead then redis.call('ZADD', lines, now, line) else redis.call('ZREM', lines, line) end
   return nextHead
 end
+
+-- A settling script's keys after its `fixed` ones: its line and the set of lines (at an
+-- ordered destination), then, last, the destination's health (when ARGV[healthArg] names a
+-- breaker). Answers line, lines (nil when unordered) and health (false when no breaker).
+local function lineAndHealthKeys(fixed, healthArg)
+  local health = ARGV[healthArg] ~= '' and KEYS[#KEYS]
+  local line, lines = nil, nil
+  if #KEYS - (health and 1 or 0) > fixed then line, lines = KEYS[fixed + 1], KEYS[fixed + 2] end
+  return line, lines, health
+end
